@@ -1,0 +1,502 @@
+#include "aggregation/secagg/server_session.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "aggregation/parallel.h"
+#include "aggregation/secagg/ring_codec.h"
+#include "crypto/aead.h"
+#include "crypto/ed25519.h"
+#include "crypto/kdf.h"
+#include "crypto/mask_prg.h"
+#include "crypto/x25519.h"
+
+namespace fl::aggregation::secagg {
+namespace {
+
+bool to_key(const std::string& s, crypto::Key32& out) {
+  if (s.size() != out.size()) return false;
+  std::copy(s.begin(), s.end(), out.begin());
+  return true;
+}
+std::string key_string(const crypto::Key32& k) { return std::string(k.begin(), k.end()); }
+
+// Coordinates per unmasking block: 8192 x 8 bytes = 64 KiB of running sum, which
+// stays in L2 while every mask is applied to it; a multiple of 16 so each block
+// starts on a ChaCha20 block boundary for both ring widths.
+constexpr size_t kUnmaskBlock = 8192;
+
+}  // namespace
+
+std::string stage_name(SecAggServer::Stage stage) {
+  switch (stage) {
+    case SecAggServer::Stage::kAdvertiseKeys: return "advertise keys (round 0)";
+    case SecAggServer::Stage::kShareKeys: return "share keys (round 1)";
+    case SecAggServer::Stage::kMaskedInput: return "masked input (round 2)";
+    case SecAggServer::Stage::kUnmasking: return "unmasking (round 3)";
+    case SecAggServer::Stage::kCompleted: return "completed";
+    case SecAggServer::Stage::kAborted: return "aborted";
+  }
+  return "unknown";
+}
+
+Result<std::unique_ptr<SecAggServer>> SecAggServer::create(const proto::SecAggConfig& config,
+                                                           Options options) {
+  auto cfg = SessionConfig::create(config);
+  if (!cfg.ok()) return cfg.status();
+  if (options.threads == 0) options.threads = 1;
+  return std::unique_ptr<SecAggServer>(new SecAggServer(std::move(*cfg), options));
+}
+
+SecAggServer::SecAggServer(std::shared_ptr<const SessionConfig> config, Options options)
+    : config_(std::move(config)), options_(options) {
+  clients_.resize(config_->cohort_size());
+  note_state();
+}
+
+SecAggServer::Counts SecAggServer::counts() const {
+  Counts c;
+  c.cohort = config_->cohort_size();
+  for (const auto& r : clients_) {
+    c.advertised += r.advertised;
+    c.shared_keys += r.shared;
+    c.masked_input += r.masked;
+    c.unmasked += r.unmasked;
+  }
+  return c;
+}
+
+std::vector<uint64_t> SecAggServer::included_clients() const {
+  std::vector<uint64_t> ids;
+  for (uint32_t i = 0; i < clients_.size(); ++i)
+    if (clients_[i].masked) ids.push_back(config_->client_id(i));
+  return ids;
+}
+
+size_t SecAggServer::state_bytes() const {
+  size_t bytes = sizeof(*this) + clients_.capacity() * sizeof(ClientRecord);
+  for (const auto& r : clients_) bytes += r.signature.capacity();
+  bytes += inbox_.capacity() * sizeof(inbox_[0]) + inbox_bytes_;
+  bytes += sum_.capacity() * sizeof(uint64_t);
+  bytes += revealed_.capacity() * sizeof(revealed_[0]) +
+           revealed_count_ * sizeof(crypto::ShamirShare);
+  return bytes;
+}
+
+void SecAggServer::note_state() { peak_state_bytes_ = std::max(peak_state_bytes_, state_bytes()); }
+
+proto::ServerToClient SecAggServer::envelope(uint32_t index) const {
+  proto::ServerToClient m;
+  m.set_protocol_version(kProtocolVersion);
+  m.set_session_id(config_->proto().session_id());
+  m.set_recipient(config_->client_id(index));
+  return m;
+}
+
+Status SecAggServer::check_envelope(uint64_t sender, const proto::ClientToServer& m,
+                                    uint32_t& index) const {
+  if (m.protocol_version() != kProtocolVersion)
+    return InvalidArgument("protocol version " + std::to_string(m.protocol_version()) +
+                           " is not supported (want " + std::to_string(kProtocolVersion) + ")");
+  if (m.session_id() != config_->proto().session_id())
+    return InvalidArgument("message belongs to another session");
+  if (m.sender() != sender)
+    return PermissionDenied("message claims sender " + std::to_string(m.sender()) +
+                            " but was sent by " + std::to_string(sender));
+  auto i = config_->index_of(sender);
+  if (!i) return NotFound("client " + std::to_string(sender) + " is not in this cohort");
+  index = *i;
+  return Status::Ok();
+}
+
+Result<std::vector<proto::ServerToClient>> SecAggServer::handle(
+    uint64_t sender, const proto::ClientToServer& message) {
+  uint32_t index = 0;
+  FL_RETURN_IF_ERROR(check_envelope(sender, message, index));
+  if (stage_ == Stage::kCompleted || stage_ == Stage::kAborted)
+    return FailedPrecondition("session is " + stage_name(stage_));
+  ClientRecord& me = clients_[index];
+  if (me.gone) return FailedPrecondition("client " + std::to_string(sender) + " has left the round");
+
+  // Which stage the message belongs to, to tell "too late" from "too early".
+  Stage expected;
+  switch (message.body_case()) {
+    case proto::ClientToServer::kAdvertiseKeys: expected = Stage::kAdvertiseKeys; break;
+    case proto::ClientToServer::kEncryptedShares: expected = Stage::kShareKeys; break;
+    case proto::ClientToServer::kMaskedInput: expected = Stage::kMaskedInput; break;
+    case proto::ClientToServer::kUnmaskingShares: expected = Stage::kUnmasking; break;
+    case proto::ClientToServer::kAbort:
+      me.gone = true;
+      if (stage_complete()) return advance();
+      return std::vector<proto::ServerToClient>{};
+    default:
+      return InvalidArgument("client message has no body");
+  }
+  if (expected != stage_)
+    return FailedPrecondition("a " + stage_name(expected) + " message arrived during " +
+                              stage_name(stage_) +
+                              (expected < stage_ ? ": that stage has closed" : ": too early"));
+  Status s;
+  switch (expected) {
+    case Stage::kAdvertiseKeys: s = on_advertise(index, message.advertise_keys()); break;
+    case Stage::kShareKeys: s = on_shares(index, message.encrypted_shares()); break;
+    case Stage::kMaskedInput: s = on_masked_input(index, message.masked_input()); break;
+    case Stage::kUnmasking: s = on_unmasking(index, message.unmasking_shares()); break;
+    default: break;
+  }
+  if (!s.ok()) return s;
+  note_state();
+  if (stage_complete()) return advance();
+  return std::vector<proto::ServerToClient>{};
+}
+
+Status SecAggServer::on_advertise(uint32_t index, const proto::AdvertiseKeys& m) {
+  ClientRecord& me = clients_[index];
+  if (me.advertised) return AlreadyExists("keys already advertised by this client");
+  crypto::Key32 enc, mask;
+  if (!to_key(m.encryption_public_key(), enc) || !to_key(m.mask_public_key(), mask))
+    return InvalidArgument("advertised public keys must be 32 bytes");
+  if (config_->has_identities()) {
+    crypto::Sig64 sig;
+    if (m.signature().size() != sig.size())
+      return PermissionDenied("key advertisement is not signed");
+    std::copy(m.signature().begin(), m.signature().end(), sig.begin());
+    const auto msg = config_->advertise_message(config_->client_id(index),
+                                                m.encryption_public_key(), m.mask_public_key());
+    if (!crypto::ed25519_verify(config_->identity_key(index), msg, sig))
+      return PermissionDenied("key advertisement signature does not verify");
+  }
+  me.advertised = true;
+  me.encryption_pk = enc;
+  me.mask_pk = mask;
+  me.signature = m.signature();
+  return Status::Ok();
+}
+
+Status SecAggServer::on_shares(uint32_t index, const proto::EncryptedShares& m) {
+  ClientRecord& me = clients_[index];
+  if (!me.advertised) return PermissionDenied("client did not advertise keys in round 0");
+  if (me.shared) return AlreadyExists("shares already received from this client");
+  // An honest client sends exactly one ciphertext to each neighbour in U1.
+  std::vector<uint32_t> expected;
+  for (uint32_t v : config_->graph().neighbours(index))
+    if (clients_[v].advertised) expected.push_back(v);
+  std::vector<uint32_t> got;
+  got.reserve(m.shares_size());
+  for (const auto& s : m.shares()) {
+    auto r = config_->index_of(s.recipient());
+    if (!r) return NotFound("share addressed to unknown client " + std::to_string(s.recipient()));
+    if (s.ciphertext().size() < crypto::kAeadOverhead ||
+        s.ciphertext().size() > kMaxCiphertextBytes)
+      return InvalidArgument("ciphertext for client " + std::to_string(s.recipient()) + " has " +
+                             std::to_string(s.ciphertext().size()) + " bytes");
+    got.push_back(*r);
+  }
+  std::sort(got.begin(), got.end());
+  if (std::adjacent_find(got.begin(), got.end()) != got.end())
+    return InvalidArgument("two ciphertexts for the same recipient");
+  if (got != expected)
+    return InvalidArgument("shares must go to exactly the " + std::to_string(expected.size()) +
+                           " neighbours that advertised keys; got " + std::to_string(got.size()));
+  if (inbox_.empty()) inbox_.resize(config_->cohort_size());
+  for (const auto& s : m.shares()) {
+    const uint32_t r = *config_->index_of(s.recipient());
+    inbox_[r].push_back(Routed{index, s.ciphertext()});
+    inbox_bytes_ += sizeof(Routed) + s.ciphertext().size();
+  }
+  me.shared = true;
+  return Status::Ok();
+}
+
+Status SecAggServer::on_masked_input(uint32_t index, const proto::MaskedInput& m) {
+  ClientRecord& me = clients_[index];
+  if (!me.shared) return PermissionDenied("client did not share keys in round 1");
+  if (me.masked) return AlreadyExists("masked input already received from this client");
+  if (sum_.empty()) sum_.assign(config_->dimension(), 0);
+  FL_RETURN_IF_ERROR(add_ring_vector(m.vector(), config_->ring(), sum_));
+  me.masked = true;
+  return Status::Ok();
+}
+
+Status SecAggServer::on_unmasking(uint32_t index, const proto::UnmaskingShares& m) {
+  ClientRecord& me = clients_[index];
+  if (!me.masked) return PermissionDenied("client sent no masked input in round 2");
+  if (me.unmasked) return AlreadyExists("unmasking shares already received from this client");
+  const uint64_t point = SessionConfig::share_point(index);
+  std::vector<std::pair<uint32_t, crypto::ShamirShare>> parsed;
+  std::vector<uint32_t> owners;
+  for (const auto& r : m.shares()) {
+    auto owner = config_->index_of(r.owner());
+    if (!owner) return NotFound("share of unknown client " + std::to_string(r.owner()));
+    if (*owner != index && !config_->graph().adjacent(index, *owner))
+      return InvalidArgument("client " + std::to_string(r.owner()) + " is not a neighbour");
+    const ClientRecord& o = clients_[*owner];
+    if (!o.shared)
+      return InvalidArgument("client " + std::to_string(r.owner()) + " shared no keys");
+    const auto want =
+        o.masked ? proto::RevealedShare::SELF_MASK_SEED : proto::RevealedShare::MASK_SECRET_KEY;
+    if (r.kind() != want)
+      return InvalidArgument("wrong kind of share for client " + std::to_string(r.owner()));
+    auto share = crypto::ShamirShare::parse(crypto::ByteSpan(
+        reinterpret_cast<const uint8_t*>(r.share().data()), r.share().size()));
+    if (!share.ok()) return share.status();
+    if (share->x != point) return InvalidArgument("a client can only reveal its own shares");
+    owners.push_back(*owner);
+    parsed.emplace_back(*owner, *share);
+  }
+  std::sort(owners.begin(), owners.end());
+  if (std::adjacent_find(owners.begin(), owners.end()) != owners.end())
+    return InvalidArgument("two shares for the same client");
+  if (revealed_.empty()) revealed_.resize(config_->cohort_size());
+  const uint32_t t = config_->threshold();
+  for (auto& [owner, share] : parsed) {
+    if (revealed_[owner].size() < t) {  // t shares reconstruct; more add nothing
+      revealed_[owner].push_back(share);
+      ++revealed_count_;
+    }
+    share.wipe();
+  }
+  me.unmasked = true;
+  return Status::Ok();
+}
+
+bool SecAggServer::stage_complete() const {
+  for (const auto& r : clients_) {
+    if (r.gone) continue;
+    switch (stage_) {
+      case Stage::kAdvertiseKeys: if (!r.advertised) return false; break;
+      case Stage::kShareKeys: if (r.advertised && !r.shared) return false; break;
+      case Stage::kMaskedInput: if (r.shared && !r.masked) return false; break;
+      case Stage::kUnmasking: if (r.masked && !r.unmasked) return false; break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+std::vector<proto::ServerToClient> SecAggServer::close_stage() {
+  if (stage_ == Stage::kCompleted || stage_ == Stage::kAborted) return {};
+  return advance();
+}
+
+std::vector<proto::ServerToClient> SecAggServer::abort(std::string reason) {
+  std::vector<proto::ServerToClient> out;
+  for (uint32_t i = 0; i < clients_.size(); ++i) {
+    if (clients_[i].gone || !clients_[i].advertised) continue;
+    auto m = envelope(i);
+    m.mutable_abort()->set_reason(reason);
+    out.push_back(std::move(m));
+  }
+  stage_ = Stage::kAborted;
+  abort_reason_ = std::move(reason);
+  inbox_.clear();
+  inbox_bytes_ = 0;
+  revealed_.clear();
+  revealed_count_ = 0;
+  return out;
+}
+
+std::vector<proto::ServerToClient> SecAggServer::advance() {
+  const uint32_t t = config_->threshold();
+  const Counts c = counts();
+  auto too_few = [&](uint32_t have, const char* what) {
+    return abort("only " + std::to_string(have) + " clients " + what + "; the threshold is " +
+                 std::to_string(t));
+  };
+  std::vector<proto::ServerToClient> out;
+  switch (stage_) {
+    case Stage::kAdvertiseKeys: {
+      if (c.advertised < t) return too_few(c.advertised, "advertised keys");
+      for (uint32_t u = 0; u < clients_.size(); ++u) {
+        if (!clients_[u].advertised || clients_[u].gone) continue;
+        auto m = envelope(u);
+        auto* req = m.mutable_share_keys();
+        for (uint32_t v : config_->graph().neighbours(u)) {
+          const ClientRecord& p = clients_[v];
+          if (!p.advertised) continue;
+          auto* pk = req->add_peers();
+          pk->set_client(config_->client_id(v));
+          pk->set_encryption_public_key(key_string(p.encryption_pk));
+          pk->set_mask_public_key(key_string(p.mask_pk));
+          pk->set_signature(p.signature);
+        }
+        out.push_back(std::move(m));
+      }
+      stage_ = Stage::kShareKeys;
+      break;
+    }
+    case Stage::kShareKeys: {
+      if (c.shared_keys < t) return too_few(c.shared_keys, "shared keys");
+      for (uint32_t v = 0; v < clients_.size(); ++v) {
+        if (!clients_[v].shared || clients_[v].gone) continue;
+        auto m = envelope(v);
+        auto* req = m.mutable_masked_input();
+        if (!inbox_.empty())
+          for (auto& routed : inbox_[v]) {
+            auto* in = req->add_shares();
+            in->set_sender(config_->client_id(routed.sender));
+            in->set_ciphertext(std::move(routed.ciphertext));
+          }
+        out.push_back(std::move(m));
+      }
+      inbox_.clear();
+      inbox_.shrink_to_fit();
+      inbox_bytes_ = 0;
+      stage_ = Stage::kMaskedInput;
+      break;
+    }
+    case Stage::kMaskedInput: {
+      if (c.masked_input < t) return too_few(c.masked_input, "sent masked inputs");
+      for (uint32_t v = 0; v < clients_.size(); ++v) {
+        if (!clients_[v].masked || clients_[v].gone) continue;
+        auto m = envelope(v);
+        auto* req = m.mutable_unmasking();
+        for (uint32_t u : config_->graph().neighbours(v)) {
+          if (clients_[u].masked)
+            req->add_survivors(config_->client_id(u));
+          else if (clients_[u].shared)
+            req->add_dropped(config_->client_id(u));
+        }
+        out.push_back(std::move(m));
+      }
+      stage_ = Stage::kUnmasking;
+      break;
+    }
+    case Stage::kUnmasking: {
+      if (c.unmasked < t) return too_few(c.unmasked, "sent unmasking shares");
+      out = finish_unmasking();
+      break;
+    }
+    default:
+      break;
+  }
+  note_state();
+  return out;
+}
+
+std::vector<proto::ServerToClient> SecAggServer::finish_unmasking() {
+  const uint32_t t = config_->threshold();
+  const uint32_t n = config_->cohort_size();
+  // Every client in U2 has a secret to open: b if its input is in the sum, s if not.
+  std::vector<uint32_t> owners;
+  for (uint32_t u = 0; u < n; ++u)
+    if (clients_[u].shared) {
+      if (revealed_.empty() || revealed_[u].size() < t) {
+        return abort("cannot unmask client " + std::to_string(config_->client_id(u)) + ": only " +
+              std::to_string(revealed_.empty() ? 0 : revealed_[u].size()) + " of " +
+              std::to_string(t) + " shares arrived");
+      }
+      owners.push_back(u);
+    }
+
+  // Lagrange coefficients depend only on the holders' points: in a complete
+  // graph most owners have the same t holders, so build each set once.
+  std::vector<crypto::Secret32> secrets(owners.size());
+  std::vector<std::string> failures(owners.size());
+  std::map<std::vector<uint64_t>, std::shared_ptr<crypto::LagrangeCoefficients>> cache;
+  std::mutex cache_mutex;
+  parallel_for(owners.size(), options_.threads, [&](size_t i) {
+    auto& shares = revealed_[owners[i]];
+    std::sort(shares.begin(), shares.end(),
+              [](const crypto::ShamirShare& a, const crypto::ShamirShare& b) { return a.x < b.x; });
+    std::vector<uint64_t> xs;
+    for (const auto& s : shares) xs.push_back(s.x);
+    std::shared_ptr<crypto::LagrangeCoefficients> coeffs;
+    {
+      std::lock_guard<std::mutex> lock(cache_mutex);
+      auto it = cache.find(xs);
+      if (it != cache.end()) coeffs = it->second;
+    }
+    if (!coeffs) {
+      auto built = crypto::LagrangeCoefficients::build(xs);
+      if (!built.ok()) {
+        failures[i] = built.status().message();
+        return;
+      }
+      coeffs = std::make_shared<crypto::LagrangeCoefficients>(std::move(*built));
+      std::lock_guard<std::mutex> lock(cache_mutex);
+      cache.emplace(xs, coeffs);
+    }
+    auto secret = crypto::shamir_reconstruct(shares, *coeffs);
+    if (!secret.ok()) {
+      failures[i] = secret.status().message();
+      return;
+    }
+    secrets[i] = *secret;
+  });
+  for (size_t i = 0; i < owners.size(); ++i)
+    if (!failures[i].empty()) {
+      return abort("cannot reconstruct the secret of client " +
+                   std::to_string(config_->client_id(owners[i])) + ": " + failures[i]);
+    }
+
+  // Masks to remove: -PRG(b_u) for u in U3; for u in U2 \ U3 and each neighbour
+  // v in U3, the pairwise mask v added for u: +PRG(s_uv) if v < u, so subtract it.
+  struct Mask {
+    crypto::Secret32 seed;
+    bool subtract;
+  };
+  std::vector<std::vector<Mask>> per_owner(owners.size());
+  std::vector<std::string> bad_key(owners.size());
+  parallel_for(owners.size(), options_.threads, [&](size_t i) {
+    const uint32_t u = owners[i];
+    const uint64_t uid = config_->client_id(u);
+    if (clients_[u].masked) {
+      per_owner[i].push_back(Mask{secrets[i], true});
+      return;
+    }
+    // A reconstructed mask key must match the public key u advertised.
+    if (crypto::x25519_public_key(secrets[i]) != clients_[u].mask_pk) {
+      bad_key[i] = "reconstructed mask key of client " + std::to_string(uid) +
+                   " does not match its public key";
+      return;
+    }
+    for (uint32_t v : config_->graph().neighbours(u)) {
+      if (!clients_[v].masked) continue;
+      auto shared = crypto::x25519_agree(secrets[i], clients_[v].mask_pk);
+      if (!shared) continue;  // impossible: v's key passed u's low-order check
+      const uint64_t vid = config_->client_id(v);
+      per_owner[i].push_back(Mask{crypto::derive_pair_key(*shared, config_->session_id(), uid,
+                                                          vid, kPairwiseMaskPurpose),
+                                  vid < uid});
+    }
+  });
+  for (size_t i = 0; i < owners.size(); ++i)
+    if (!bad_key[i].empty()) {
+      return abort(bad_key[i]);
+    }
+  std::vector<Mask> masks;
+  for (auto& list : per_owner)
+    for (auto& m : list) masks.push_back(std::move(m));
+  per_owner.clear();
+  stats_.secrets_reconstructed = owners.size();
+  for (uint32_t u : owners)
+    if (clients_[u].masked) ++stats_.self_masks_removed;
+  stats_.pairwise_masks_removed = masks.size() - stats_.self_masks_removed;
+  stats_.mask_bytes_expanded =
+      static_cast<uint64_t>(masks.size()) * config_->input_bytes();
+
+  const size_t dim = sum_.size();
+  const size_t blocks = (dim + kUnmaskBlock - 1) / kUnmaskBlock;
+  const crypto::RingBits ring = config_->ring();
+  parallel_for(blocks, options_.threads, [&](size_t b) {
+    const size_t begin = b * kUnmaskBlock;
+    std::span<uint64_t> slice(sum_.data() + begin, std::min(kUnmaskBlock, dim - begin));
+    for (const Mask& m : masks) {
+      if (m.subtract)
+        crypto::prg_subtract(m.seed, ring, slice, begin);
+      else
+        crypto::prg_add(m.seed, ring, slice, begin);
+    }
+    const uint64_t mask = crypto::ring_mask(ring);
+    for (auto& x : slice) x &= mask;
+  });
+  masks.clear();
+  revealed_.clear();
+  revealed_count_ = 0;
+  stage_ = Stage::kCompleted;
+  return {};
+}
+
+}  // namespace fl::aggregation::secagg

@@ -1,0 +1,136 @@
+// The server side of secure aggregation, as a sans-I/O state machine.
+//
+// One session per cohort per round. The coordinator (or the simulator) feeds it
+// authenticated client messages and deadline events and sends what it returns;
+// the session owns no socket and no clock. Stages:
+//
+//   kAdvertiseKeys -> kShareKeys -> kMaskedInput -> kUnmasking -> kCompleted
+//   any stage -> kAborted (fewer than t clients left, or shares that do not
+//   reconstruct)
+//
+// A stage closes by itself once every client still expected has answered, or
+// when close_stage() is called at its deadline. Each close needs at least t
+// clients, else the session aborts with a reason and tells the clients.
+//
+// Memory: the server keeps one running sum of `dimension` ring elements (each
+// masked input is added as it arrives and dropped), plus per-client keys, the
+// round-1 ciphertexts until they are routed and the revealed shares: O(dim +
+// cohort x k), independent of cohort x dim. state_bytes() accounts for it.
+//
+// Unmasking expands every mask to remove on up to Options::threads threads. The
+// coordinate range is cut into cache-sized blocks and each block runs every
+// mask (ChaCha20 can seek), so the running sum stays in cache and no thread
+// needs an accumulator of its own; the call joins its threads before it
+// returns.
+//
+// Bad input (wrong version, session, sender or stage; unknown or duplicate
+// client; wrong sizes; shares for the wrong owner or of the wrong kind) is
+// rejected with a Status and changes nothing. A duplicated or replayed message
+// is rejected as AlreadyExists, so it cannot be counted twice in the sum.
+//
+// Thread-safety: not thread-safe; serialise calls (the coordinator holds one
+// lock per session).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "aggregation/secagg/session_config.h"
+#include "base/status.h"
+#include "crypto/shamir.h"
+#include "proto/secagg.pb.h"
+
+namespace fl::aggregation::secagg {
+
+class SecAggServer {
+ public:
+  enum class Stage { kAdvertiseKeys, kShareKeys, kMaskedInput, kUnmasking, kCompleted, kAborted };
+
+  struct Options {
+    unsigned threads = 1;  // threads used to reconstruct secrets and expand masks
+  };
+
+  // Clients that answered each stage: U1 (advertised keys), U2 (shared keys),
+  // U3 (sent a masked input: the inputs in the sum), U4 (sent unmasking shares).
+  struct Counts {
+    uint32_t cohort = 0, advertised = 0, shared_keys = 0, masked_input = 0, unmasked = 0;
+  };
+
+  struct UnmaskingStats {
+    uint64_t secrets_reconstructed = 0;
+    uint64_t self_masks_removed = 0;
+    uint64_t pairwise_masks_removed = 0;
+    uint64_t mask_bytes_expanded = 0;  // keystream bytes the unmasking had to generate
+  };
+
+  static Result<std::unique_ptr<SecAggServer>> create(const proto::SecAggConfig& config,
+                                                      Options options);
+
+  // One message from `sender`, who the transport has authenticated. Returns the
+  // messages to send now (non-empty when this message closed a stage).
+  Result<std::vector<proto::ServerToClient>> handle(uint64_t sender,
+                                                    const proto::ClientToServer& message);
+
+  // The current stage's deadline has passed: close it with whoever answered.
+  std::vector<proto::ServerToClient> close_stage();
+
+  Stage stage() const { return stage_; }
+  const std::string& abort_reason() const { return abort_reason_; }
+  const SessionConfig& config() const { return *config_; }
+  Counts counts() const;
+  // The sum of the inputs of the clients in U3, reduced mod 2^ring_bits. Only
+  // when stage() == kCompleted.
+  std::span<const uint64_t> result() const { return sum_; }
+  // Ids of the clients whose inputs are in the sum (U3).
+  std::vector<uint64_t> included_clients() const;
+  const UnmaskingStats& unmasking_stats() const { return stats_; }
+  size_t state_bytes() const;
+  size_t peak_state_bytes() const { return peak_state_bytes_; }
+
+ private:
+  struct ClientRecord {
+    bool advertised = false, shared = false, masked = false, unmasked = false, gone = false;
+    crypto::Key32 encryption_pk{};
+    crypto::Key32 mask_pk{};
+    std::string signature;
+  };
+  struct Routed {
+    uint32_t sender;
+    std::string ciphertext;
+  };
+
+  SecAggServer(std::shared_ptr<const SessionConfig> config, Options options);
+
+  Status check_envelope(uint64_t sender, const proto::ClientToServer& m, uint32_t& index) const;
+  Status on_advertise(uint32_t index, const proto::AdvertiseKeys& m);
+  Status on_shares(uint32_t index, const proto::EncryptedShares& m);
+  Status on_masked_input(uint32_t index, const proto::MaskedInput& m);
+  Status on_unmasking(uint32_t index, const proto::UnmaskingShares& m);
+  bool stage_complete() const;
+  std::vector<proto::ServerToClient> advance();
+  std::vector<proto::ServerToClient> abort(std::string reason);
+  std::vector<proto::ServerToClient> finish_unmasking();
+  proto::ServerToClient envelope(uint32_t index) const;
+  void note_state();
+
+  std::shared_ptr<const SessionConfig> config_;
+  Options options_;
+  Stage stage_ = Stage::kAdvertiseKeys;
+  std::string abort_reason_;
+  std::vector<ClientRecord> clients_;
+  std::vector<std::vector<Routed>> inbox_;  // round-1 ciphertexts by recipient
+  size_t inbox_bytes_ = 0;
+  std::vector<uint64_t> sum_;
+  // Revealed shares by owner: of b for owners in U3, of s for owners in U2 \ U3.
+  std::vector<std::vector<crypto::ShamirShare>> revealed_;
+  size_t revealed_count_ = 0;
+  UnmaskingStats stats_;
+  size_t peak_state_bytes_ = 0;
+};
+
+std::string stage_name(SecAggServer::Stage stage);
+
+}  // namespace fl::aggregation::secagg

@@ -1,0 +1,36 @@
+// fl-sim: launch simulation scenarios and protocol benches.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "simulations/secagg_bench.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fl-sim: federated learning simulations and secure aggregation benches"};
+  app.require_subcommand(1);
+
+  fl::sim::SecAggBenchOptions bench;
+  auto* sb = app.add_subcommand("secagg-bench", "one full in-process secure aggregation round");
+  sb->add_option("--clients", bench.clients, "cohort size");
+  sb->add_option("--dim", bench.dim, "ring elements per update");
+  sb->add_option("--dropout", bench.dropout, "fraction of clients that drop, spread over the stages");
+  sb->add_option("--corrupt", bench.corrupt, "tolerated fraction of corrupt clients (parameter rule)");
+  sb->add_option("--graph", bench.graph, "complete | harary");
+  sb->add_option("--threads", bench.threads, "server unmasking threads");
+  sb->add_option("--client-threads", bench.client_threads, "threads simulating clients (0: all cores)");
+  sb->add_option("--seed", bench.seed, "seed of every random choice");
+  sb->add_option("--ring", bench.ring_bits, "ring bits: 32 or 64");
+  sb->add_option("--bits", bench.bits, "quantisation bits per coordinate");
+  sb->add_option("--k", bench.k, "override the neighbour-graph degree");
+  sb->add_option("--t", bench.t, "override the threshold");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "fl-sim: error: %s\n", e.what());
+    return 2;
+  }
+  if (sb->parsed()) return fl::sim::run_secagg_bench(bench);
+  return 2;
+}
