@@ -30,6 +30,10 @@ std::string to_hex(ByteSpan bytes) {
 
 bool from_hex(const std::string& hex, Bytes& out) {
   if (hex.size() % 2 != 0) return false;
+  if (hex.empty()) {  // sodium_hex2bin's output pointer is declared nonnull
+    out.clear();
+    return true;
+  }
   out.assign(hex.size() / 2, 0);
   size_t len = 0;
   const char* end = nullptr;

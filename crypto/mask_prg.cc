@@ -82,6 +82,7 @@ void prg_expand(const Secret32& seed, RingBits bits, std::span<uint64_t> out, si
 }
 
 void chacha20_keystream(const Secret32& seed, std::span<uint8_t> out) {
+  if (out.empty()) return;  // crypto_stream_chacha20's pointers are declared nonnull
   ensure_sodium();
   crypto_stream_chacha20(out.data(), out.size(), kNonce, seed.data());
 }
