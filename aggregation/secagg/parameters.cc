@@ -66,16 +66,24 @@ Result<ProtocolParameters> choose_parameters(const ParameterInputs& in) {
   if (!(in.corrupt_fraction >= 0 && in.corrupt_fraction < 0.5))
     return InvalidArgument("corrupt fraction must be in [0, 0.5)");
 
+  // Complete graph: every client holds a share of every secret, so a coalition
+  // of gamma * n < n / 2 corrupt clients never reaches t > n / 2; privacy is
+  // certain, not probable. The smallest such t tolerates the most dropouts;
+  // refuse only when the expected survivors fall short of it.
   auto complete = [&]() -> Result<ProtocolParameters> {
     const uint32_t m = static_cast<uint32_t>(n);
-    Fit f = fit_threshold(n, m, in);
-    if (!f.ok)
-      return InvalidArgument(
-          "no threshold keeps a cohort of " + std::to_string(n) + " private against " +
-          std::to_string(in.corrupt_fraction) + " corrupt clients and live with " +
-          std::to_string(in.dropout_fraction) + " dropping out; enlarge the cohort or lower the "
-          "expected dropout");
-    return ProtocolParameters{GraphKind::kComplete, m - 1, f.t, f.privacy, f.correctness};
+    const uint32_t t = m / 2 + 1;
+    const double expected_live = (1.0 - in.dropout_fraction) * static_cast<double>(n);
+    if (static_cast<double>(t) > expected_live)
+      return InvalidArgument("a cohort of " + std::to_string(n) + " losing " +
+                             std::to_string(in.dropout_fraction) + " of its clients keeps " +
+                             std::to_string(expected_live) + " on average, below the threshold " +
+                             std::to_string(t) + " that privacy needs; enlarge the cohort or "
+                             "lower the expected dropout");
+    ProtocolParameters p{GraphKind::kComplete, m - 1, t,
+                         -std::numeric_limits<double>::infinity(), 0};
+    p.correctness_failure_log2 = binomial_tail_log2(m, in.dropout_fraction, m - t + 1);
+    return p;
   };
   if (in.graph == GraphKind::kComplete) return complete();
   for (uint32_t k = 2; k + 1 < n; k += 2) {

@@ -16,8 +16,10 @@
 //     round completes only if every neighbourhood keeps t live holders:
 //        n * P[Binomial(m, delta) > m - t] <= 2^-eta      (eta = 20 by default)
 //
-// For the complete graph (SecAgg, Bonawitz et al. CCS 2017) m = n and only t is
-// chosen. For SecAgg+ the smallest even k that admits a t is taken, which grows
+// For the complete graph (SecAgg, Bonawitz et al. CCS 2017) m = n, t = n/2 + 1:
+// requirement 1 then holds with certainty (no coalition below n/2 reaches t), and
+// parameters are refused only if the expected survivors (1 - delta) n fall below
+// t; the chance of fewer is reported in correctness_failure_log2. For SecAgg+ the smallest even k that admits a t is taken, which grows
 // as O(log n); k >= n - 1 falls back to the complete graph. The smallest t that
 // meets 1 and 2 is taken, since a smaller t tolerates more dropouts.
 #pragma once

@@ -213,6 +213,11 @@ Status SecAggServer::on_masked_input(uint32_t index, const proto::MaskedInput& m
   ClientRecord& me = clients_[index];
   if (!me.shared) return PermissionDenied("client did not share keys in round 1");
   if (me.masked) return AlreadyExists("masked input already received from this client");
+  if (m.vector().size() != config_->input_bytes())
+    return InvalidArgument("masked input is " + std::to_string(m.vector().size()) +
+                           " bytes; this session expects " +
+                           std::to_string(config_->dimension()) + " elements of " +
+                           std::to_string(crypto::ring_element_bytes(config_->ring())) + " bytes");
   if (sum_.empty()) sum_.assign(config_->dimension(), 0);
   FL_RETURN_IF_ERROR(add_ring_vector(m.vector(), config_->ring(), sum_));
   me.masked = true;

@@ -83,7 +83,10 @@ class SecAggServer {
   Counts counts() const;
   // The sum of the inputs of the clients in U3, reduced mod 2^ring_bits. Only
   // when stage() == kCompleted.
-  std::span<const uint64_t> result() const { return sum_; }
+  std::span<const uint64_t> result() const {
+    if (stage_ != Stage::kCompleted) return {};
+    return sum_;
+  }
   // Ids of the clients whose inputs are in the sum (U3).
   std::vector<uint64_t> included_clients() const;
   const UnmaskingStats& unmasking_stats() const { return stats_; }

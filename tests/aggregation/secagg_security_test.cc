@@ -1,0 +1,269 @@
+// Security properties of secure aggregation, tested as properties: what an
+// honest client refuses to do, and what bad input cannot change.
+#include <gtest/gtest.h>
+
+#include "crypto/shamir.h"
+#include "tests/aggregation/secagg_harness.h"
+
+namespace fl::aggregation::secagg {
+namespace {
+
+using testing::message_for;
+using testing::TestRound;
+
+// Runs rounds 0-2 and returns the unmasking requests.
+std::vector<proto::ServerToClient> up_to_unmasking(TestRound& round,
+                                                   const std::set<uint32_t>& drop_masked = {}) {
+  auto r2 = round.step(round.advertise());
+  return round.step(r2, drop_masked);
+}
+
+TEST(SecAggClient, RefusesToRevealBothSharesOfOnePeer) {
+  TestRound round({.clients = 8, .dim = 16});
+  auto r3 = up_to_unmasking(round);
+  // A curious server names client 3 both a survivor and a dropout, hoping for
+  // the share of b_3 and of s_3 at once: with t such answers it could unmask
+  // client 3's input alone.
+  proto::ServerToClient evil = message_for(r3, round.id(0));
+  evil.mutable_unmasking()->add_dropped(round.id(3));
+  auto reply = round.clients[0]->handle(evil);
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), ErrorCode::kAborted);
+  EXPECT_NE(reply.status().message().find("both"), std::string::npos);
+  EXPECT_EQ(round.clients[0]->stage(), SecAggClient::Stage::kAborted);
+  // Having aborted, it answers nothing more, even the honest request.
+  EXPECT_FALSE(round.clients[0]->handle(message_for(r3, round.id(0))).ok());
+}
+
+TEST(SecAggClient, AnswersTheUnmaskingRequestOnlyOnce) {
+  TestRound round({.clients = 8, .dim = 16});
+  auto r3 = up_to_unmasking(round);
+  const auto& honest = message_for(r3, round.id(0));
+  auto first = round.clients[0]->handle(honest);
+  ASSERT_TRUE(first.ok());
+  // The same peers asked again, now as dropouts: the mask-key shares would
+  // complete the picture. The client refuses.
+  proto::ServerToClient second = honest;
+  second.mutable_unmasking()->clear_survivors();
+  for (uint64_t id : honest.unmasking().survivors()) second.mutable_unmasking()->add_dropped(id);
+  auto again = round.clients[0]->handle(second);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), ErrorCode::kAborted);
+}
+
+TEST(SecAggClient, RevealsOnlyOneKindOfShareForEachPeer) {
+  TestRound round({.clients = 8, .dim = 16});
+  auto r3 = up_to_unmasking(round, {5});  // 5 dropped after sharing keys
+  for (uint32_t i = 0; i < 8; ++i) {
+    if (i == 5) continue;
+    auto reply = round.clients[i]->handle(message_for(r3, round.id(i)));
+    ASSERT_TRUE(reply.ok());
+    std::map<uint64_t, int> kinds;
+    for (const auto& s : (*reply)->unmasking_shares().shares()) {
+      EXPECT_EQ(++kinds[s.owner()], 1) << "two shares of one owner";
+      EXPECT_EQ(s.kind(), s.owner() == round.id(5) ? proto::RevealedShare::MASK_SECRET_KEY
+                                                   : proto::RevealedShare::SELF_MASK_SEED);
+    }
+  }
+}
+
+TEST(SecAggClient, RefusesToUnmaskFewerSurvivorsThanTheThreshold) {
+  // Unmasking a "sum" of one input is unmasking that input: an honest client
+  // demands at least t survivors before revealing self-mask shares.
+  TestRound round({.clients = 8, .dim = 16, .threshold = 5});
+  auto r3 = up_to_unmasking(round);
+  proto::ServerToClient evil = message_for(r3, round.id(0));
+  evil.mutable_unmasking()->clear_survivors();
+  evil.mutable_unmasking()->add_survivors(round.id(1));
+  auto reply = round.clients[0]->handle(evil);
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), ErrorCode::kAborted);
+}
+
+TEST(SecAggClient, RejectsTooFewPeersAtKeySharing) {
+  TestRound round({.clients = 8, .dim = 16, .threshold = 5});
+  auto r1 = round.advertise();
+  proto::ServerToClient evil = message_for(r1, round.id(0));
+  while (evil.share_keys().peers_size() > 2) evil.mutable_share_keys()->mutable_peers()->RemoveLast();
+  auto reply = round.clients[0]->handle(evil);
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), ErrorCode::kAborted);
+}
+
+TEST(SecAggClient, RejectsTamperedCiphertextAndKeepsItsState) {
+  TestRound round({.clients = 6, .dim = 16});
+  auto r2 = round.step(round.advertise());
+  proto::ServerToClient tampered = message_for(r2, round.id(2));
+  (*tampered.mutable_masked_input()->mutable_shares(0)->mutable_ciphertext())[30] ^= 0x01;
+  ASSERT_TRUE(round.clients[2]->set_input(round.inputs[2]).ok());
+  auto reply = round.clients[2]->handle(tampered);
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), ErrorCode::kDataLoss);
+  EXPECT_EQ(round.clients[2]->stage(), SecAggClient::Stage::kSharedKeys);
+  // The genuine message still works: nothing was consumed by the bad one.
+  auto good = round.clients[2]->handle(message_for(r2, round.id(2)));
+  EXPECT_TRUE(good.ok()) << good.status().to_string();
+}
+
+TEST(SecAggClient, RejectsTruncatedCiphertextAndCiphertextFromAnotherSender) {
+  TestRound round({.clients = 6, .dim = 16});
+  auto r2 = round.step(round.advertise());
+  ASSERT_TRUE(round.clients[2]->set_input(round.inputs[2]).ok());
+  proto::ServerToClient truncated = message_for(r2, round.id(2));
+  truncated.mutable_masked_input()->mutable_shares(0)->mutable_ciphertext()->resize(10);
+  EXPECT_EQ(round.clients[2]->handle(truncated).status().code(), ErrorCode::kDataLoss);
+  // Swap the senders of two ciphertexts: each is bound to its sender by the AD.
+  proto::ServerToClient swapped = message_for(r2, round.id(2));
+  auto* s = swapped.mutable_masked_input()->mutable_shares();
+  const uint64_t a = s->Get(0).sender();
+  s->Mutable(0)->set_sender(s->Get(1).sender());
+  s->Mutable(1)->set_sender(a);
+  EXPECT_EQ(round.clients[2]->handle(swapped).status().code(), ErrorCode::kDataLoss);
+  EXPECT_EQ(round.clients[2]->stage(), SecAggClient::Stage::kSharedKeys);
+}
+
+TEST(SecAggClient, RejectsMessagesForAnotherSessionRecipientOrStage) {
+  TestRound round({.clients = 6, .dim = 16});
+  auto r1 = round.advertise();
+  proto::ServerToClient m = message_for(r1, round.id(1));
+  proto::ServerToClient other_session = m;
+  other_session.set_session_id(std::string(32, 'x'));
+  EXPECT_EQ(round.clients[1]->handle(other_session).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(round.clients[0]->handle(m).status().code(), ErrorCode::kInvalidArgument);
+  proto::ServerToClient early = m;
+  early.mutable_unmasking();  // replaces the body: a round-3 request in round 1
+  EXPECT_EQ(round.clients[1]->handle(early).status().code(), ErrorCode::kFailedPrecondition);
+  proto::ServerToClient unknown_peer = m;
+  unknown_peer.mutable_share_keys()->mutable_peers(0)->set_client(999999);
+  EXPECT_EQ(round.clients[1]->handle(unknown_peer).status().code(), ErrorCode::kNotFound);
+  proto::ServerToClient short_key = m;
+  short_key.mutable_share_keys()->mutable_peers(0)->set_mask_public_key("short");
+  EXPECT_EQ(round.clients[1]->handle(short_key).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(round.clients[1]->stage(), SecAggClient::Stage::kAdvertised);
+  EXPECT_TRUE(round.clients[1]->handle(m).ok());
+}
+
+TEST(SecAggClient, DetectsSubstitutedKeysWhenIdentitiesAreKnown) {
+  TestRound round({.clients = 6, .dim = 16, .identities = true});
+  auto r1 = round.advertise();
+  proto::ServerToClient m = message_for(r1, round.id(0));
+  // The server swaps in a key pair of its own for peer 1 (a man in the middle).
+  crypto::SeededRng rng(5);
+  auto mitm = crypto::x25519_keypair(rng);
+  m.mutable_share_keys()->mutable_peers(0)->set_mask_public_key(
+      std::string(mitm.public_key.begin(), mitm.public_key.end()));
+  auto reply = round.clients[0]->handle(m);
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), ErrorCode::kPermissionDenied);
+  EXPECT_TRUE(round.clients[0]->handle(message_for(r1, round.id(0))).ok());
+}
+
+TEST(SecAggServer, RejectsBadMessagesWithoutChangingState) {
+  TestRound round({.clients = 6, .dim = 16});
+  auto r1 = round.advertise();
+  auto r2 = round.step(r1);
+  // Round 2 is open. Build one honest masked input to corrupt in many ways.
+  ASSERT_TRUE(round.clients[0]->set_input(round.inputs[0]).ok());
+  auto reply = round.clients[0]->handle(message_for(r2, round.id(0)));
+  ASSERT_TRUE(reply.ok());
+  const proto::ClientToServer honest = **reply;
+  const auto before = round.server->counts();
+  const size_t state_before = round.server->state_bytes();
+
+  auto expect_rejected = [&](uint64_t sender, const proto::ClientToServer& m, ErrorCode code) {
+    auto r = round.server->handle(sender, m);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), code) << r.status().to_string();
+    EXPECT_EQ(round.server->counts().masked_input, before.masked_input);
+    EXPECT_EQ(round.server->state_bytes(), state_before);
+  };
+
+  proto::ClientToServer m = honest;
+  m.set_session_id(std::string(32, 'z'));
+  expect_rejected(round.id(0), m, ErrorCode::kInvalidArgument);
+  m = honest;
+  m.set_protocol_version(99);
+  expect_rejected(round.id(0), m, ErrorCode::kInvalidArgument);
+  expect_rejected(round.id(1), honest, ErrorCode::kPermissionDenied);  // claims another sender
+  m = honest;
+  m.set_sender(424242);
+  expect_rejected(424242, m, ErrorCode::kNotFound);  // not in the cohort
+  m = honest;
+  m.mutable_masked_input()->mutable_vector()->resize(15 * 4);  // wrong dimension
+  expect_rejected(round.id(0), m, ErrorCode::kInvalidArgument);
+  m = honest;
+  m.mutable_advertise_keys();  // a round-0 message in round 2: that stage is closed
+  expect_rejected(round.id(0), m, ErrorCode::kFailedPrecondition);
+  m = honest;
+  m.mutable_unmasking_shares();  // too early
+  expect_rejected(round.id(0), m, ErrorCode::kFailedPrecondition);
+
+  // The honest message is accepted once; its replay is refused and adds nothing.
+  ASSERT_TRUE(round.server->handle(round.id(0), honest).ok());
+  const auto after_one = round.server->counts();
+  const size_t state_after_one = round.server->state_bytes();
+  auto replay = round.server->handle(round.id(0), honest);
+  ASSERT_FALSE(replay.ok());
+  EXPECT_EQ(replay.status().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(round.server->counts().masked_input, after_one.masked_input);
+  EXPECT_EQ(round.server->state_bytes(), state_after_one);
+  EXPECT_TRUE(round.server->result().empty());  // no partial sum is ever exposed
+}
+
+TEST(SecAggServer, ReplayedMessagesDoNotChangeTheSum) {
+  TestRound round({.clients = 6, .dim = 32});
+  auto r1 = round.advertise();
+  auto r2 = round.step(r1);
+  auto r3 = round.step(r2, {}, /*close=*/false);
+  // Replays of every round-2 message after the stage closed, and a replay of
+  // an unmasking reply, are rejected and leave the result exact.
+  for (auto& [i, reply] : round.last_reply)
+    EXPECT_FALSE(round.server->handle(round.id(i), reply).ok());
+  round.step(r3, {5}, /*close=*/false);
+  EXPECT_FALSE(round.server->handle(round.id(0), round.last_reply[0]).ok());
+  round.server->close_stage();
+  ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted);
+  EXPECT_EQ(round.result(), round.plain_sum(round.all_but({})));
+}
+
+TEST(SecAggServer, RejectsForgedUnmaskingShares) {
+  TestRound round({.clients = 6, .dim = 16});
+  auto r3 = up_to_unmasking(round, {4});
+  auto reply = round.clients[0]->handle(message_for(r3, round.id(0)));
+  ASSERT_TRUE(reply.ok());
+  const proto::ClientToServer honest = **reply;
+  auto expect_bad = [&](const proto::ClientToServer& m) {
+    auto r = round.server->handle(round.id(0), m);
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(round.server->counts().unmasked, 0u);
+  };
+  proto::ClientToServer m = honest;
+  // Asking for the other kind of share of a survivor: refused by the server too.
+  for (auto& s : *m.mutable_unmasking_shares()->mutable_shares())
+    if (s.owner() != round.id(4)) s.set_kind(proto::RevealedShare::MASK_SECRET_KEY);
+  expect_bad(m);
+  m = honest;
+  m.mutable_unmasking_shares()->mutable_shares(0)->mutable_share()->resize(40);  // wrong size
+  expect_bad(m);
+  m = honest;
+  *m.mutable_unmasking_shares()->add_shares() = honest.unmasking_shares().shares(0);  // duplicate
+  expect_bad(m);
+  m = honest;
+  m.mutable_unmasking_shares()->mutable_shares(0)->set_owner(777);  // unknown owner
+  expect_bad(m);
+  EXPECT_TRUE(round.server->handle(round.id(0), honest).ok());
+}
+
+TEST(SecAggSessionConfig, RefusesThresholdsThatWouldLetTheServerOpenBothSecrets) {
+  TestRound round({.clients = 6, .dim = 4});
+  proto::SecAggConfig c = round.config;
+  c.set_threshold(3);  // = 6 / 2: two disjoint halves could each reach t
+  EXPECT_FALSE(SessionConfig::create(c).ok());
+  c.set_threshold(7);  // more than the cohort
+  EXPECT_FALSE(SessionConfig::create(c).ok());
+  c.set_threshold(4);
+  EXPECT_TRUE(SessionConfig::create(c).ok());
+}
+
+}  // namespace
+}  // namespace fl::aggregation::secagg
