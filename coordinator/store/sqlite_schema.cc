@@ -1,0 +1,124 @@
+#include "coordinator/store/sqlite_schema.h"
+
+#include <string>
+
+#include "coordinator/store/sqlite_error.h"
+#include "coordinator/store/sqlite_statement.h"
+#include "coordinator/store/sqlite_transaction.h"
+
+namespace fl::coordinator {
+namespace {
+
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE schema_version (
+  version INTEGER NOT NULL
+);
+
+CREATE TABLE model_versions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model TEXT NOT NULL CHECK (length(model) > 0),
+  parent_id INTEGER REFERENCES model_versions (id),
+  round_id INTEGER REFERENCES rounds (id),
+  created_at_ms INTEGER NOT NULL,
+  stage TEXT NOT NULL CHECK (stage IN ('candidate', 'published', 'retired')),
+  model_bytes BLOB NOT NULL,
+  optimizer_state BLOB NOT NULL
+);
+CREATE INDEX model_versions_by_model ON model_versions (model, id);
+CREATE UNIQUE INDEX model_versions_one_published
+  ON model_versions (model) WHERE stage = 'published';
+
+CREATE TABLE version_metrics (
+  version_id INTEGER NOT NULL REFERENCES model_versions (id),
+  name TEXT NOT NULL CHECK (length(name) > 0),
+  value REAL NOT NULL,
+  PRIMARY KEY (version_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE rounds (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  population TEXT NOT NULL CHECK (length(population) > 0),
+  base_version_id INTEGER NOT NULL REFERENCES model_versions (id),
+  state TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed')),
+  failure_reason TEXT NOT NULL DEFAULT '',
+  selected INTEGER NOT NULL DEFAULT 0,
+  advertised INTEGER NOT NULL DEFAULT 0,
+  shared_keys INTEGER NOT NULL DEFAULT 0,
+  masked_input INTEGER NOT NULL DEFAULT 0,
+  unmasked INTEGER NOT NULL DEFAULT 0,
+  started_at_ms INTEGER NOT NULL,
+  ended_at_ms INTEGER,
+  result_version_id INTEGER REFERENCES model_versions (id),
+  CHECK ((state = 'running') = (ended_at_ms IS NULL)),
+  CHECK ((state = 'completed') = (result_version_id IS NOT NULL))
+);
+CREATE INDEX rounds_running ON rounds (id) WHERE state = 'running';
+
+CREATE TABLE clients (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  public_key BLOB NOT NULL UNIQUE CHECK (length(public_key) = 32),
+  enrolled_at_ms INTEGER NOT NULL,
+  label TEXT
+);
+
+INSERT INTO schema_version (version) VALUES (1);
+)sql";
+
+Result<int64_t> count(sqlite3* db, std::string_view sql) {
+  auto prepared = SqliteStatement::prepare(db, sql);
+  if (!prepared.ok()) return prepared.status();
+  Result<bool> row = (*prepared)->step();
+  if (!row.ok()) return row.status();
+  return *row ? (*prepared)->column_int64(0) : 0;
+}
+
+}  // namespace
+
+Status ensure_sqlite_schema(sqlite3* db) {
+  auto transaction = SqliteTransaction::begin(db, SqliteTransaction::Mode::kWrite);
+  if (!transaction.ok()) return transaction.status();
+
+  Result<int64_t> has_version_table = count(
+      db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'");
+  if (!has_version_table.ok()) return has_version_table.status();
+
+  if (*has_version_table == 0) {
+    Result<int64_t> objects =
+        count(db, "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'");
+    if (!objects.ok()) return objects.status();
+    if (*objects != 0) {
+      return FailedPrecondition(
+          "this is a SQLite database with other tables and no schema_version:"
+          " not an fl store; refusing to write to it");
+    }
+    const int rc = sqlite3_exec(db, std::string(kSchemaV1).c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return sqlite_status(db, rc, "creating the schema");
+    return transaction->commit();
+  }
+
+  auto versions = SqliteStatement::prepare(db, "SELECT version FROM schema_version");
+  if (!versions.ok()) return versions.status();
+  Result<bool> row = (*versions)->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return DataLoss("schema_version is empty");
+  const int64_t version = (*versions)->column_int64(0);
+  Result<bool> second_row = (*versions)->step();
+  if (!second_row.ok()) return second_row.status();
+  if (*second_row) return DataLoss("schema_version holds more than one row");
+
+  if (version > kSqliteSchemaVersion) {
+    return FailedPrecondition("the database has schema version " + std::to_string(version) +
+                              ", newer than the newest this build understands (" +
+                              std::to_string(kSqliteSchemaVersion) +
+                              "); run a newer fl-coordinator, or restore a backup written by this"
+                              " version");
+  }
+  if (version < 1) {
+    return DataLoss("the database has an impossible schema version " + std::to_string(version));
+  }
+  // version == kSqliteSchemaVersion: nothing to migrate yet. Migrations from
+  // version N to N + 1 go here, each followed by UPDATE schema_version.
+  return transaction->commit();
+}
+
+}  // namespace fl::coordinator

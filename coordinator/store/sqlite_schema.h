@@ -1,0 +1,38 @@
+// The SQLite schema of the store, and bringing a database up to it.
+//
+// Version 1 (kSqliteSchemaVersion), one table per record:
+//   model_versions  one row per version; payloads as BLOBs; stage as text with
+//                   a CHECK; a partial UNIQUE index allows at most one
+//                   published row per model, so even a buggy caller or a
+//                   hand-written UPDATE cannot publish two.
+//   version_metrics (version_id, name) -> value: metrics as rows, not a blob,
+//                   so a quality gate or a dashboard can query them.
+//   rounds          one row per round; stage counts as columns.
+//   clients         one row per enrolment; public_key UNIQUE and 32 bytes.
+//   schema_version  a single row: the version this file was written with.
+// Ids are INTEGER PRIMARY KEY AUTOINCREMENT: increasing and never reused. The
+// DDL is plain SQL that PostgreSQL also accepts apart from AUTOINCREMENT and
+// BLOB (GENERATED ... AS IDENTITY and BYTEA there).
+//
+// Opening a newer version's file is refused rather than guessed at; an older
+// version would be migrated forward here, one step per version, in the same
+// transaction that bumps schema_version.
+//
+// Thread-safety: call once per connection, before it is shared.
+#pragma once
+
+#include <sqlite3.h>
+
+#include "base/status.h"
+
+namespace fl::coordinator {
+
+inline constexpr int kSqliteSchemaVersion = 1;
+
+// Creates the schema in an empty database or checks an existing one's
+// version. FailedPrecondition for a newer version or a database that holds
+// tables but is not a store; DataLoss for a damaged file. Messages do not name
+// the file; the caller adds that.
+Status ensure_sqlite_schema(sqlite3* db);
+
+}  // namespace fl::coordinator

@@ -1,0 +1,102 @@
+// The coordinator's durable state: model versions (the registry), rounds and
+// client enrolments (DESIGN.md section 5, "store/").
+//
+// An interface so the backend can change: SqliteStore is the embedded default;
+// replicated coordinators (DESIGN.md section 8) will share a PostgreSQL
+// implementation. Hence the contract is stated in terms any SQL database
+// keeps: every operation is atomic (all of it happens or none of it does),
+// committed writes survive a crash, ids are assigned by the store, increase
+// and are never reused, and the store never reads a clock (times are passed
+// in as unix milliseconds), so tests are deterministic.
+//
+// Errors: NotFound for unknown ids, names or keys; FailedPrecondition for a
+// valid request the current state forbids (completing a failed round,
+// publishing a version under another model's name); InvalidArgument for
+// malformed input; AlreadyExists for a duplicate enrolment; DataLoss when the
+// stored data is corrupt; Unavailable when the database stays locked by
+// another process. Nothing changes when an operation fails.
+//
+// Not for: model semantics (payloads are opaque bytes), the quality gate or
+// selection policy; those are coordinator/registry and coordinator/rounds.
+//
+// Thread-safety: implementations are safe to call from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "coordinator/store/client_enrolment.h"
+#include "coordinator/store/model_version.h"
+#include "coordinator/store/round_record.h"
+
+namespace fl::coordinator {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- Model versions -----------------------------------------------------
+
+  // Adds a candidate version and returns its id. InvalidArgument for an empty
+  // model name or a non-finite metric; NotFound for an unknown parent.
+  virtual Result<int64_t> add_version(const NewVersion& version) = 0;
+  virtual Result<ModelVersion> get_version(int64_t id) = 0;
+  // The newest (highest id) version of `model`, optionally only among those
+  // in `stage`; NotFound when there is none. With kPublished this is the
+  // version to serve.
+  virtual Result<ModelVersion> latest_version(std::string_view model,
+                                              std::optional<VersionStage> stage) = 0;
+  // Every version of `model`, oldest first, with metrics but without the
+  // payloads. Empty (not NotFound) for an unknown model.
+  virtual Result<std::vector<ModelVersion>> list_versions(std::string_view model) = 0;
+  // Moves a version between candidate and retired (a candidate that failed
+  // the quality gate is retired). kPublished means `publish`. Moving the
+  // published version away is FailedPrecondition: publish another instead,
+  // so a model that has a published version always keeps exactly one.
+  virtual Status set_stage(int64_t id, VersionStage stage) = 0;
+  // Makes `id` the only published version of `model`, retiring the previous
+  // one in the same transaction; also the rollback path (republishing a
+  // retired version). Publishing the published version again is a no-op.
+  // FailedPrecondition when `id` is a version of another model.
+  virtual Status publish(std::string_view model, int64_t id) = 0;
+
+  // --- Rounds -------------------------------------------------------------
+
+  // Records a running round; NotFound for an unknown base version.
+  virtual Result<int64_t> begin_round(const NewRound& round) = 0;
+  // Commits a round's result in one transaction: adds `result` as a candidate
+  // version (its round is this round; its parent defaults to the round's base
+  // version) and marks the round completed with `counts`. Returns the new
+  // version's id. FailedPrecondition unless the round is running or when
+  // `result` names another model than the base version's.
+  virtual Result<int64_t> complete_round(int64_t round_id, const StageCounts& counts,
+                                         const NewVersion& result, int64_t ended_at_ms) = 0;
+  // FailedPrecondition unless the round is running.
+  virtual Status fail_round(int64_t round_id, std::string_view reason, const StageCounts& counts,
+                            int64_t ended_at_ms) = 0;
+  // Fails every running round and returns their ids, oldest first. Called at
+  // startup: a round's live state did not survive the restart, so it can only
+  // be re-run, never resumed.
+  virtual Result<std::vector<int64_t>> fail_running_rounds(std::string_view reason,
+                                                           int64_t ended_at_ms) = 0;
+  virtual Result<RoundRecord> get_round(int64_t id) = 0;
+  // The `limit` most recent rounds, newest first.
+  virtual Result<std::vector<RoundRecord>> list_rounds(size_t limit) = 0;
+
+  // --- Clients ------------------------------------------------------------
+
+  // Enrols a new identity key and returns the client id. Enrolling a key
+  // again is AlreadyExists (the message names the existing id; look it up
+  // with find_client_by_key); keys are never re-bound to a new id.
+  virtual Result<uint64_t> enroll(const ClientPublicKey& public_key, int64_t enrolled_at_ms,
+                                  std::optional<std::string> label) = 0;
+  virtual Result<ClientEnrolment> find_client(uint64_t client_id) = 0;
+  virtual Result<ClientEnrolment> find_client_by_key(const ClientPublicKey& public_key) = 0;
+};
+
+}  // namespace fl::coordinator
