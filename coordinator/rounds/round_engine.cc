@@ -1,0 +1,429 @@
+#include "coordinator/rounds/round_engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "aggregation/quantization.h"
+#include "aggregation/secagg/session_config.h"
+#include "model/layout.h"
+#include "model/serialization.h"
+
+namespace fl::coordinator {
+namespace {
+
+using aggregation::secagg::SecAggServer;
+using Stage = SecAggServer::Stage;
+
+constexpr size_t kOutcomesKept = 64;
+
+}  // namespace
+
+std::string_view phase_name(RoundEngine::Phase phase) {
+  switch (phase) {
+    case RoundEngine::Phase::kSelecting: return "selecting";
+    case RoundEngine::Phase::kRunning: return "running";
+    case RoundEngine::Phase::kFinished: return "finished";
+  }
+  return "unknown";
+}
+
+uint32_t PopulationConfig::selection_target() const {
+  return static_cast<uint32_t>(std::ceil(cohort_size * over_selection - 1e-9));
+}
+
+Status validate_population(const PopulationConfig& c) {
+  if (c.population.empty()) return InvalidArgument("population name is empty");
+  if (c.model_name.empty()) return InvalidArgument("model name is empty");
+  if (c.cohort_size < 2) return InvalidArgument("cohort_size must be at least 2");
+  if (!(c.over_selection >= 1.0 && c.over_selection <= 10.0))
+    return InvalidArgument("over_selection must be in [1, 10]");
+  if (c.min_cohort < 2 || c.min_cohort > c.selection_target())
+    return InvalidArgument("min_cohort must be in [2, cohort_size x over_selection]");
+  for (int64_t d : {c.deadlines.selection_ms, c.deadlines.advertise_keys_ms,
+                    c.deadlines.share_keys_ms, c.deadlines.masked_input_ms,
+                    c.deadlines.unmasking_ms})
+    if (d <= 0) return InvalidArgument("stage deadlines must be positive");
+  FL_RETURN_IF_ERROR(aggregation::check_quantization(c.quantization, c.selection_target()));
+  if (c.degree && c.threshold && *c.threshold > *c.degree + 1)
+    return InvalidArgument("threshold exceeds the neighbourhood size degree + 1");
+  if (c.training.epochs() == 0 || c.training.batch_size() == 0 ||
+      !(c.training.learning_rate() > 0))
+    return InvalidArgument("training plan needs epochs, batch_size and learning_rate > 0");
+  auto opt = aggregation::ServerOptimizer::create(c.optimizer);
+  if (!opt.ok()) return opt.status();
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<RoundEngine>> RoundEngine::create(PopulationConfig config, Store& store,
+                                                         crypto::Rng& rng, int64_t now_ms) {
+  FL_RETURN_IF_ERROR(validate_population(config));
+  std::unique_ptr<RoundEngine> e(new RoundEngine(std::move(config), store, rng));
+  auto failed = store.fail_running_rounds("coordinator restarted during the round", now_ms);
+  if (!failed.ok()) return failed.status();
+  auto rounds = store.list_rounds(1'000'000);
+  if (!rounds.ok()) return rounds.status();
+  for (const auto& r : *rounds)
+    if (r.population == e->config_.population && r.state == RoundState::kCompleted)
+      ++e->rounds_completed_;
+  FL_RETURN_IF_ERROR(e->load_global(now_ms));
+  if (e->rounds_completed_ >= e->config_.rounds) {
+    e->phase_ = Phase::kFinished;
+  } else {
+    FL_RETURN_IF_ERROR(e->open_selection(now_ms));
+  }
+  return e;
+}
+
+Status RoundEngine::load_global(int64_t now_ms) {
+  auto opt = aggregation::ServerOptimizer::create(config_.optimizer);
+  if (!opt.ok()) return opt.status();
+  optimizer_ = std::move(*opt);
+  auto latest = store_.latest_version(config_.model_name, VersionStage::kPublished);
+  if (latest.ok()) {
+    auto m = model::load_model(latest->model_bytes, "registry version " + std::to_string(latest->id));
+    if (!m.ok()) return m.status();
+    if (!(m->spec == config_.model_spec))
+      return FailedPrecondition("the registry's model '" + config_.model_name +
+                                "' has another architecture than the configuration");
+    if (!latest->optimizer_state.empty())
+      FL_RETURN_IF_ERROR(optimizer_->restore_state(latest->optimizer_state));
+    global_ = std::move(*m);
+    global_version_ = latest->id;
+    global_bytes_ = latest->model_bytes;
+    return Status::Ok();
+  }
+  if (latest.status().code() != ErrorCode::kNotFound) return latest.status();
+  auto m = model::create_model(config_.model_spec, config_.init_seed);
+  if (!m.ok()) return m.status();
+  auto bytes = model::save_model(*m);
+  if (!bytes.ok()) return bytes.status();
+  NewVersion v;
+  v.model = config_.model_name;
+  v.created_at_ms = now_ms;
+  v.model_bytes = *bytes;
+  v.optimizer_state = optimizer_->serialize_state();
+  auto id = store_.add_version(v);
+  if (!id.ok()) return id.status();
+  FL_RETURN_IF_ERROR(store_.publish(config_.model_name, *id));
+  global_ = std::move(*m);
+  global_version_ = *id;
+  global_bytes_ = std::move(*bytes);
+  return Status::Ok();
+}
+
+Status RoundEngine::open_selection(int64_t now_ms) {
+  NewRound r;
+  r.population = config_.population;
+  r.base_version_id = global_version_;
+  r.started_at_ms = now_ms;
+  auto id = store_.begin_round(r);
+  if (!id.ok()) return id.status();
+  round_id_ = *id;
+  phase_ = Phase::kSelecting;
+  selection_deadline_ = now_ms + config_.deadlines.selection_ms;
+  selected_.clear();
+  selected_set_.clear();
+  session_.reset();
+  outbox_.clear();
+  return Status::Ok();
+}
+
+Result<proto::CheckinResponse> RoundEngine::checkin(uint64_t client_id,
+                                                    const proto::CheckinRequest& request,
+                                                    int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (request.population() != config_.population)
+    return NotFound("unknown population '" + request.population() + "'");
+  proto::CheckinResponse out;
+  if (phase_ == Phase::kFinished) {
+    out.set_decision(proto::CheckinResponse::FINISHED);
+    return out;
+  }
+  if (selected_set_.count(client_id)) {  // idempotent: a retried check-in
+    out.set_decision(proto::CheckinResponse::SELECTED);
+    out.set_round_id(static_cast<uint64_t>(round_id_));
+    return out;
+  }
+  if (phase_ == Phase::kSelecting && selected_.size() < config_.selection_target()) {
+    selected_.push_back(client_id);
+    selected_set_.insert(client_id);
+    out.set_decision(proto::CheckinResponse::SELECTED);
+    out.set_round_id(static_cast<uint64_t>(round_id_));
+    if (selected_.size() == config_.selection_target()) {
+      if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms);
+    }
+    return out;
+  }
+  // Pace steering: spread the retries of unselected clients over the window.
+  out.set_decision(proto::CheckinResponse::RETRY_LATER);
+  out.set_retry_after_ms(config_.retry_after_ms / 2 +
+                         static_cast<uint32_t>(rng_.uniform(config_.retry_after_ms / 2 + 1)));
+  return out;
+}
+
+Status RoundEngine::start_round(int64_t now_ms) {
+  const uint64_t n = selected_.size();
+  aggregation::secagg::ProtocolParameters params;
+  aggregation::secagg::ParameterInputs in;
+  in.cohort_size = n;
+  in.dropout_fraction = config_.expected_dropout;
+  in.corrupt_fraction = config_.corrupt_fraction;
+  in.graph = config_.graph;
+  auto chosen = aggregation::secagg::choose_parameters(in);
+  if (chosen.ok()) {
+    params = *chosen;
+  } else if (!(config_.degree && config_.threshold)) {
+    return chosen.status();
+  }
+  if (config_.degree) params.degree = *config_.degree;
+  if (config_.threshold) params.threshold = *config_.threshold;
+  if (config_.graph == aggregation::secagg::GraphKind::kComplete) params.degree = n - 1;
+  params.graph = config_.graph;
+  FL_RETURN_IF_ERROR(aggregation::check_quantization(config_.quantization, n));
+
+  std::vector<crypto::Key32> identities;
+  if (config_.require_signed_keys) {
+    for (uint64_t id : selected_) {
+      auto c = store_.find_client(id);
+      if (!c.ok()) return c.status();
+      crypto::Key32 k;
+      std::copy(c->public_key.begin(), c->public_key.end(), k.begin());
+      identities.push_back(k);
+    }
+  }
+  const auto session_id = rng_.key32();
+  const uint64_t dim = aggregation::quantized_dimension(
+      config_.quantization, static_cast<uint64_t>(global_.params.size()));
+  auto secagg = aggregation::secagg::make_config(session_id, selected_, params, dim,
+                                                 config_.quantization.ring, identities);
+  auto session = SecAggServer::create(secagg, {config_.unmask_threads});
+  if (!session.ok()) return session.status();
+  session_ = std::move(*session);
+  session_stage_ = session_->stage();
+  stage_deadline_ = stage_deadline(now_ms);
+
+  task_.Clear();
+  task_.set_round_id(static_cast<uint64_t>(round_id_));
+  task_.set_model_version(global_version_);
+  *task_.mutable_training() = config_.training;
+  auto* q = task_.mutable_quantization();
+  q->set_clip(config_.quantization.clip);
+  q->set_bits(config_.quantization.bits);
+  q->set_ring_bits(static_cast<uint32_t>(config_.quantization.ring));
+  q->set_max_weight(config_.quantization.max_weight);
+  *task_.mutable_secagg() = session_->config().proto();
+  task_.set_poll_interval_ms(200);
+  phase_ = Phase::kRunning;
+  return Status::Ok();
+}
+
+Result<proto::TaskAssignment> RoundEngine::task(uint64_t client_id, int64_t round_id,
+                                                int64_t now_ms) {
+  (void)now_ms;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (round_id != round_id_ || phase_ == Phase::kFinished)
+    return FailedPrecondition("round " + std::to_string(round_id) + " is not the current round");
+  if (!selected_set_.count(client_id))
+    return PermissionDenied("client " + std::to_string(client_id) + " is not in round " +
+                            std::to_string(round_id));
+  if (phase_ == Phase::kSelecting)
+    return Unavailable("round " + std::to_string(round_id) + " is still selecting its cohort");
+  return task_;
+}
+
+Result<std::string> RoundEngine::model_bytes(int64_t version_id) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (version_id == global_version_) return global_bytes_;
+  }
+  auto v = store_.get_version(version_id);
+  if (!v.ok()) return v.status();
+  if (v->model != config_.model_name)
+    return NotFound("version " + std::to_string(version_id) + " is not a version of this model");
+  return v->model_bytes;
+}
+
+Result<proto::SecAggExchangeResponse> RoundEngine::exchange(uint64_t client_id, int64_t round_id,
+                                                           const proto::SecAggExchange& request,
+                                                           int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  proto::SecAggExchangeResponse out;
+  if (round_id != round_id_ || phase_ != Phase::kRunning) {
+    auto it = outcomes_.find(round_id);
+    if (it == outcomes_.end())
+      return FailedPrecondition("round " + std::to_string(round_id) + " is not running");
+    if (request.has_message())
+      return FailedPrecondition("round " + std::to_string(round_id) + " has ended");
+    out.set_state(it->second.state);
+    out.set_new_version(it->second.new_version);
+    out.set_failure_reason(it->second.reason);
+    return out;
+  }
+  if (!selected_set_.count(client_id))
+    return PermissionDenied("client " + std::to_string(client_id) + " is not in round " +
+                            std::to_string(round_id));
+  if (request.has_message()) {
+    auto sent = session_->handle(client_id, request.message());
+    if (!sent.ok()) return sent.status();
+    route(std::move(*sent));
+    after_progress(now_ms);
+  }
+  if (phase_ == Phase::kRunning && round_id == round_id_) {
+    out.set_state(proto::SecAggExchangeResponse::RUNNING);
+  } else {
+    const Outcome& o = outcomes_[round_id];
+    out.set_state(o.state);
+    out.set_new_version(o.new_version);
+    out.set_failure_reason(o.reason);
+  }
+  auto it = outbox_.find(client_id);
+  if (it != outbox_.end()) {
+    for (auto& m : it->second) *out.add_messages() = std::move(m);
+    outbox_.erase(it);
+  }
+  return out;
+}
+
+void RoundEngine::route(std::vector<proto::ServerToClient> messages) {
+  for (auto& m : messages) outbox_[m.recipient()].push_back(std::move(m));
+}
+
+int64_t RoundEngine::stage_deadline(int64_t now_ms) const {
+  switch (session_stage_) {
+    case Stage::kAdvertiseKeys: return now_ms + config_.deadlines.advertise_keys_ms;
+    case Stage::kShareKeys: return now_ms + config_.deadlines.share_keys_ms;
+    case Stage::kMaskedInput: return now_ms + config_.deadlines.masked_input_ms;
+    case Stage::kUnmasking: return now_ms + config_.deadlines.unmasking_ms;
+    default: return now_ms;
+  }
+}
+
+// Called after anything that may move the session: new stage deadlines,
+// early close of the masked-input stage, and the end of the round.
+void RoundEngine::after_progress(int64_t now_ms) {
+  if (!session_) return;
+  if (session_->stage() == Stage::kMaskedInput &&
+      session_->counts().masked_input >= config_.cohort_size) {
+    route(session_->close_stage());  // enough reports: stragglers count as dropped
+  }
+  if (session_->stage() != session_stage_) {
+    session_stage_ = session_->stage();
+    stage_deadline_ = stage_deadline(now_ms);
+  }
+  if (session_stage_ == Stage::kCompleted) {
+    finish_round(now_ms);
+  } else if (session_stage_ == Stage::kAborted) {
+    fail_round(session_->abort_reason(), now_ms);
+  }
+}
+
+StageCounts RoundEngine::stage_counts() const {
+  StageCounts c;
+  c.selected = selected_.size();
+  if (session_) {
+    const auto s = session_->counts();
+    c.advertised = s.advertised;
+    c.shared_keys = s.shared_keys;
+    c.masked_input = s.masked_input;
+    c.unmasked = s.unmasked;
+  }
+  return c;
+}
+
+void RoundEngine::finish_round(int64_t now_ms) {
+  const auto included = session_->included_clients();
+  auto mean = aggregation::dequantize_sum(session_->result(), included.size(),
+                                          config_.quantization);
+  if (!mean.ok()) return fail_round("cannot decode the secure sum: " + mean.status().message(),
+                                    now_ms);
+  if (mean->mean.size() != static_cast<size_t>(global_.params.size()))
+    return fail_round("the secure sum has the wrong dimension", now_ms);
+  std::vector<float> weights(global_.params.data(), global_.params.data() + global_.params.size());
+  // Work on a copy of the optimiser so a failed commit leaves it untouched.
+  auto next_optimizer = aggregation::ServerOptimizer::create(config_.optimizer);
+  if (!next_optimizer.ok()) return fail_round(next_optimizer.status().message(), now_ms);
+  if (Status s = (*next_optimizer)->restore_state(optimizer_->serialize_state()); !s.ok())
+    return fail_round(s.message(), now_ms);
+  if (Status s = (*next_optimizer)->apply(weights, mean->mean); !s.ok())
+    return fail_round("server optimiser refused the update: " + s.message(), now_ms);
+
+  model::Model next = global_;
+  next.params = Eigen::Map<const Eigen::VectorXf>(weights.data(),
+                                                  static_cast<Eigen::Index>(weights.size()));
+  next.metadata["round"] = std::to_string(round_id_);
+  auto bytes = model::save_model(next);
+  if (!bytes.ok()) return fail_round(bytes.status().message(), now_ms);
+  NewVersion v;
+  v.model = config_.model_name;
+  v.parent_id = global_version_;
+  v.created_at_ms = now_ms;
+  v.metrics["clients"] = static_cast<double>(included.size());
+  v.metrics["total_weight"] = mean->total_weight;
+  v.model_bytes = *bytes;
+  v.optimizer_state = (*next_optimizer)->serialize_state();
+  // The version and the round's outcome are one transaction; the version is
+  // published before any client hears that the round completed.
+  auto id = store_.complete_round(round_id_, stage_counts(), v, now_ms);
+  if (!id.ok()) return fail_round("cannot persist the new version: " + id.status().message(),
+                                  now_ms);
+  if (Status s = store_.publish(config_.model_name, *id); !s.ok())
+    return fail_round("cannot publish version " + std::to_string(*id) + ": " + s.message(),
+                      now_ms);
+  global_ = std::move(next);
+  global_version_ = *id;
+  global_bytes_ = std::move(*bytes);
+  optimizer_ = std::move(*next_optimizer);
+  ++rounds_completed_;
+  outcomes_[round_id_] = Outcome{proto::SecAggExchangeResponse::COMPLETED, *id, ""};
+  if (outcomes_.size() > kOutcomesKept) outcomes_.erase(outcomes_.begin());
+  session_.reset();
+  if (rounds_completed_ >= config_.rounds) {
+    phase_ = Phase::kFinished;
+    return;
+  }
+  if (Status s = open_selection(now_ms); !s.ok()) phase_ = Phase::kFinished;
+}
+
+void RoundEngine::fail_round(const std::string& reason, int64_t now_ms) {
+  store_.fail_round(round_id_, reason, stage_counts(), now_ms).ok();
+  ++rounds_failed_;
+  outcomes_[round_id_] = Outcome{proto::SecAggExchangeResponse::FAILED, 0, reason};
+  if (outcomes_.size() > kOutcomesKept) outcomes_.erase(outcomes_.begin());
+  // Clients polling the round learn FAILED and the reason; the round is re-run.
+  session_.reset();
+  if (Status s = open_selection(now_ms); !s.ok()) phase_ = Phase::kFinished;
+}
+
+void RoundEngine::tick(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (phase_ == Phase::kSelecting && now_ms >= selection_deadline_) {
+    if (selected_.size() >= config_.min_cohort) {
+      if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms);
+    } else {
+      selection_deadline_ = now_ms + config_.deadlines.selection_ms;  // keep waiting
+    }
+    return;
+  }
+  if (phase_ == Phase::kRunning && session_ && now_ms >= stage_deadline_) {
+    route(session_->close_stage());
+    after_progress(now_ms);
+  }
+}
+
+RoundEngine::Snapshot RoundEngine::snapshot() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Snapshot s;
+  s.phase = phase_;
+  s.round_id = round_id_;
+  s.global_version = global_version_;
+  s.rounds_completed = rounds_completed_;
+  s.rounds_failed = rounds_failed_;
+  s.selected = static_cast<uint32_t>(selected_.size());
+  if (session_) {
+    s.counts = session_->counts();
+    s.secagg_stage = aggregation::secagg::stage_name(session_->stage());
+  }
+  return s;
+}
+
+}  // namespace fl::coordinator

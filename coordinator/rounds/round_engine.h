@@ -1,0 +1,129 @@
+// The round engine: check-in and selection, one secure aggregation session
+// per round, stage deadlines, and turning the secure sum into the next global
+// model version (DESIGN.md section 5, "rounds/").
+//
+// A round: clients check in; the first ceil(cohort x over-selection) are
+// selected, the rest are told when to retry. When the cohort is full (or the
+// selection deadline passes with at least min_cohort) the round's secure
+// aggregation session starts; selected clients fetch their task, train, and
+// exchange protocol messages. The masked-input stage closes once cohort_size
+// inputs arrived or at its deadline. When the server session completes, the
+// sum is de-quantised into the weighted mean update, the server optimiser
+// steps the global weights, and the new version (with the optimiser state) is
+// committed with the round's outcome in one store transaction and published,
+// before any client is told the round completed. A session that aborts fails
+// the round, which is then re-run.
+//
+// Pure apart from the injected Store: no sockets, no threads, no clock (every
+// call takes now_ms; tick() delivers deadlines). The HTTP layer
+// (coordinator/service) calls it.
+//
+// Bad input (unknown round, a client not in the cohort, a protocol message the
+// session rejects) returns an error Status and changes nothing.
+//
+// Thread-safety: every public method takes the engine's mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "aggregation/secagg/server_session.h"
+#include "aggregation/server_optimizer.h"
+#include "base/status.h"
+#include "coordinator/rounds/population_config.h"
+#include "coordinator/store/store.h"
+#include "crypto/rng.h"
+#include "model/model.h"
+#include "proto/coordinator.pb.h"
+
+namespace fl::coordinator {
+
+class RoundEngine {
+ public:
+  enum class Phase { kSelecting, kRunning, kFinished };
+
+  struct Snapshot {
+    Phase phase = Phase::kSelecting;
+    int64_t round_id = 0;
+    int64_t global_version = 0;
+    uint32_t rounds_completed = 0;
+    uint32_t rounds_failed = 0;
+    uint32_t selected = 0;
+    aggregation::secagg::SecAggServer::Counts counts;
+    std::string secagg_stage;
+  };
+
+  // Fails rounds a previous process left running, loads the newest published
+  // version of the model (or creates and publishes the initial one), restores
+  // the optimiser state, and opens selection for the next round.
+  static Result<std::unique_ptr<RoundEngine>> create(PopulationConfig config, Store& store,
+                                                     crypto::Rng& rng, int64_t now_ms);
+
+  Result<proto::CheckinResponse> checkin(uint64_t client_id, const proto::CheckinRequest& request,
+                                         int64_t now_ms);
+  // Unavailable while the round is still selecting (come back shortly).
+  Result<proto::TaskAssignment> task(uint64_t client_id, int64_t round_id, int64_t now_ms);
+  // The serialized model of a version (the registry's bytes).
+  Result<std::string> model_bytes(int64_t version_id);
+  Result<proto::SecAggExchangeResponse> exchange(uint64_t client_id, int64_t round_id,
+                                                 const proto::SecAggExchange& request,
+                                                 int64_t now_ms);
+  // Deadlines: closes a selection or protocol stage whose time is up.
+  void tick(int64_t now_ms);
+
+  Snapshot snapshot() const;
+  const PopulationConfig& config() const { return config_; }
+
+ private:
+  struct Outcome {
+    proto::SecAggExchangeResponse::RoundState state;
+    int64_t new_version = 0;
+    std::string reason;
+  };
+
+  RoundEngine(PopulationConfig config, Store& store, crypto::Rng& rng)
+      : config_(std::move(config)), store_(store), rng_(rng) {}
+
+  Status load_global(int64_t now_ms);
+  Status open_selection(int64_t now_ms);
+  Status start_round(int64_t now_ms);
+  void route(std::vector<proto::ServerToClient> messages);
+  void after_progress(int64_t now_ms);
+  void finish_round(int64_t now_ms);
+  void fail_round(const std::string& reason, int64_t now_ms);
+  int64_t stage_deadline(int64_t now_ms) const;
+  StageCounts stage_counts() const;
+
+  PopulationConfig config_;
+  Store& store_;
+  crypto::Rng& rng_;
+  mutable std::mutex mutex_;
+
+  Phase phase_ = Phase::kSelecting;
+  uint32_t rounds_completed_ = 0;
+  uint32_t rounds_failed_ = 0;
+  model::Model global_;
+  int64_t global_version_ = 0;
+  std::string global_bytes_;
+  std::unique_ptr<aggregation::ServerOptimizer> optimizer_;
+
+  int64_t round_id_ = 0;
+  int64_t selection_deadline_ = 0;
+  std::vector<uint64_t> selected_;
+  std::set<uint64_t> selected_set_;
+  proto::TaskAssignment task_;
+  std::unique_ptr<aggregation::secagg::SecAggServer> session_;
+  aggregation::secagg::SecAggServer::Stage session_stage_{};
+  int64_t stage_deadline_ = 0;
+  std::map<uint64_t, std::vector<proto::ServerToClient>> outbox_;
+  std::map<int64_t, Outcome> outcomes_;  // recent rounds, for clients polling after the end
+};
+
+std::string_view phase_name(RoundEngine::Phase phase);
+
+}  // namespace fl::coordinator

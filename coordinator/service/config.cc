@@ -1,0 +1,345 @@
+#include "coordinator/service/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace fl::coordinator {
+namespace {
+
+// Walks a YAML mapping, remembering where each key came from, so every error
+// says file:line: key.
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string path, const std::string& source)
+      : node_(node), path_(std::move(path)), source_(source) {}
+
+  Status check_keys(const std::set<std::string>& allowed) const {
+    if (!node_) return Status::Ok();
+    if (!node_.IsMap()) return error(node_, path_.empty() ? "top level" : path_, "must be a mapping");
+    for (const auto& kv : node_) {
+      const std::string key = kv.first.as<std::string>();
+      if (!allowed.count(key)) {
+        std::string choices;
+        for (const auto& a : allowed) choices += (choices.empty() ? "" : ", ") + a;
+        return error(kv.first, qualified(key), "unknown key (expected one of: " + choices + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Section sub(const std::string& key) const {
+    return Section(node_ ? node_[key] : YAML::Node(), qualified(key), source_);
+  }
+  bool has(const std::string& key) const { return node_ && node_[key]; }
+  explicit operator bool() const { return static_cast<bool>(node_); }
+
+  template <typename T>
+  Status get(const std::string& key, T& out) const {
+    if (!has(key)) return Status::Ok();
+    const YAML::Node v = node_[key];
+    try {
+      if (!v.IsScalar()) return error(v, qualified(key), "must be a single value");
+      out = v.as<T>();
+    } catch (const YAML::Exception&) {
+      return error(v, qualified(key), "has the wrong type");
+    }
+    return Status::Ok();
+  }
+  Status get_list(const std::string& key, std::vector<int>& out) const {
+    if (!has(key)) return Status::Ok();
+    const YAML::Node v = node_[key];
+    if (!v.IsSequence()) return error(v, qualified(key), "must be a list");
+    out.clear();
+    try {
+      for (const auto& e : v) out.push_back(e.as<int>());
+    } catch (const YAML::Exception&) {
+      return error(v, qualified(key), "must be a list of integers");
+    }
+    return Status::Ok();
+  }
+  Status invalid(const std::string& key, const std::string& why) const {
+    return error(has(key) ? node_[key] : node_, qualified(key), why);
+  }
+
+ private:
+  std::string qualified(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+  Status error(const YAML::Node& at, const std::string& key, const std::string& why) const {
+    std::string where = source_;
+    if (at && at.Mark().line >= 0) where.append(":").append(std::to_string(at.Mark().line + 1));
+    return InvalidArgument(where.append(": ").append(key).append(": ").append(why));
+  }
+
+  YAML::Node node_;
+  std::string path_;
+  const std::string& source_;
+};
+
+Status read_model(const Section& s, PopulationConfig& p) {
+  FL_RETURN_IF_ERROR(
+      s.check_keys({"name", "kind", "input_dim", "classes", "hidden", "activation", "seed"}));
+  FL_RETURN_IF_ERROR(s.get("name", p.model_name));
+  std::string kind = "softmax", activation = "relu";
+  int input_dim = 0, classes = 0;
+  std::vector<int> hidden;
+  FL_RETURN_IF_ERROR(s.get("kind", kind));
+  FL_RETURN_IF_ERROR(s.get("input_dim", input_dim));
+  FL_RETURN_IF_ERROR(s.get("classes", classes));
+  FL_RETURN_IF_ERROR(s.get_list("hidden", hidden));
+  FL_RETURN_IF_ERROR(s.get("activation", activation));
+  FL_RETURN_IF_ERROR(s.get("seed", p.init_seed));
+  if (input_dim <= 0) return s.invalid("input_dim", "must be a positive integer");
+  model::Activation act;
+  if (activation == "relu")
+    act = model::Activation::kRelu;
+  else if (activation == "tanh")
+    act = model::Activation::kTanh;
+  else
+    return s.invalid("activation", "must be relu or tanh");
+  if (kind == "softmax") {
+    p.model_spec = model::ModelSpec::softmax_regression(input_dim, classes);
+  } else if (kind == "mlp") {
+    if (hidden.empty()) return s.invalid("hidden", "an mlp needs at least one hidden layer");
+    p.model_spec = model::ModelSpec::mlp(input_dim, classes, hidden, act);
+  } else if (kind == "logistic") {
+    p.model_spec = model::ModelSpec::logistic_regression(input_dim);
+  } else if (kind == "linear") {
+    p.model_spec = model::ModelSpec::linear_regression(input_dim);
+  } else if (kind == "svm") {
+    p.model_spec = model::ModelSpec::linear_svm(input_dim, classes);
+  } else {
+    return s.invalid("kind", "must be one of softmax, mlp, logistic, linear, svm");
+  }
+  if ((kind == "softmax" || kind == "mlp" || kind == "svm") && classes < 2)
+    return s.invalid("classes", "a classifier needs at least 2 classes");
+  return Status::Ok();
+}
+
+Status read_population(const Section& s, PopulationConfig& p) {
+  FL_RETURN_IF_ERROR(s.check_keys({"name", "model", "rounds", "cohort_size", "over_selection",
+                                   "min_cohort", "retry_after_ms", "deadlines_ms", "training",
+                                   "quantization", "secure_aggregation", "server_optimizer"}));
+  FL_RETURN_IF_ERROR(s.get("name", p.population));
+  if (!s.has("model")) return s.invalid("model", "is required");
+  FL_RETURN_IF_ERROR(read_model(s.sub("model"), p));
+  FL_RETURN_IF_ERROR(s.get("rounds", p.rounds));
+  FL_RETURN_IF_ERROR(s.get("cohort_size", p.cohort_size));
+  FL_RETURN_IF_ERROR(s.get("over_selection", p.over_selection));
+  FL_RETURN_IF_ERROR(s.get("min_cohort", p.min_cohort));
+  FL_RETURN_IF_ERROR(s.get("retry_after_ms", p.retry_after_ms));
+  if (p.cohort_size < 2) return s.invalid("cohort_size", "must be at least 2");
+  if (!(p.over_selection >= 1.0)) return s.invalid("over_selection", "must be at least 1.0");
+  if (p.min_cohort < 2 || p.min_cohort > p.selection_target())
+    return s.invalid("min_cohort", "must be in [2, cohort_size x over_selection]");
+
+  const Section d = s.sub("deadlines_ms");
+  FL_RETURN_IF_ERROR(d.check_keys(
+      {"selection", "advertise_keys", "share_keys", "masked_input", "unmasking"}));
+  FL_RETURN_IF_ERROR(d.get("selection", p.deadlines.selection_ms));
+  FL_RETURN_IF_ERROR(d.get("advertise_keys", p.deadlines.advertise_keys_ms));
+  FL_RETURN_IF_ERROR(d.get("share_keys", p.deadlines.share_keys_ms));
+  FL_RETURN_IF_ERROR(d.get("masked_input", p.deadlines.masked_input_ms));
+  FL_RETURN_IF_ERROR(d.get("unmasking", p.deadlines.unmasking_ms));
+  for (const char* k : {"selection", "advertise_keys", "share_keys", "masked_input", "unmasking"}) {
+    int64_t v = 1;
+    FL_RETURN_IF_ERROR(d.get(k, v));
+    if (v <= 0) return d.invalid(k, "must be a positive number of milliseconds");
+  }
+
+  const Section t = s.sub("training");
+  FL_RETURN_IF_ERROR(t.check_keys({"epochs", "batch_size", "learning_rate", "optimizer",
+                                   "momentum", "weight_decay", "fedprox_mu", "seed"}));
+  uint32_t epochs = 1, batch = 32;
+  float lr = 0.1f, momentum = 0.0f, decay = 0.0f, mu = 0.0f;
+  std::string optimizer = "sgd";
+  uint64_t seed = 1;
+  FL_RETURN_IF_ERROR(t.get("epochs", epochs));
+  FL_RETURN_IF_ERROR(t.get("batch_size", batch));
+  FL_RETURN_IF_ERROR(t.get("learning_rate", lr));
+  FL_RETURN_IF_ERROR(t.get("optimizer", optimizer));
+  FL_RETURN_IF_ERROR(t.get("momentum", momentum));
+  FL_RETURN_IF_ERROR(t.get("weight_decay", decay));
+  FL_RETURN_IF_ERROR(t.get("fedprox_mu", mu));
+  FL_RETURN_IF_ERROR(t.get("seed", seed));
+  if (epochs == 0) return t.invalid("epochs", "must be positive");
+  if (batch == 0) return t.invalid("batch_size", "must be positive");
+  if (!(lr > 0)) return t.invalid("learning_rate", "must be positive");
+  if (optimizer != "sgd" && optimizer != "adam") return t.invalid("optimizer", "must be sgd or adam");
+  if (mu < 0) return t.invalid("fedprox_mu", "must not be negative");
+  p.training.set_epochs(epochs);
+  p.training.set_batch_size(batch);
+  p.training.set_learning_rate(lr);
+  p.training.set_optimizer(optimizer);
+  p.training.set_momentum(momentum);
+  p.training.set_weight_decay(decay);
+  p.training.set_fedprox_mu(mu);
+  p.training.set_seed(seed);
+
+  const Section q = s.sub("quantization");
+  FL_RETURN_IF_ERROR(q.check_keys({"clip", "bits", "ring_bits", "max_weight"}));
+  uint32_t ring_bits = 64;
+  p.quantization.ring = crypto::RingBits::k64;
+  p.quantization.bits = 20;
+  p.quantization.max_weight = 10000;
+  FL_RETURN_IF_ERROR(q.get("clip", p.quantization.clip));
+  FL_RETURN_IF_ERROR(q.get("bits", p.quantization.bits));
+  FL_RETURN_IF_ERROR(q.get("ring_bits", ring_bits));
+  FL_RETURN_IF_ERROR(q.get("max_weight", p.quantization.max_weight));
+  if (ring_bits != 32 && ring_bits != 64) return q.invalid("ring_bits", "must be 32 or 64");
+  p.quantization.ring = ring_bits == 32 ? crypto::RingBits::k32 : crypto::RingBits::k64;
+  if (Status st = aggregation::check_quantization(p.quantization, p.selection_target()); !st.ok())
+    return q.invalid("bits", st.message());
+
+  const Section a = s.sub("secure_aggregation");
+  FL_RETURN_IF_ERROR(a.check_keys({"graph", "expected_dropout", "corrupt_fraction", "degree",
+                                   "threshold", "unmask_threads", "signed_keys"}));
+  std::string graph = "complete";
+  FL_RETURN_IF_ERROR(a.get("graph", graph));
+  if (graph == "complete")
+    p.graph = aggregation::secagg::GraphKind::kComplete;
+  else if (graph == "harary")
+    p.graph = aggregation::secagg::GraphKind::kHarary;
+  else
+    return a.invalid("graph", "must be complete or harary");
+  FL_RETURN_IF_ERROR(a.get("expected_dropout", p.expected_dropout));
+  FL_RETURN_IF_ERROR(a.get("corrupt_fraction", p.corrupt_fraction));
+  if (!(p.expected_dropout >= 0 && p.expected_dropout < 1))
+    return a.invalid("expected_dropout", "must be in [0, 1)");
+  if (!(p.corrupt_fraction >= 0 && p.corrupt_fraction < 0.5))
+    return a.invalid("corrupt_fraction", "must be in [0, 0.5)");
+  if (a.has("degree")) {
+    uint32_t k = 0;
+    FL_RETURN_IF_ERROR(a.get("degree", k));
+    p.degree = k;
+  }
+  if (a.has("threshold")) {
+    uint32_t th = 0;
+    FL_RETURN_IF_ERROR(a.get("threshold", th));
+    if (th > p.selection_target())
+      return a.invalid("threshold", "is larger than the cohort (" +
+                                        std::to_string(p.selection_target()) + " selected)");
+    p.threshold = th;
+  }
+  FL_RETURN_IF_ERROR(a.get("unmask_threads", p.unmask_threads));
+  FL_RETURN_IF_ERROR(a.get("signed_keys", p.require_signed_keys));
+
+  const Section o = s.sub("server_optimizer");
+  FL_RETURN_IF_ERROR(o.check_keys({"kind", "server_lr", "momentum", "beta1", "beta2", "tau"}));
+  std::string kind = "fedavg";
+  FL_RETURN_IF_ERROR(o.get("kind", kind));
+  static const std::map<std::string, proto::ServerOptimizerKind> kinds = {
+      {"fedavg", proto::SERVER_OPTIMIZER_KIND_FEDAVG},
+      {"fedavgm", proto::SERVER_OPTIMIZER_KIND_FEDAVGM},
+      {"fedadam", proto::SERVER_OPTIMIZER_KIND_FEDADAM},
+      {"fedyogi", proto::SERVER_OPTIMIZER_KIND_FEDYOGI},
+      {"fedadagrad", proto::SERVER_OPTIMIZER_KIND_FEDADAGRAD}};
+  auto it = kinds.find(kind);
+  if (it == kinds.end())
+    return o.invalid("kind", "must be fedavg, fedavgm, fedadam, fedyogi or fedadagrad");
+  p.optimizer.Clear();
+  p.optimizer.set_kind(it->second);
+  for (const char* k : {"server_lr", "momentum", "beta1", "beta2", "tau"}) {
+    if (!o.has(k)) continue;
+    double v = 0;
+    FL_RETURN_IF_ERROR(o.get(k, v));
+    const std::string key = k;
+    if (key == "server_lr") p.optimizer.set_server_lr(v);
+    if (key == "momentum") p.optimizer.set_momentum(v);
+    if (key == "beta1") p.optimizer.set_beta1(v);
+    if (key == "beta2") p.optimizer.set_beta2(v);
+    if (key == "tau") p.optimizer.set_tau(v);
+  }
+  if (auto opt = aggregation::ServerOptimizer::create(p.optimizer); !opt.ok())
+    return o.invalid("kind", opt.status().message());
+  return Status::Ok();
+}
+
+std::string read_file(const std::string& path, Status& status) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    status = NotFound("cannot read " + path);
+    return {};
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Result<CoordinatorConfig> parse_config(const std::string& yaml, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " +
+                           e.msg);
+  }
+  CoordinatorConfig c;
+  if (!root || root.IsNull()) return InvalidArgument(source + ": the configuration is empty");
+  const Section top(root, "", source);
+  FL_RETURN_IF_ERROR(top.check_keys({"listen", "tls", "store", "admin_token", "admin_token_file",
+                                     "enrollment_token", "limits", "population"}));
+  const Section listen = top.sub("listen");
+  FL_RETURN_IF_ERROR(listen.check_keys({"address", "port", "io_threads"}));
+  FL_RETURN_IF_ERROR(listen.get("address", c.address));
+  FL_RETURN_IF_ERROR(listen.get("port", c.port));
+  FL_RETURN_IF_ERROR(listen.get("io_threads", c.io_threads));
+  if (c.io_threads < 1 || c.io_threads > 64) return listen.invalid("io_threads", "must be in [1, 64]");
+  const Section tls = top.sub("tls");
+  FL_RETURN_IF_ERROR(tls.check_keys({"certificate", "private_key"}));
+  FL_RETURN_IF_ERROR(tls.get("certificate", c.tls_certificate));
+  FL_RETURN_IF_ERROR(tls.get("private_key", c.tls_private_key));
+  if (c.tls_certificate.empty() != c.tls_private_key.empty())
+    return tls.invalid("private_key", "certificate and private_key go together");
+  const Section store = top.sub("store");
+  FL_RETURN_IF_ERROR(store.check_keys({"path"}));
+  FL_RETURN_IF_ERROR(store.get("path", c.store_path));
+  FL_RETURN_IF_ERROR(top.get("admin_token", c.admin_token));
+  if (top.has("admin_token_file")) {
+    std::string path;
+    FL_RETURN_IF_ERROR(top.get("admin_token_file", path));
+    Status st;
+    c.admin_token = trim(read_file(path, st));
+    if (!st.ok()) return top.invalid("admin_token_file", st.message());
+  }
+  FL_RETURN_IF_ERROR(top.get("enrollment_token", c.enrollment_token));
+  const Section limits = top.sub("limits");
+  FL_RETURN_IF_ERROR(limits.check_keys({"max_update_bytes", "requests_per_second", "burst"}));
+  FL_RETURN_IF_ERROR(limits.get("max_update_bytes", c.max_update_bytes));
+  FL_RETURN_IF_ERROR(limits.get("requests_per_second", c.requests_per_second));
+  FL_RETURN_IF_ERROR(limits.get("burst", c.burst));
+  if (c.max_update_bytes == 0 || c.max_update_bytes > (size_t{64} << 20))
+    return limits.invalid("max_update_bytes", "must be in [1, 64 MiB]");
+  if (!top.has("population")) return top.invalid("population", "is required");
+  FL_RETURN_IF_ERROR(read_population(top.sub("population"), c.population));
+  FL_RETURN_IF_ERROR(validate_config(c));
+  return c;
+}
+
+Result<CoordinatorConfig> load_config_file(const std::string& path) {
+  Status st;
+  std::string text = read_file(path, st);
+  if (!st.ok()) return st;
+  return parse_config(text, path);
+}
+
+Status validate_config(const CoordinatorConfig& c) {
+  if (c.admin_token.size() < 16)
+    return InvalidArgument("an admin token of at least 16 characters is required (admin_token or "
+                           "admin_token_file)");
+  if (!(c.requests_per_second > 0) || !(c.burst >= 1))
+    return InvalidArgument("limits: requests_per_second must be > 0 and burst >= 1");
+  return validate_population(c.population);
+}
+
+}  // namespace fl::coordinator

@@ -1,0 +1,66 @@
+// fl-coordinator's configuration: a YAML file, each option also settable by a
+// command-line flag (flags win). Every key is checked: an unknown key, a value
+// of the wrong type or an impossible setting is refused before the service
+// starts, with the file, the key and the line.
+//
+//   listen:   {address: 127.0.0.1, port: 8080, io_threads: 2}
+//   tls:      {certificate: server.pem, private_key: server.key}   # optional
+//   store:    {path: fl.db}
+//   admin_token_file: admin.token        # or admin_token: "..."
+//   enrollment_token: "..."              # optional: required from enrolling clients
+//   limits:   {max_update_bytes: 67108864, requests_per_second: 50, burst: 200}
+//   population:
+//     name: fmnist
+//     model: {name: fmnist-softmax, kind: softmax, input_dim: 784, classes: 10,
+//             hidden: [100], activation: relu, seed: 1}
+//     rounds: 3
+//     cohort_size: 20
+//     over_selection: 1.3
+//     min_cohort: 10
+//     retry_after_ms: 2000
+//     deadlines_ms: {selection: 30000, advertise_keys: 10000, share_keys: 10000,
+//                    masked_input: 120000, unmasking: 10000}
+//     training: {epochs: 1, batch_size: 32, learning_rate: 0.1, optimizer: sgd,
+//                momentum: 0.0, weight_decay: 0.0, fedprox_mu: 0.0, seed: 1}
+//     quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 10000}
+//     secure_aggregation: {graph: complete, expected_dropout: 0.1,
+//                          corrupt_fraction: 0.05, degree: 8, threshold: 5,
+//                          unmask_threads: 2, signed_keys: true}
+//     server_optimizer: {kind: fedavg, server_lr: 1.0, momentum: 0.9,
+//                        beta1: 0.9, beta2: 0.99, tau: 0.001}
+//
+// Thread-safety: a value.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "coordinator/rounds/population_config.h"
+
+namespace fl::coordinator {
+
+struct CoordinatorConfig {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;
+  int io_threads = 2;
+  std::string tls_certificate;  // both empty: plain HTTP
+  std::string tls_private_key;
+  std::string store_path = "fl-coordinator.db";
+  std::string admin_token;
+  std::string enrollment_token;
+  size_t max_update_bytes = size_t{64} << 20;
+  double requests_per_second = 50;
+  double burst = 200;
+  PopulationConfig population;
+};
+
+// Reads and validates a configuration file.
+Result<CoordinatorConfig> load_config_file(const std::string& path);
+// The same from text (`source` names it in errors).
+Result<CoordinatorConfig> parse_config(const std::string& yaml, const std::string& source);
+// Checks the whole configuration (also after flags changed it).
+Status validate_config(const CoordinatorConfig& config);
+
+}  // namespace fl::coordinator
