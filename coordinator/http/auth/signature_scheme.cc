@@ -1,0 +1,33 @@
+#include "coordinator/http/auth/signature_scheme.h"
+
+#include <chrono>
+
+#include "crypto/bytes.h"
+#include "crypto/kdf.h"
+
+namespace fl::auth {
+
+int64_t system_unix_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string canonical_request_message(std::string_view method, std::string_view target,
+                                      std::string_view timestamp, std::string_view nonce,
+                                      std::string_view body) {
+  const crypto::Key32 body_hash = crypto::blake2b_256(
+      crypto::ByteSpan(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+  std::string message;
+  message.reserve(kSchemeLabel.size() + method.size() + target.size() + timestamp.size() +
+                  nonce.size() + 64 + 5);
+  message.append(kSchemeLabel).append("\n");
+  message.append(method).append("\n");
+  message.append(target).append("\n");
+  message.append(timestamp).append("\n");
+  message.append(nonce).append("\n");
+  message.append(crypto::to_hex(body_hash));
+  return message;
+}
+
+}  // namespace fl::auth

@@ -1,0 +1,354 @@
+// One connection's request loop (after Beast's example/http/server/async):
+// handshake (TLS) -> read header -> route, limit, rate-limit -> read body ->
+// authorize, handle -> write -> again or close. Every step is a named member
+// function running on the connection's strand; the completion handlers hold
+// the session alive through shared_from_this.
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <exception>
+#include <limits>
+#include <type_traits>
+
+#include "coordinator/http/response.h"
+#include "coordinator/http/server_context.h"
+
+namespace fl::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+constexpr std::string_view kUnmatchedRoute = "unmatched";
+// Lingering close: after answering a request whose body we did not read (413,
+// 404, ...), keep reading and discarding for a moment before closing, so the
+// client's kernel does not receive a reset that destroys our answer before
+// the client reads it (the problem nginx's lingering_close solves).
+constexpr auto kLingerTime = std::chrono::milliseconds(500);
+constexpr size_t kLingerMaxBytes = size_t{1} << 20;
+
+bool is_parse_error(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+         ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream;
+}
+
+template <class Stream>
+class Session final : public SessionControl, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+ public:
+  template <class... StreamArgs>
+  Session(ServerContext& context, std::string peer, StreamArgs&&... args)
+      : context_(context), stream_(std::forward<StreamArgs>(args)...), peer_(std::move(peer)) {
+    std::lock_guard lock(context_.sessions_mu);
+    ++context_.open_sessions;  // balanced by the destructor, which runs only if we get here
+  }
+
+  ~Session() override {
+    std::lock_guard lock(context_.sessions_mu);
+    if (registered_) context_.sessions.erase(registry_entry_);
+    --context_.open_sessions;
+    context_.sessions_cv.notify_all();
+  }
+
+  void registered(std::list<std::weak_ptr<SessionControl>>::iterator entry) {
+    registry_entry_ = entry;
+    registered_ = true;
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::on_run, this->shared_from_this()));
+  }
+
+  void begin_shutdown() override {
+    net::post(stream_.get_executor(),
+              beast::bind_front_handler(&Session::on_shutdown, this->shared_from_this()));
+  }
+
+ private:
+  enum class State { kHandshake, kReadingHeader, kBusy, kClosing };
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  const HttpServerOptions& options() const { return context_.options; }
+
+  void on_run() {
+    if constexpr (kTls) {
+      state_ = State::kHandshake;
+      lowest().expires_after(options().read_timeout);
+      stream_.async_handshake(
+          net::ssl::stream_base::server,
+          beast::bind_front_handler(&Session::on_handshake, this->shared_from_this()));
+    } else {
+      do_read_header();
+    }
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) return close_now();  // failed or timed-out handshake: nothing to answer
+    do_read_header();
+  }
+
+  void on_shutdown() {
+    // A connection between requests is closed at once; one with a request in
+    // progress finishes it (context_.stopping makes its answer close).
+    const bool idle = state_ == State::kHandshake ||
+                      (state_ == State::kReadingHeader && !(parser_ && parser_->got_some()));
+    if (idle) lowest().cancel();
+  }
+
+  void do_read_header() {
+    if (context_.stopping) return do_close();
+    state_ = State::kReadingHeader;
+    request_ = Request{};
+    route_ = nullptr;
+    bytes_in_ = 0;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(options().header_limit_bytes));
+    // No body limit yet: the route, known once the header is read, sets it.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    lowest().expires_after(options().read_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::on_read_header, this->shared_from_this()));
+  }
+
+  void on_read_header(beast::error_code ec, std::size_t bytes) {
+    bytes_in_ += bytes;
+    state_ = State::kBusy;
+    if (ec) {
+      if (ec == bhttp::error::header_limit)
+        return send_error(431, "request header exceeds " +
+                                   std::to_string(options().header_limit_bytes) + " bytes");
+      if (is_parse_error(ec)) return send_error(400, "malformed HTTP request: " + ec.message());
+      return close_now();  // end of stream, timeout, reset, cancelled by stop()
+    }
+    const auto& header = parser_->get();
+    request_.method = std::string(header.method_string());
+    request_.target = std::string(header.target());
+    const size_t question = request_.target.find('?');
+    request_.path = request_.target.substr(0, question);
+    if (question != std::string::npos) request_.query = request_.target.substr(question + 1);
+    for (const auto& field : header)
+      request_.headers.add(std::string(field.name_string()), std::string(field.value()));
+    request_.peer_address = peer_;
+
+    Router::Match match = context_.router.match(request_.method, request_.path);
+    if (match.kind == Router::Match::Kind::kNotFound)
+      return send_error(404, "no route for " + request_.path);
+    if (match.kind == Router::Match::Kind::kMethodNotAllowed) {
+      std::string allow;
+      for (const std::string& method : match.allowed_methods)
+        allow += (allow.empty() ? "" : ", ") + method;
+      Response response = json_error(405, request_.method + " is not allowed on " + request_.path);
+      response.headers.set("Allow", allow);
+      return send_response(std::move(response));
+    }
+    route_ = match.route;
+    request_.route = route_->pattern;
+    request_.params = std::move(match.params);
+
+    const size_t limit = route_->options.max_body_bytes;
+    if (const auto length = parser_->content_length(); length && *length > limit)
+      return send_error(413, "request body of " + std::to_string(*length) +
+                                 " bytes exceeds this route's limit of " + std::to_string(limit));
+    parser_->body_limit(limit);  // also bounds chunked bodies, which declare no length
+
+    if (context_.rate_limiter && route_->options.rate_limited) {
+      const std::string key =
+          options().rate_limit_key ? options().rate_limit_key(request_) : request_.peer_address;
+      const RateLimiter::Decision decision = context_.rate_limiter->acquire(key);
+      if (!decision.allowed) {
+        Response response = json_error(429, "rate limit exceeded; retry later");
+        response.headers.set("Retry-After", RateLimiter::retry_after_seconds(decision.retry_after));
+        return send_response(std::move(response));
+      }
+    }
+
+    if (parser_->is_done()) return handle_request();
+    lowest().expires_after(options().read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_read_body, this->shared_from_this()));
+  }
+
+  void on_read_body(beast::error_code ec, std::size_t bytes) {
+    bytes_in_ += bytes;
+    if (ec == bhttp::error::body_limit)
+      return send_error(413, "request body exceeds this route's limit of " +
+                                 std::to_string(route_->options.max_body_bytes) + " bytes");
+    if (ec && is_parse_error(ec)) return send_error(400, "malformed HTTP body: " + ec.message());
+    if (ec) return close_now();
+    handle_request();
+  }
+
+  void handle_request() {
+    request_.body = std::move(parser_->get().body());
+    Response response;
+    try {
+      if (const std::string& auth_class = route_->options.auth_class; !auth_class.empty()) {
+        if (!options().authorize)
+          return send_error(500, "route requires auth but none is configured");
+        const Status status = options().authorize(request_, auth_class);
+        if (!status.ok()) {
+          const int code =
+              status.code() == ErrorCode::kPermissionDenied ? 401 : http_status_for(status);
+          return send_error(code, status.message());
+        }
+      }
+      response = route_->handler(request_);
+    } catch (const std::exception& e) {
+      report_handler_error(e.what());
+      response = json_error(500, "internal error");
+    } catch (...) {
+      report_handler_error("unknown exception");
+      response = json_error(500, "internal error");
+    }
+    send_response(std::move(response));
+  }
+
+  // The exception's text goes to the operator, not to the client: it may name
+  // internals (paths, SQL) an attacker should not see.
+  void report_handler_error(std::string_view what) {
+    if (!options().on_handler_error) return;
+    try {
+      options().on_handler_error(route_->pattern, what);
+    } catch (...) {
+    }
+  }
+
+  void send_error(int status, std::string message) { send_response(json_error(status, message)); }
+
+  void send_response(Response response) {
+    state_ = State::kBusy;
+    // Keep the connection only if the request was read to its end and the
+    // client wants it; an unread body would be parsed as the next request.
+    const bool request_complete = parser_ && parser_->is_header_done() && parser_->is_done();
+    const bool keep_alive = request_complete && parser_->get().keep_alive() && !context_.stopping;
+    const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+
+    response_.emplace();
+    response_->version(version);
+    response_->result(static_cast<unsigned>(response.status));
+    if (!response.content_type.empty())
+      response_->set(bhttp::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers.fields()) response_->set(name, value);
+    response_->body() = std::move(response.body);
+    response_->keep_alive(keep_alive);
+    response_->prepare_payload();
+    linger_ = !request_complete;
+
+    lowest().expires_after(options().write_timeout);
+    bhttp::async_write(stream_, *response_,
+                       beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t bytes) {
+    if (options().on_request) {
+      RequestMetrics metrics;
+      metrics.route = route_ ? std::string_view(route_->pattern) : kUnmatchedRoute;
+      metrics.method = request_.method;
+      metrics.status = static_cast<int>(response_->result_int());
+      metrics.bytes_in = bytes_in_;
+      metrics.bytes_out = bytes;
+      try {
+        options().on_request(metrics);
+      } catch (...) {
+        // A metrics sink must not take the connection down.
+      }
+    }
+    if (ec) return close_now();
+    const bool keep_alive = response_->keep_alive();
+    response_.reset();
+    if (!keep_alive) return do_close();
+    do_read_header();
+  }
+
+  void do_close() {
+    state_ = State::kClosing;
+    if constexpr (kTls) {
+      // close_notify, bounded; the peer's answer to it is not worth waiting for long.
+      lowest().expires_after(kLingerTime);
+      stream_.async_shutdown(
+          beast::bind_front_handler(&Session::on_tls_shutdown, this->shared_from_this()));
+    } else {
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      if (!linger_) return close_now();
+      lowest().expires_after(kLingerTime);
+      do_linger();
+    }
+  }
+
+  void on_tls_shutdown(beast::error_code) { close_now(); }
+
+  void do_linger() {
+    lowest().async_read_some(
+        net::buffer(linger_buffer_),
+        beast::bind_front_handler(&Session::on_linger, this->shared_from_this()));
+  }
+
+  void on_linger(beast::error_code ec, std::size_t bytes) {
+    lingered_bytes_ += bytes;
+    if (ec || lingered_bytes_ > kLingerMaxBytes) return close_now();
+    do_linger();
+  }
+
+  void close_now() {
+    state_ = State::kClosing;
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
+  }
+
+  ServerContext& context_;
+  Stream stream_;
+  std::string peer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> response_;
+  Request request_;
+  const Route* route_ = nullptr;
+  uint64_t bytes_in_ = 0;
+  State state_ = State::kReadingHeader;
+  bool linger_ = false;
+  size_t lingered_bytes_ = 0;
+  std::array<char, 16 * 1024> linger_buffer_;
+  std::list<std::weak_ptr<SessionControl>>::iterator registry_entry_;
+  bool registered_ = false;
+};
+
+template <class SessionType>
+void register_and_run(ServerContext& context, std::shared_ptr<SessionType> session) {
+  {
+    std::lock_guard lock(context.sessions_mu);
+    context.sessions.push_front(session);
+    session->registered(context.sessions.begin());
+  }
+  session->run();
+}
+
+}  // namespace
+
+void start_session(ServerContext& context, tcp::socket socket) {
+  beast::error_code ec;
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  std::string peer = ec ? std::string() : remote.address().to_string();
+  if (context.tls) {
+    register_and_run(context, std::make_shared<Session<TlsStream>>(
+                                  context, std::move(peer), std::move(socket), *context.tls));
+  } else {
+    register_and_run(context, std::make_shared<Session<PlainStream>>(context, std::move(peer),
+                                                                     std::move(socket)));
+  }
+}
+
+}  // namespace fl::http

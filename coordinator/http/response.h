@@ -1,0 +1,43 @@
+// One HTTP response as a route handler returns it, and helpers for the content
+// types the coordinator speaks: protobuf for clients, JSON for people and
+// existing tools, plain text for probes.
+//
+// Not for: streaming; the body is sent as one buffer with Content-Length.
+//
+// Thread-safety: a value.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "coordinator/http/request.h"
+
+namespace fl::http {
+
+inline constexpr std::string_view kProtobufContentType = "application/x-protobuf";
+inline constexpr std::string_view kJsonContentType = "application/json";
+inline constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
+
+struct Response {
+  int status = 200;
+  std::string content_type;  // empty: no Content-Type header
+  Headers headers;           // extra headers (Retry-After, Allow, ...)
+  std::string body;
+};
+
+Response protobuf_response(std::string serialized, int status = 200);
+Response json_response(std::string json, int status = 200);
+Response text_response(std::string text, int status = 200);
+// {"error": "<message>"} with the message JSON-escaped.
+Response json_error(int status, std::string_view message);
+// The HTTP status for a Status code (InvalidArgument 400, NotFound 404,
+// AlreadyExists 409, PermissionDenied 403, FailedPrecondition 409,
+// ResourceExhausted 429, Unavailable 503, others 500) and its JSON error.
+int http_status_for(const Status& status);
+Response json_error(const Status& status);
+
+// Escapes a string for inclusion inside JSON double quotes.
+std::string json_escape(std::string_view text);
+
+}  // namespace fl::http

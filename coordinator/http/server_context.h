@@ -1,0 +1,61 @@
+// Internal to fl_http: the state an HttpServer shares with its connection
+// sessions (options, router, limiter, TLS context, connection bookkeeping).
+// It outlives every session: HttpServer::Impl declares it before the
+// io_context, so sessions destroyed with the io_context can still deregister.
+//
+// Not for: anything outside coordinator/http (it exposes Boost types).
+//
+// Thread-safety: immutable after start() except the atomics and the
+// mutex-guarded session registry.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <condition_variable>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "coordinator/http/http_server.h"
+#include "coordinator/http/rate_limiter.h"
+#include "coordinator/http/router.h"
+
+namespace fl::http {
+
+// What stop() needs from a connection, whatever its stream type.
+class SessionControl {
+ public:
+  virtual ~SessionControl() = default;
+  // Posted to the session's strand: closes it now if it is idle between
+  // requests, else lets the current request finish with Connection: close.
+  virtual void begin_shutdown() = 0;
+};
+
+struct ServerContext {
+  ServerContext(Router r, HttpServerOptions o) : router(std::move(r)), options(std::move(o)) {
+    if (options.rate_limit) rate_limiter.emplace(*options.rate_limit, options.rate_limit_clock);
+  }
+
+  const Router router;
+  const HttpServerOptions options;
+  std::optional<RateLimiter> rate_limiter;
+  std::optional<boost::asio::ssl::context> tls;
+
+  std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> connections_accepted{0};
+
+  // Live sessions, for graceful stop; a session removes itself on destruction.
+  std::mutex sessions_mu;
+  std::condition_variable sessions_cv;
+  std::list<std::weak_ptr<SessionControl>> sessions;
+  size_t open_sessions = 0;  // guarded by sessions_mu
+};
+
+// Creates the session for an accepted socket (plain or TLS, per context.tls),
+// registers it and starts it. Called on the socket's strand.
+void start_session(ServerContext& context, boost::asio::ip::tcp::socket socket);
+
+}  // namespace fl::http
