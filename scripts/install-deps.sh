@@ -17,6 +17,7 @@ packages=(
   libsqlite3-dev                     # embedded model/round store
   zlib1g-dev                         # gzip-compressed IDX datasets
   dataset-fashion-mnist              # real data for tests, demo, simulations
+  clang libclang-rt-14-dev           # libFuzzer harnesses (tests/fuzz)
 )
 
 missing=()

@@ -5,6 +5,9 @@
 # test with CTest, then rebuilds the crypto and protocol suites with
 # AddressSanitizer + UndefinedBehaviorSanitizer and runs them again.
 #   FL_SKIP_SANITIZE=1  skip the sanitizer pass (quicker local runs)
+# and finally builds the libFuzzer harnesses with clang and runs each briefly
+# on seeds recorded from real traffic.
+#   FL_SKIP_FUZZ=1      skip the fuzzers; FL_FUZZ_SECONDS=N  run each N seconds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -22,4 +25,19 @@ if [[ "${FL_SKIP_SANITIZE:-0}" != 1 ]]; then
   cmake --build build-asan -j"$jobs" --target test_crypto test_aggregation
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^test_(crypto|aggregation)\.'
+fi
+
+if [[ "${FL_SKIP_FUZZ:-0}" != 1 ]]; then
+  echo "== libFuzzer (clang): request and file parsers, ${FL_FUZZ_SECONDS:-20}s each =="
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DFL_FUZZ=ON -DFL_BUILD_TESTS=OFF -DFL_BUILD_BENCHMARKS=OFF
+  fuzzers=(secagg_server secagg_client request_auth coordinator_config model_file)
+  cmake --build build-fuzz -j"$jobs" --target fuzz_seeds "${fuzzers[@]/#/fuzz_}"
+  rm -rf build-fuzz/corpus && ./build-fuzz/tests/fuzz/fuzz_seeds build-fuzz/corpus
+  for f in "${fuzzers[@]}"; do
+    ./build-fuzz/tests/fuzz/fuzz_$f -max_total_time="${FL_FUZZ_SECONDS:-20}" -rss_limit_mb=4096 \
+      -print_final_stats=1 build-fuzz/corpus/$f 2>build-fuzz/fuzz_$f.log \
+      || { tail -60 build-fuzz/fuzz_$f.log; echo "fuzz_$f found a failure"; exit 1; }
+    echo "fuzz_$f: $(grep -E '^stat::number_of_executed_units' build-fuzz/fuzz_$f.log | awk '{print $2}') inputs, no failure"
+  done
 fi

@@ -19,8 +19,15 @@ class Section {
   Status check_keys(const std::set<std::string>& allowed) const {
     if (!node_) return Status::Ok();
     if (!node_.IsMap()) return error(node_, path_.empty() ? "top level" : path_, "must be a mapping");
+    std::set<std::string> seen;
     for (const auto& kv : node_) {
-      const std::string key = kv.first.as<std::string>();
+      if (!kv.first.IsScalar())
+        return error(kv.first, path_.empty() ? "top level" : path_,
+                     "has a key that is not a plain name");
+      const std::string key = kv.first.Scalar();
+      // yaml-cpp keeps one of two equal keys silently; a typo'd duplicate
+      // would be ignored without a word.
+      if (!seen.insert(key).second) return error(kv.first, qualified(key), "appears twice");
       if (!allowed.count(key)) {
         std::string choices;
         for (const auto& a : allowed) choices += (choices.empty() ? "" : ", ") + a;
@@ -276,7 +283,23 @@ std::string trim(std::string s) {
 
 }  // namespace
 
+Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
+                                                 const std::string& source);
+
 Result<CoordinatorConfig> parse_config(const std::string& yaml, const std::string& source) {
+  // Errors are values: whatever yaml-cpp throws on a document we did not
+  // foresee becomes a message, never a terminated coordinator.
+  try {
+    return parse_config_unchecked(yaml, source);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  } catch (const std::exception& e) {
+    return InvalidArgument(source + ": " + e.what());
+  }
+}
+
+Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
+                                                 const std::string& source) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml);

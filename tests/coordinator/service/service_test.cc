@@ -234,6 +234,11 @@ TEST(CoordinatorConfig, ErrorsNameTheFileKeyAndLine) {
   EXPECT_NE(m.find("overflow"), std::string::npos) << m;
   EXPECT_NE(bad("listen: [1, 2]\n").find("mapping"), std::string::npos);
   EXPECT_NE(bad("a: b: c: d\n").find("coord.yaml"), std::string::npos);
+  // Found by fuzz_coordinator_config: a non-scalar key used to terminate the process.
+  EXPECT_NE(bad("? [a, b]\n: c\n").find("not a plain name"), std::string::npos);
+  EXPECT_NE(bad(base + "  model: {kind: mlp}\n").find("appears twice"), std::string::npos);
+  EXPECT_NE(bad(base + "  secure_aggregation: {? {x: 1} : 2}\n").find("not a plain name"),
+            std::string::npos);
 }
 
 }  // namespace
