@@ -1,7 +1,10 @@
 // fl-sim: launch simulation scenarios and protocol benches.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
+#include <vector>
 
+#include "simulations/scenario_run.h"
 #include "simulations/secagg_bench.h"
 
 int main(int argc, char** argv) {
@@ -23,6 +26,14 @@ int main(int argc, char** argv) {
   sb->add_option("--k", bench.k, "override the neighbour-graph degree");
   sb->add_option("--t", bench.t, "override the threshold");
 
+  std::string scenario_path;
+  std::vector<std::string> sets;
+  auto* run = app.add_subcommand("run", "run a simulation scenario (simulations/scenarios/*.yaml)");
+  run->add_option("scenario", scenario_path, "scenario file")->required();
+  run->add_option("--set", sets,
+                  "override a scenario key: --set rounds=5 --set partition.alpha=0.1")
+      ->type_name("KEY=VALUE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -32,5 +43,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (sb->parsed()) return fl::sim::run_secagg_bench(bench);
+  if (run->parsed()) return fl::sim::run_scenario_command(scenario_path, sets, stdout, stderr);
   return 2;
 }

@@ -1,0 +1,498 @@
+#include "simulations/inprocess.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include "aggregation/parallel.h"
+#include "aggregation/quantization.h"
+#include "aggregation/secagg/session_config.h"
+#include "aggregation/server_optimizer.h"
+#include "crypto/rng.h"
+#include "model/metrics.h"
+#include "model/model.h"
+#include "model/model_spec.h"
+#include "model/train.h"
+#include "simulations/scenario_data.h"
+#include "simulations/secagg_round.h"
+
+namespace fl::sim {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+uint64_t splitmix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+// A seed for one purpose in one round for one client: every random choice of
+// the run is a function of these, never of scheduling.
+uint64_t derive(uint64_t seed, uint64_t round, uint64_t client, uint64_t purpose) {
+  return splitmix(seed ^ splitmix(round ^ splitmix(client ^ splitmix(purpose))));
+}
+enum Purpose : uint64_t {
+  kAvailability = 1,
+  kSelection,
+  kDrop,
+  kTrain,
+  kQuantize,
+  kSession,
+  kSpeed
+};
+
+struct Evaluation {
+  double accuracy = 0;
+  double loss = 0;
+};
+
+// Test metrics over `threads` contiguous slices of the test set, combined by
+// example count (accuracy and mean loss are both means).
+Result<Evaluation> evaluate_parallel(const model::Model& m,
+                                     const std::vector<model::Dataset>& parts) {
+  std::vector<std::optional<model::Metrics>> results(parts.size());
+  std::mutex mu;
+  Status error;
+  aggregation::parallel_for(parts.size(), static_cast<unsigned>(parts.size()), [&](size_t k) {
+    auto r = model::evaluate(m, parts[k]);
+    if (!r.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      error = r.status();
+      return;
+    }
+    results[k] = std::move(*r);
+  });
+  if (!error.ok()) return error;
+  Evaluation e;
+  double n = 0;
+  for (const auto& r : results) {
+    const double count = static_cast<double>(r->count);
+    n += count;
+    e.accuracy += r->classification->accuracy * count;
+    e.loss += (r->classification->log_loss ? *r->classification->log_loss : r->loss) * count;
+  }
+  e.accuracy /= n;
+  e.loss /= n;
+  return e;
+}
+
+Result<model::TrainConfig> local_config(const LocalTrainingSpec& l) {
+  model::TrainConfig c;
+  c.epochs = l.epochs;
+  c.batch_size = l.batch_size;
+  c.lr = static_cast<float>(l.lr);
+  auto opt = model::parse_optimizer(l.optimizer);
+  if (!opt.ok()) return opt.status();
+  c.optimizer = *opt;
+  c.momentum = static_cast<float>(l.momentum);
+  c.weight_decay = static_cast<float>(l.weight_decay);
+  c.fedprox_mu = static_cast<float>(l.fedprox_mu);
+  c.num_threads = 1;  // clients run side by side; each trains on one core
+  return c;
+}
+
+Result<model::ModelSpec> model_spec(const ModelSection& m, int dim, int classes) {
+  if (m.kind == "softmax") return model::ModelSpec::softmax_regression(dim, classes);
+  auto act = model::parse_activation(m.activation);
+  if (!act.ok()) return act.status();
+  return model::ModelSpec::mlp(dim, classes, m.hidden, *act);
+}
+
+// fl-train's defaults (Adam, cosine decay), on the pooled training data.
+Result<double> centralized_baseline(const Scenario& sc, const FederatedData& data,
+                                    const model::ModelSpec& spec,
+                                    const std::vector<model::Dataset>& test_parts) {
+  std::vector<int64_t> all(static_cast<size_t>(data.train_size()));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  const model::Dataset train = data.rows(all);
+  auto m = model::create_model(spec, sc.seed);
+  if (!m.ok()) return m.status();
+  model::TrainConfig c;
+  c.epochs = sc.baseline_epochs;
+  c.optimizer = model::OptimizerKind::kAdam;
+  c.schedule.kind = model::LrScheduleKind::kCosine;
+  c.batch_size = spec.kind == model::ModelKind::kMlp ? 64 : 128;
+  c.lr = spec.kind == model::ModelKind::kMlp ? 1e-3f : 2e-3f;
+  c.seed = sc.seed;
+  c.num_threads = sc.threads;
+  auto report = model::train(*m, train, c);
+  if (!report.ok()) return report.status();
+  auto e = evaluate_parallel(*m, test_parts);
+  if (!e.ok()) return e.status();
+  return e->accuracy;
+}
+
+std::string human_bytes(double b) {
+  char buf[32];
+  if (b >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2f MB", b / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f KB", b / 1e3);
+  return buf;
+}
+
+void print_round(std::FILE* f, const RoundRecord& r, int rounds) {
+  std::fprintf(f, "round %3d/%d  cohort %lld/%lld online  drop %u/%u/%u/%u", r.round, rounds,
+               static_cast<long long>(r.cohort), static_cast<long long>(r.available), r.dropped[0],
+               r.dropped[1], r.dropped[2], r.dropped[3]);
+  if (r.stragglers) std::fprintf(f, " (%u late)", r.stragglers);
+  std::fprintf(f, "  in %lld %s", static_cast<long long>(r.included), r.status.c_str());
+  if (r.accuracy) std::fprintf(f, "  acc %.4f loss %.4f", *r.accuracy, *r.loss);
+  std::fprintf(f, "  up %s down %s", human_bytes(r.bytes_up).c_str(),
+               human_bytes(r.bytes_down).c_str());
+  std::fprintf(f,
+               "  | train %.2fs client %.2fs (cpu)  server %.2fs  agg %.3fs  eval %.2fs  wall "
+               "%.2fs\n",
+               r.train_cpu_s, r.client_cpu_s, r.server_s, r.aggregate_s, r.eval_s, r.wall_s);
+  std::fflush(f);
+}
+
+}  // namespace
+
+Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
+  const auto run_start = Clock::now();
+  RunResult out;
+  out.scenario_name = sc.name;
+  auto data_or = FederatedData::load(sc.data, sc.seed);
+  if (!data_or.ok()) return data_or.status();
+  const FederatedData& data = *data_or;
+  out.data_name = data.name();
+
+  auto partition_or =
+      make_partition(data.train_labels(), data.num_classes(), sc.clients, sc.partition, sc.seed);
+  if (!partition_or.ok()) return partition_or.status();
+  const Partition& partition = *partition_or;
+  out.partition = summarize_partition(partition, data.train_labels(), data.num_classes());
+  const PartitionSummary& ps = out.partition;
+
+  auto spec = model_spec(sc.model, data.dim(), data.num_classes());
+  if (!spec.ok()) return spec.status();
+  auto global_or = model::create_model(*spec, sc.seed);
+  if (!global_or.ok()) return global_or.status();
+  model::Model global = std::move(*global_or);
+  const int64_t num_params = model::num_params(*spec);
+  out.model_description = model::describe(*spec);
+  out.num_params = num_params;
+
+  const unsigned threads = static_cast<unsigned>(sc.threads);
+  std::vector<model::Dataset> test_parts;
+  {
+    const int64_t n = data.test().size();
+    const int64_t parts = std::min<int64_t>(threads, std::max<int64_t>(n, 1));
+    for (int64_t k = 0; k < parts; ++k) {
+      std::vector<int64_t> idx;
+      for (int64_t i = n * k / parts; i < n * (k + 1) / parts; ++i) idx.push_back(i);
+      test_parts.push_back(model::subset(data.test(), idx));
+    }
+  }
+
+  if (progress) {
+    std::fprintf(
+        progress, "scenario %s (%s): %s, %lld train / %lld test examples; %s, %lld parameters\n",
+        sc.name.c_str(), sc.file.c_str(), data.name().c_str(),
+        static_cast<long long>(data.train_size()), static_cast<long long>(data.test().size()),
+        out.model_description.c_str(), static_cast<long long>(num_params));
+    std::fprintf(progress,
+                 "partition %s over %lld clients: examples per client min %lld / median %lld / max "
+                 "%lld; classes per client %.2f of %d; label entropy %.2f of %.2f bits; "
+                 "distance from the pooled labels (TV) %.3f\n",
+                 partition_kind_name(sc.partition.kind).c_str(), static_cast<long long>(ps.clients),
+                 static_cast<long long>(ps.min_size), static_cast<long long>(ps.median_size),
+                 static_cast<long long>(ps.max_size), ps.mean_classes, data.num_classes(),
+                 ps.mean_entropy_bits, ps.max_entropy_bits, ps.mean_total_variation);
+    std::fflush(progress);
+  }
+
+  // The centralised baseline the plot draws.
+  if (sc.baseline == "centralized") {
+    const auto t = Clock::now();
+    auto b = centralized_baseline(sc, data, *spec, test_parts);
+    if (!b.ok()) return b.status();
+    out.baseline = *b;
+    out.baseline_source = "centralized, " + std::to_string(sc.baseline_epochs) + " epochs";
+    if (progress)
+      std::fprintf(progress, "centralised baseline: accuracy %.4f (%.1fs)\n", *b, seconds_since(t));
+  } else if (sc.baseline != "none") {
+    char* end = nullptr;
+    const double v = std::strtod(sc.baseline.c_str(), &end);
+    if (end && *end == '\0') {
+      out.baseline = v;
+      out.baseline_source = "given";
+    } else {
+      auto b = read_baseline_file(sc.baseline);
+      if (!b.ok()) return b.status();
+      out.baseline = *b;
+      out.baseline_source = sc.baseline;
+    }
+  }
+
+  auto opt_config = server_optimizer_config(sc.server);
+  if (!opt_config.ok()) return opt_config.status();
+  auto optimizer_or = aggregation::ServerOptimizer::create(*opt_config);
+  if (!optimizer_or.ok()) return optimizer_or.status();
+  aggregation::ServerOptimizer& optimizer = **optimizer_or;
+  auto train_config = local_config(sc.local);
+  if (!train_config.ok()) return train_config.status();
+
+  uint64_t largest = 0;
+  for (const auto& p : partition) largest = std::max<uint64_t>(largest, p.size());
+  const aggregation::QuantizationConfig q = quantization_config(sc.secagg, largest);
+  const uint64_t model_bytes = static_cast<uint64_t>(num_params) * sizeof(float);
+
+  // Compute speed: a fixed property of each device.
+  std::vector<double> slowness(static_cast<size_t>(sc.clients), 1.0);
+  if (sc.stragglers.sigma > 0) {
+    std::mt19937_64 rng(derive(sc.seed, 0, 0, kSpeed));
+    for (auto& s : slowness) s = std::exp(sc.stragglers.sigma * standard_normal(rng));
+  }
+  std::map<uint64_t, aggregation::secagg::ProtocolParameters> parameter_cache;
+  out.setup_s = seconds_since(run_start);
+
+  for (int round = 1; round <= sc.rounds; ++round) {
+    const auto round_start = Clock::now();
+    RoundRecord rec;
+    rec.round = round;
+    const uint64_t r = static_cast<uint64_t>(round);
+
+    // Who is online, and who of them is selected.
+    std::vector<int64_t> online;
+    {
+      std::mt19937_64 rng(derive(sc.seed, r, 0, kAvailability));
+      for (int64_t c = 0; c < sc.clients; ++c)
+        if (sc.availability >= 1.0 || uniform01(rng) < sc.availability) online.push_back(c);
+    }
+    rec.available = static_cast<int64_t>(online.size());
+    const size_t m = static_cast<size_t>(std::min<int64_t>(sc.clients_per_round, rec.available));
+    {
+      std::mt19937_64 rng(derive(sc.seed, r, 0, kSelection));
+      for (size_t i = 0; i < m; ++i) std::swap(online[i], online[i + rng() % (online.size() - i)]);
+    }
+    std::vector<int64_t> cohort(online.begin(), online.begin() + static_cast<ptrdiff_t>(m));
+    std::sort(cohort.begin(), cohort.end());
+    rec.cohort = static_cast<int64_t>(m);
+
+    // Where each selected client stops answering.
+    std::vector<DropPoint> drops(m, DropPoint::kNone);
+    const double p[4] = {sc.dropout.before_advertise, sc.dropout.before_share_keys,
+                         sc.dropout.before_masked_input, sc.dropout.before_unmasking};
+    if (sc.dropout.exact) {
+      std::mt19937_64 rng(derive(sc.seed, r, 0, kDrop));
+      std::vector<size_t> order(m);
+      for (size_t i = 0; i < m; ++i) order[i] = i;
+      for (size_t i = m; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+      size_t at = 0;
+      for (int s = 0; s < 4; ++s) {
+        const size_t count = static_cast<size_t>(std::llround(p[s] * static_cast<double>(m)));
+        for (size_t j = 0; j < count && at < m; ++j)
+          drops[order[at++]] = static_cast<DropPoint>(s + 1);
+      }
+    } else {
+      for (size_t i = 0; i < m; ++i) {
+        std::mt19937_64 rng(derive(sc.seed, r, static_cast<uint64_t>(cohort[i]), kDrop));
+        for (int s = 0; s < 4; ++s)
+          if (uniform01(rng) < p[s]) {
+            drops[i] = static_cast<DropPoint>(s + 1);
+            break;
+          }
+      }
+    }
+    if (sc.stragglers.deadline_s > 0) {
+      for (size_t i = 0; i < m; ++i) {
+        if (drops[i] != DropPoint::kNone && drops[i] != DropPoint::kBeforeUnmasking) continue;
+        const auto c = static_cast<size_t>(cohort[i]);
+        const double simulated = static_cast<double>(sc.local.epochs) *
+                                 static_cast<double>(partition[c].size()) *
+                                 sc.stragglers.seconds_per_example * slowness[c];
+        if (simulated > sc.stragglers.deadline_s) {
+          drops[i] = DropPoint::kBeforeMaskedInput;
+          ++rec.stragglers;
+        }
+      }
+    }
+    for (DropPoint d : drops)
+      if (d != DropPoint::kNone) ++rec.dropped[static_cast<int>(d) - 1];
+
+    // Local training of cohort member i from the global weights.
+    std::vector<double> losses(m, std::nan("")), train_s(m, 0), quantize_s(m, 0);
+    std::mutex error_mu;
+    Status client_error;
+    auto train_client = [&](size_t i) -> std::optional<std::vector<float>> {
+      const auto t = Clock::now();
+      const auto c = static_cast<size_t>(cohort[i]);
+      const model::Dataset local = data.rows(partition[c]);
+      model::Model trained = global;
+      model::TrainConfig config = *train_config;
+      config.seed = derive(sc.seed, r, c, kTrain);
+      auto report = model::train(trained, local, config,
+                                 config.fedprox_mu > 0 ? global.params.data() : nullptr);
+      train_s[i] = seconds_since(t);
+      if (!report.ok()) {
+        std::lock_guard<std::mutex> lock(error_mu);
+        if (client_error.ok()) client_error = report.status();
+        return std::nullopt;
+      }
+      losses[i] = report->final_loss();
+      std::vector<float> update(static_cast<size_t>(num_params));
+      Eigen::Map<Eigen::VectorXf>(update.data(), num_params) = trained.params - global.params;
+      return update;
+    };
+
+    std::optional<std::vector<float>> mean_update;
+    const uint64_t min_cohort = sc.secagg.enabled ? 2 : 1;
+    if (m < min_cohort) {
+      rec.status = "skipped";
+    } else if (sc.secagg.enabled) {
+      auto params = parameter_cache.find(m);
+      if (params == parameter_cache.end()) {
+        auto chosen = protocol_parameters(sc, m);
+        if (!chosen.ok()) return chosen.status();
+        params = parameter_cache.emplace(m, *chosen).first;
+      }
+      rec.degree = params->second.degree;
+      rec.threshold = params->second.threshold;
+      SecAggRoundSpec spec;
+      crypto::SeededRng session_rng(derive(sc.seed, r, 0, kSession), "fl.sim.session");
+      std::vector<uint64_t> ids;
+      for (int64_t c : cohort) ids.push_back(static_cast<uint64_t>(c) + 1);
+      const uint64_t qdim = aggregation::quantized_dimension(q, static_cast<uint64_t>(num_params));
+      spec.config =
+          aggregation::secagg::make_config(session_rng.key32(), ids, params->second, qdim, q.ring);
+      spec.drops = drops;
+      spec.seed = derive(sc.seed, r, 0, kSession);
+      spec.client_threads = threads;
+      spec.server_threads = threads;
+      spec.make_input = [&](uint32_t i) {
+        auto update = train_client(i);
+        const auto t = Clock::now();
+        // A client whose training failed sends a zero update of weight zero:
+        // it then counts for nothing in the mean.
+        std::vector<uint64_t> input(qdim, 0);
+        if (update) {
+          const auto c = static_cast<uint64_t>(cohort[i]);
+          crypto::SeededRng rng(derive(sc.seed, r, c, kQuantize), "fl.sim.quantize");
+          auto quantized =
+              aggregation::quantize(*update, static_cast<double>(partition[c].size()), q, rng);
+          if (quantized.ok()) {
+            input = std::move(*quantized);
+          } else {
+            std::lock_guard<std::mutex> lock(error_mu);
+            if (client_error.ok()) client_error = quantized.status();
+          }
+        }
+        quantize_s[i] = seconds_since(t);
+        return input;
+      };
+      SecAggRoundReport report = run_secagg_round(spec);
+      for (double s : report.server_ms) rec.server_s += s / 1e3;
+      const double participants = static_cast<double>(m - rec.dropped[0]);
+      rec.client_cpu_s = report.client_ms_mean * participants / 1e3;
+      rec.bytes_up = report.bytes_up_mean;
+      rec.bytes_down = report.bytes_down_mean + static_cast<double>(model_bytes);
+      if (report.status.ok()) {
+        const auto t = Clock::now();
+        auto mean = aggregation::dequantize_sum(report.sum, report.included.size(), q);
+        rec.aggregate_s += seconds_since(t);
+        if (mean.ok()) {
+          rec.included = static_cast<int64_t>(report.included.size());
+          rec.total_weight = mean->total_weight;
+          mean_update = std::move(mean->mean);
+          rec.status = "completed";
+        } else {
+          rec.status = "aborted";  // e.g. every included client failed to train
+          rec.abort_reason = mean.status().message();
+        }
+      } else {
+        rec.status = "aborted";
+        rec.abort_reason = report.status.message();
+      }
+    } else {
+      // Plain FedAvg: the clients whose input would have reached the server.
+      std::vector<size_t> senders;
+      for (size_t i = 0; i < m; ++i)
+        if (drops[i] == DropPoint::kNone || drops[i] == DropPoint::kBeforeUnmasking)
+          senders.push_back(i);
+      std::vector<double> sum(static_cast<size_t>(num_params), 0.0);
+      double total = 0;
+      for (size_t base = 0; base < senders.size(); base += threads) {
+        const size_t count = std::min<size_t>(threads, senders.size() - base);
+        std::vector<std::optional<std::vector<float>>> updates(count);
+        aggregation::parallel_for(count, threads,
+                                  [&](size_t k) { updates[k] = train_client(senders[base + k]); });
+        const auto t = Clock::now();
+        for (size_t k = 0; k < count; ++k) {  // in cohort order
+          if (!updates[k]) continue;
+          const double w =
+              static_cast<double>(partition[static_cast<size_t>(cohort[senders[base + k]])].size());
+          const std::vector<float>& u = *updates[k];
+          for (size_t j = 0; j < u.size(); ++j) sum[j] += w * u[j];
+          total += w;
+          ++rec.included;
+        }
+        rec.aggregate_s += seconds_since(t);
+      }
+      rec.bytes_up = static_cast<double>(model_bytes + sizeof(uint64_t));
+      rec.bytes_down = static_cast<double>(model_bytes);
+      if (total > 0) {
+        std::vector<float> mean(sum.size());
+        for (size_t j = 0; j < sum.size(); ++j) mean[j] = static_cast<float>(sum[j] / total);
+        mean_update = std::move(mean);
+        rec.total_weight = total;
+        rec.status = "completed";
+      } else {
+        rec.status = "aborted";
+        rec.abort_reason = "no client sent an update";
+      }
+    }
+    if (!client_error.ok() && progress)
+      std::fprintf(progress, "round %d: a client's update was left out: %s\n", round,
+                   client_error.to_string().c_str());
+
+    if (mean_update) {
+      const auto t = Clock::now();
+      std::vector<float> weights(global.params.data(), global.params.data() + num_params);
+      FL_RETURN_IF_ERROR(optimizer.apply(weights, *mean_update));
+      global.params = Eigen::Map<const Eigen::VectorXf>(weights.data(), num_params);
+      rec.aggregate_s += seconds_since(t);
+    }
+    double loss_sum = 0;
+    int trained = 0;
+    for (size_t i = 0; i < m; ++i) {
+      rec.train_cpu_s += train_s[i];
+      rec.client_cpu_s += quantize_s[i];
+      if (!std::isnan(losses[i])) {
+        loss_sum += losses[i];
+        ++trained;
+      }
+    }
+    rec.train_loss = trained ? loss_sum / trained : 0.0;
+
+    if (round % sc.eval_every == 0 || round == sc.rounds) {
+      const auto t = Clock::now();
+      auto e = evaluate_parallel(global, test_parts);
+      if (!e.ok()) return e.status();
+      rec.accuracy = e->accuracy;
+      rec.loss = e->loss;
+      rec.eval_s = seconds_since(t);
+    }
+    rec.wall_s = seconds_since(round_start);
+    if (progress) {
+      print_round(progress, rec, sc.rounds);
+      if (!rec.abort_reason.empty())
+        std::fprintf(progress, "round %d aborted: %s\n", round, rec.abort_reason.c_str());
+    }
+    out.rounds.push_back(std::move(rec));
+  }
+  out.total_wall_s = seconds_since(run_start);
+  return out;
+}
+
+}  // namespace fl::sim

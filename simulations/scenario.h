@@ -1,0 +1,154 @@
+// A simulation scenario: everything `fl-sim run NAME.yaml` needs to run one
+// federated training experiment, read from a YAML file and validated before
+// anything runs.
+//
+// Every key is optional except `name`; the defaults below are a small
+// synthetic run. An unknown key, a value of the wrong type or an impossible
+// setting (more clients per round than clients, alpha <= 0, a threshold above
+// the cohort, a probability outside its range) is an error naming the file,
+// the dotted key and its line: "fmnist.yaml:12:10: partition.alpha: must be
+// > 0, got -1". `--set key=value` overrides (dotted keys, values in YAML
+// syntax) are applied before validation; an error in an overridden value
+// names the override instead of a line. The full key reference, with the
+// meaning and default of each key, is simulations/scenarios/README.md.
+//
+// Not for: running the scenario (inprocess.h) or writing its results (report.h).
+//
+// Thread-safety: values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aggregation/quantization.h"
+#include "aggregation/secagg/parameters.h"
+#include "aggregation/server_optimizer.h"
+#include "base/status.h"
+#include "simulations/partition.h"
+
+namespace fl::sim {
+
+enum class RunMode { kInProcess, kNetwork };
+
+struct DataSpec {
+  std::string source = "synthetic";  // fashion-mnist | synthetic
+  std::string dir = "/usr/share/datasets/fashion-mnist";
+  int64_t train_limit = 0;  // fashion-mnist: a seeded subset of this many training examples
+  int64_t test_limit = 0;   // fashion-mnist: the first this many test examples; 0 = all
+  // synthetic: a Gaussian mixture, one mean per class (see scenario_data.h)
+  int64_t n = 4000;
+  int64_t test_n = 1000;
+  int dim = 20;
+  int classes = 5;
+  double separation = 3.0;
+};
+
+struct ModelSection {
+  std::string kind = "softmax";  // softmax | mlp
+  std::vector<int> hidden = {100};
+  std::string activation = "relu";
+};
+
+struct LocalTrainingSpec {
+  int epochs = 1;
+  int batch_size = 32;
+  double lr = 0.05;
+  std::string optimizer = "sgd";  // sgd | adam
+  double momentum = 0.0;
+  double weight_decay = 0.0;
+  double fedprox_mu = 0.0;
+};
+
+struct ServerSpec {
+  std::string optimizer = "fedavg";  // fedavg | fedavgm | fedadam | fedyogi | fedadagrad
+  std::optional<double> server_lr, momentum, beta1, beta2, tau;
+};
+
+struct SecAggSpec {
+  bool enabled = true;
+  std::string graph = "harary";  // complete | harary
+  uint32_t bits = 20;
+  double clip = 1.0;
+  uint32_t ring = 32;
+  uint64_t max_weight = 0;  // 0: the largest client's example count
+  // The k/t rule's expected dropout; unset: the scenario's own dropout
+  // probability plus a margin (see scenario.cc).
+  std::optional<double> expected_dropout;
+  double corrupt_fraction = 0.05;
+  uint32_t threshold = 0;  // 0: chosen by the k/t rule
+};
+
+// Per-stage probability that a client still in the round stops answering.
+struct DropoutSpec {
+  double before_advertise = 0, before_share_keys = 0, before_masked_input = 0, before_unmasking = 0;
+  // false: each client drops independently with these probabilities; true:
+  // exactly round(p x cohort) clients of each cohort drop at each stage.
+  bool exact = false;
+  double total() const;  // P[a client drops at some stage]
+};
+
+// Compute speed: a client's simulated training time is
+// examples processed x seconds_per_example x slowness, slowness lognormal(0,
+// sigma) drawn once per client. Past the masked-input deadline it is dropped
+// before masked input (a straggler).
+struct StragglerSpec {
+  double sigma = 0;
+  double seconds_per_example = 1e-3;
+  double deadline_s = 0;  // 0: no deadline
+};
+
+struct Scenario {
+  std::string file;  // where it was read from, for messages
+  std::string name;
+  uint64_t seed = 1;
+  RunMode mode = RunMode::kInProcess;
+  DataSpec data;
+  PartitionSpec partition;
+  int64_t clients = 20;
+  int64_t clients_per_round = 10;
+  int rounds = 5;
+  ModelSection model;
+  LocalTrainingSpec local;
+  ServerSpec server;
+  SecAggSpec secagg;
+  DropoutSpec dropout;
+  StragglerSpec stragglers;
+  double availability = 1.0;
+  int eval_every = 1;
+  std::optional<double> target_accuracy;
+  // A number in (0, 1], the path of an `fl-train --json` result, "centralized"
+  // (train centrally on the pooled data before the run) or "none".
+  std::string baseline = "none";
+  int baseline_epochs = 5;
+  std::string output;  // default results/NAME
+  int threads = 2;     // clients trained side by side; server unmasking threads
+};
+
+// One --set override: "partition.alpha=0.1".
+struct Override {
+  std::string key;
+  std::string value;
+};
+Result<Override> parse_override(const std::string& text);
+
+// Reads and validates a scenario file with overrides applied.
+Result<Scenario> load_scenario(const std::string& path, const std::vector<Override>& overrides);
+// The same from text; `file` is only used in messages and to resolve relative paths.
+Result<Scenario> parse_scenario(const std::string& yaml, const std::string& file,
+                                const std::vector<Override>& overrides);
+
+// Settings derived from a scenario, shared by validation and the run.
+Result<aggregation::ServerOptimizerConfig> server_optimizer_config(const ServerSpec& spec);
+aggregation::QuantizationConfig quantization_config(const SecAggSpec& spec, uint64_t max_weight);
+// The k/t rule for a cohort of n. The expected dropout, unless set, is the
+// scenario's total dropout probability plus a margin of 0.05 (0.15 with a
+// straggler deadline), at least 0.1.
+double expected_dropout(const Scenario& scenario);
+Result<aggregation::secagg::ProtocolParameters> protocol_parameters(const Scenario& scenario,
+                                                                    uint64_t n);
+// The test accuracy in an `fl-train --json` result.
+Result<double> read_baseline_file(const std::string& path);
+
+}  // namespace fl::sim
