@@ -109,7 +109,14 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   void do_read_header() {
     if (context_.stopping) return do_close();
     state_ = State::kReadingHeader;
-    request_ = Request{};
+    // Swap, don't assign: assigning an empty Request keeps the previous body's
+    // capacity (libstdc++ reuses the buffer), so every keep-alive connection
+    // would pin the memory of its largest upload: clients x update size.
+    {
+      Request fresh;
+      std::swap(request_, fresh);
+    }
+    response_.reset();  // nor the last response (a model download) while idle
     route_ = nullptr;
     bytes_in_ = 0;
     parser_.emplace();
