@@ -1,0 +1,279 @@
+// fl::Client: creation, enrolment, check-in and downloads (see fl/client.h).
+// One round's protocol is in round.cc.
+#include <algorithm>
+#include <exception>
+#include <thread>
+#include <utility>
+
+#include "client_sdk/client_impl.h"
+#include "client_sdk/identity_file.h"
+#include "coordinator/http/auth/request_signer.h"
+#include "crypto/bytes.h"
+#include "proto/coordinator.pb.h"
+
+namespace fl {
+namespace {
+
+constexpr std::string_view kProtobuf = "application/x-protobuf";
+
+template <typename F>
+auto guarded(std::string_view what, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return Internal(std::string(what) + ": unexpected exception: " + e.what());
+  } catch (...) {
+    return Internal(std::string(what) + ": unexpected exception");
+  }
+}
+
+Status validate_options(const ClientOptions& o) {
+  if (o.identity_file.empty()) return InvalidArgument("identity_file: name the device key file");
+  if (o.population.empty()) return InvalidArgument("population: name the population to join");
+  if (o.retry.max_attempts < 1) return InvalidArgument("retry.max_attempts must be >= 1");
+  if (o.retry.base_delay.count() < 0 || o.retry.max_delay < o.retry.base_delay)
+    return InvalidArgument("retry delays: need 0 <= base_delay <= max_delay");
+  if (o.timeouts.connect.count() <= 0 || o.timeouts.request.count() <= 0)
+    return InvalidArgument("timeouts must be positive");
+  if (o.round_timeout.count() <= 0) return InvalidArgument("round_timeout must be positive");
+  if (!o.ca_file.empty() && !o.coordinator.starts_with("https://"))
+    return InvalidArgument("ca_file is set but the coordinator URL is not https://");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string error_text(const transport::HttpResponse& response) {
+  // Extracts "error": "..." without a JSON library (the SDK keeps its
+  // dependencies small); escapes other than \" and \\ are kept as written.
+  const std::string& body = response.body;
+  const size_t key = body.find("\"error\"");
+  if (key != std::string::npos) {
+    size_t i = body.find('"', body.find(':', key + 7) + 1);
+    if (i != std::string::npos) {
+      std::string out;
+      for (++i; i < body.size() && body[i] != '"'; ++i) {
+        if (body[i] == '\\' && i + 1 < body.size()) ++i;
+        out += body[i];
+      }
+      return out;
+    }
+  }
+  return body.substr(0, 200);
+}
+
+Status status_from_http(std::string_view what, const transport::HttpResponse& response) {
+  std::string message = std::string(what) + ": HTTP " + std::to_string(response.status);
+  if (std::string text = error_text(response); !text.empty()) message += ": " + text;
+  switch (response.status) {
+    case 400:
+      return InvalidArgument(std::move(message));
+    case 401:
+    case 403:
+      return PermissionDenied(std::move(message));
+    case 404:
+      return NotFound(std::move(message));
+    case 409:
+      return FailedPrecondition(std::move(message));
+    case 413:
+    case 429:
+      return ResourceExhausted(std::move(message));
+    default:
+      if (response.status >= 500) return Unavailable(std::move(message));
+      return Internal(std::move(message));
+  }
+}
+
+void Client::Impl::log(const std::string& line) const {
+  if (options.logger) options.logger(line);
+}
+
+Result<transport::HttpResponse> Client::Impl::call(transport::HttpClient& http, std::string method,
+                                                   std::string target, std::string body) {
+  transport::OutgoingRequest request;
+  request.method = std::move(method);
+  request.target = std::move(target);
+  if (!body.empty()) request.content_type = std::string(kProtobuf);
+  request.body = std::move(body);
+  bytes_up += request.body.size();
+  auto response = transport::send_with_retry(http, request, retry, sleep, *rng);
+  if (response.ok()) bytes_down += response->body.size();
+  return response;
+}
+
+Result<transport::HttpResponse> Client::Impl::call_signed(std::string method, std::string target,
+                                                          std::string body) {
+  if (!signed_http) FL_RETURN_IF_ERROR(enroll());
+  auto response = call(*signed_http, method, target, body);
+  // 401 from an enrolled client: the coordinator lost its enrolment (a fresh
+  // database). Enrolling again is safe (same key) and lets the device carry on.
+  if (response.ok() && response->status == 401) {
+    log("coordinator does not know client " + std::to_string(client_id) + "; enrolling again");
+    signed_http.reset();
+    FL_RETURN_IF_ERROR(enroll());
+    response = call(*signed_http, std::move(method), std::move(target), std::move(body));
+  }
+  return response;
+}
+
+Status Client::Impl::enroll() {
+  if (!anonymous) {
+    auto http = transport::HttpClient::create(http_options);
+    if (!http.ok()) return http.status();
+    anonymous.emplace(std::move(*http));
+  }
+  proto::EnrollRequest request;
+  request.set_identity_public_key(
+      std::string(identity.public_key.begin(), identity.public_key.end()));
+  request.set_label(options.label);
+  request.set_enrollment_token(options.enrollment_token);
+  auto response = call(*anonymous, "POST", "/v1/enroll", request.SerializeAsString());
+  if (!response.ok()) return response.status();
+  if (response->status != 200) return status_from_http("enrolment", *response);
+  proto::EnrollResponse enrolled;
+  if (!enrolled.ParseFromString(response->body))
+    return DataLoss("enrolment: the coordinator's answer is not an EnrollResponse");
+  client_id = enrolled.client_id();
+
+  std::unique_ptr<crypto::Rng> nonce_rng;
+  if (options.rng_seed == 0) {
+    nonce_rng = std::make_unique<crypto::SystemRng>();
+  } else {
+    nonce_rng = std::make_unique<crypto::SeededRng>(options.rng_seed, "fl.client.nonce");
+  }
+  auto signer = std::make_unique<auth::RequestSigner>(client_id, identity, auth::system_unix_millis,
+                                                      std::move(nonce_rng));
+  auto http = transport::HttpClient::create(http_options, std::move(signer));
+  if (!http.ok()) return http.status();
+  signed_http.emplace(std::move(*http));
+  log("enrolled as client " + std::to_string(client_id));
+  return Status::Ok();
+}
+
+Result<std::string> Client::Impl::fetch_model(int64_t version) {
+  if (version == cached_version) return cached_model;
+  auto response = call_signed("GET", "/v1/models/" + std::to_string(version));
+  if (!response.ok()) return response.status();
+  if (response->status != 200)
+    return status_from_http("model version " + std::to_string(version), *response);
+  cached_version = version;
+  cached_model = std::move(response->body);
+  return cached_model;
+}
+
+Result<RoundReport> Client::Impl::participate(std::chrono::milliseconds max_wait) {
+  using Clock = std::chrono::steady_clock;
+  bytes_up = bytes_down = 0;
+  const auto give_up = Clock::now() + max_wait;
+  proto::CheckinRequest checkin;
+  checkin.set_population(options.population);
+  checkin.set_examples(trainer->num_examples());
+  const std::string body = checkin.SerializeAsString();
+
+  for (;;) {
+    auto response = call_signed("POST", "/v1/checkin", body);
+    if (!response.ok()) return response.status();
+    if (response->status != 200) return status_from_http("check-in", *response);
+    proto::CheckinResponse decision;
+    if (!decision.ParseFromString(response->body))
+      return DataLoss("check-in: the coordinator's answer is not a CheckinResponse");
+    switch (decision.decision()) {
+      case proto::CheckinResponse::SELECTED: {
+        RoundReport report;
+        report.round_id = decision.round_id();
+        report.stages.push_back("selected");
+        log("selected for round " + std::to_string(report.round_id));
+        run_round(decision.round_id(), Clock::now() + options.round_timeout, report);
+        report.bytes_up = bytes_up;
+        report.bytes_down = bytes_down;
+        return report;
+      }
+      case proto::CheckinResponse::FINISHED:
+        return FailedPrecondition("population finished: '" + options.population +
+                                  "' has no more rounds");
+      case proto::CheckinResponse::RETRY_LATER: {
+        // Jitter (+-20%) keeps devices told the same delay from returning in step.
+        const double base = decision.retry_after_ms() > 0 ? decision.retry_after_ms() : 1000.0;
+        const auto wait =
+            std::chrono::milliseconds(static_cast<int64_t>(base * (0.8 + 0.4 * rng->uniform01())));
+        if (Clock::now() + wait > give_up)
+          return Unavailable("not selected for a round of '" + options.population + "' within " +
+                             std::to_string(max_wait.count()) + " ms");
+        log("not selected; checking in again in " + std::to_string(wait.count()) + " ms");
+        sleep(wait);
+        break;
+      }
+      default:
+        return DataLoss("check-in: unknown decision " + std::to_string(decision.decision()));
+    }
+  }
+}
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::create(ClientOptions options,
+                                               std::unique_ptr<Trainer> trainer) {
+  return guarded("fl::Client::create", [&]() -> Result<std::unique_ptr<Client>> {
+    if (!trainer) return InvalidArgument("a Trainer is required");
+    FL_RETURN_IF_ERROR(validate_options(options));
+    auto url = client_sdk::parse_coordinator_url(options.coordinator);
+    if (!url.ok()) return url.status();
+
+    auto impl = std::make_unique<Impl>();
+    impl->url = *url;
+    impl->http_options.host = url->host;
+    impl->http_options.port = url->port;
+    impl->http_options.tls = url->tls;
+    impl->http_options.ca_file = options.ca_file;
+    impl->http_options.insecure_skip_verify = options.insecure_skip_verify;
+    impl->http_options.connect_timeout = options.timeouts.connect;
+    impl->http_options.write_timeout = options.timeouts.request;
+    impl->http_options.read_timeout = options.timeouts.request;
+    impl->retry.max_attempts = options.retry.max_attempts;
+    impl->retry.base_delay = options.retry.base_delay;
+    impl->retry.max_delay = options.retry.max_delay;
+    if (options.rng_seed == 0) {
+      impl->rng = std::make_unique<crypto::SystemRng>();
+    } else {
+      impl->rng = std::make_unique<crypto::SeededRng>(options.rng_seed, "fl.client");
+    }
+    auto identity = client_sdk::load_or_create_identity(options.identity_file, *impl->rng);
+    if (!identity.ok()) return identity.status();
+    impl->identity = identity->key;
+    impl->options = std::move(options);
+    impl->trainer = std::move(trainer);
+    if (identity->created) impl->log("created identity " + impl->options.identity_file);
+    if (!identity->warning.empty()) impl->log("warning: " + identity->warning);
+    // Fail now, not at the first request, on an unreadable CA file.
+    auto probe = transport::HttpClient::create(impl->http_options);
+    if (!probe.ok()) return probe.status();
+    impl->anonymous.emplace(std::move(*probe));
+    return std::unique_ptr<Client>(new Client(std::move(impl)));
+  });
+}
+
+Status Client::enroll() {
+  return guarded("fl::Client::enroll", [&]() -> Status {
+    if (impl_->signed_http) return Status::Ok();
+    return impl_->enroll();
+  });
+}
+
+uint64_t Client::client_id() const { return impl_->client_id; }
+
+std::string Client::identity_public_key_hex() const {
+  return crypto::to_hex(impl_->identity.public_key);
+}
+
+Result<RoundReport> Client::participate(std::chrono::milliseconds max_wait) {
+  return guarded("fl::Client::participate",
+                 [&]() -> Result<RoundReport> { return impl_->participate(max_wait); });
+}
+
+Result<std::string> Client::fetch_model(int64_t version) {
+  return guarded("fl::Client::fetch_model",
+                 [&]() -> Result<std::string> { return impl_->fetch_model(version); });
+}
+
+}  // namespace fl

@@ -1,0 +1,68 @@
+// fl::Client's private state and its HTTP plumbing, shared by client.cc
+// (enrolment, check-in, downloads) and round.cc (one round's protocol).
+//
+// Thread-safety: used by the thread inside the public call only; the training
+// thread touches nothing here but the Trainer.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "client_sdk/coordinator_url.h"
+#include "client_sdk/transport/http_client.h"
+#include "client_sdk/transport/retry_policy.h"
+#include "client_sdk/transport/send_with_retry.h"
+#include "crypto/ed25519.h"
+#include "crypto/rng.h"
+#include "fl/client.h"
+
+namespace fl {
+
+struct Client::Impl {
+  ClientOptions options;
+  std::unique_ptr<Trainer> trainer;
+  client_sdk::CoordinatorUrl url;
+  transport::HttpClientOptions http_options;
+  transport::RetryPolicy retry;
+  transport::SleepFunction sleep = transport::sleep_for;
+  std::unique_ptr<crypto::Rng> rng;  // protocol keys, jitter, stochastic rounding
+  crypto::Ed25519KeyPair identity;
+  uint64_t client_id = 0;
+  std::optional<transport::HttpClient> anonymous;  // enrolment only
+  std::optional<transport::HttpClient> signed_http;
+  // Byte counters of the current participate() call.
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+  // The last downloaded global model, reused when a round trains from it again.
+  int64_t cached_version = -1;
+  std::string cached_model;
+
+  void log(const std::string& line) const;
+
+  // One request through the retrying transport, counting bytes. Transport
+  // errors (after retries) are errors; any HTTP answer is a response.
+  Result<transport::HttpResponse> call(transport::HttpClient& http, std::string method,
+                                       std::string target, std::string body = {});
+  // Signed request; enrols first if needed.
+  Result<transport::HttpResponse> call_signed(std::string method, std::string target,
+                                              std::string body = {});
+
+  Status enroll();
+  Result<std::string> fetch_model(int64_t version);
+  Result<RoundReport> participate(std::chrono::milliseconds max_wait);
+  // Runs round `round_id` (this client is selected) to its end; fills `report`.
+  void run_round(uint64_t round_id, std::chrono::steady_clock::time_point deadline,
+                 RoundReport& report);
+};
+
+// The server's {"error": "..."} message, or the start of the body.
+std::string error_text(const transport::HttpResponse& response);
+// A non-2xx answer as a Status: "what: HTTP 409: round 3 is not running".
+Status status_from_http(std::string_view what, const transport::HttpResponse& response);
+
+}  // namespace fl

@@ -1,0 +1,100 @@
+// fl::Client: a device's or site's membership in federated training.
+//
+// The application hands it a Trainer; the client does the rest of a round:
+// check in until selected, fetch the task and the global model, train on a
+// background thread while taking part in secure aggregation (DESIGN.md
+// section 3), quantise and mask the update, upload, and follow the round to
+// its end. Network failures are retried with backoff; a coordinator restart
+// fails the round in progress, which participate() reports, and the app just
+// calls participate() again.
+//
+//   auto client = fl::Client::create(options, std::move(trainer));
+//   if (!client.ok()) { log(client.status().to_string()); return; }
+//   while (true) {
+//     auto report = (*client)->participate(std::chrono::minutes(10));
+//     if (!report.ok()) break;  // e.g. failed precondition: population finished
+//   }
+//
+// Errors are values (fl::Status / fl::Result) with a message a person can act
+// on; nothing of this SDK throws into the app or aborts the process.
+// Secret material (the identity seed, the round's protocol keys) is wiped
+// from memory when no longer needed.
+//
+// Thread-safety: one Client is used by one thread at a time (it starts and
+// joins its own training thread inside participate()). Separate Clients are
+// independent.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "fl/options.h"
+#include "fl/trainer.h"
+
+namespace fl {
+
+struct RoundReport {
+  uint64_t round_id = 0;
+  bool completed = false;     // the round produced a new global version
+  int64_t model_version = 0;  // the global version this client trained from
+  int64_t new_version = 0;    // when completed
+  // Why the round did not complete for this client (coordinator restarted,
+  // round failed, this client's input arrived after the cohort was full...).
+  std::string failure_reason;
+  // The round completed but without this client's masked input (it came after
+  // the stage had closed: over-selection made it a straggler).
+  bool dropped = false;
+  uint64_t examples = 0;
+  double train_seconds = 0;
+  uint64_t bytes_up = 0;  // request bodies sent during this round
+  uint64_t bytes_down = 0;
+  // Stages reached, in order: "selected", "task", "model",
+  // "advertise_keys", "share_keys", "masked_input", "unmasking", "completed"
+  // (or "failed").
+  std::vector<std::string> stages;
+  std::map<std::string, double> train_metrics;  // from the Trainer
+};
+
+class Client {
+ public:
+  // Validates the options, loads or creates the identity file. Does not
+  // contact the coordinator.
+  static Result<std::unique_ptr<Client>> create(ClientOptions options,
+                                                std::unique_ptr<Trainer> trainer);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Registers this device's identity key with the coordinator. Idempotent:
+  // the same key always gets the same client id. participate() calls it when
+  // needed.
+  Status enroll();
+  // 0 until enrolled.
+  uint64_t client_id() const;
+  // Hex of the Ed25519 public key (safe to log).
+  std::string identity_public_key_hex() const;
+
+  // Takes part in one round. Waits up to `max_wait` to be selected (sleeping
+  // between check-ins as the coordinator asks); then runs the round to its
+  // end, bounded by ClientOptions::round_timeout. Returns a report whether the
+  // round completed or failed; an error when no round could be joined:
+  // FailedPrecondition "population finished" when the coordinator has no more
+  // rounds, Unavailable when it could not be reached or did not select this
+  // client within max_wait, PermissionDenied when it refuses this client.
+  Result<RoundReport> participate(std::chrono::milliseconds max_wait);
+
+  // The model file (fl.proto.ModelFile bytes) of a global version.
+  Result<std::string> fetch_model(int64_t version);
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fl

@@ -1,0 +1,40 @@
+// The built-in Trainer: trains the coordinator's own model kinds (linear,
+// logistic, softmax, SVM, MLP) on a local dataset, for devices and sites that
+// have no training code of their own, and for tests and simulations.
+//
+// The architecture comes from the round's downloaded model file
+// (Trainer::on_global_model), so the same trainer follows whatever model the
+// coordinator's population is configured with. The data is one IID shard of a
+// dataset: the examples are shuffled with `partition_seed` and cut into
+// `shard_count` contiguous, disjoint pieces; this client keeps piece
+// `shard_index`. Every client given the same seed and count gets the same
+// partition, so N clients together cover the dataset exactly once.
+//
+// Thread-safety: as fl::Trainer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "fl/trainer.h"
+
+namespace fl {
+
+struct BuiltinTrainerOptions {
+  // "fashion-mnist" (Debian's dataset-fashion-mnist in its default place),
+  // "fashion-mnist:DIR", or "csv:PATH" (numeric CSV with a header row).
+  std::string dataset = "fashion-mnist";
+  std::string target_column;  // CSV: the label (or regression target) column
+  bool regression = false;    // CSV: the target is a real value, not a class
+  uint32_t shard_index = 0;   // 0 <= shard_index < shard_count
+  uint32_t shard_count = 1;
+  uint64_t partition_seed = 1;
+  int num_threads = 1;  // threads splitting each training batch (0: one per core)
+};
+
+// Loads the dataset and cuts this client's shard; errors name the file.
+Result<std::unique_ptr<Trainer>> make_model_trainer(const BuiltinTrainerOptions& options);
+
+}  // namespace fl

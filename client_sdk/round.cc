@@ -1,0 +1,318 @@
+// One round of fl::Client after selection: task, global model, background
+// training, and the secure aggregation exchange until the round ends.
+//
+// The protocol's rounds 0 and 1 (key advertisement and share exchange) do not
+// depend on the update, so they run while the Trainer works: a slow device
+// then costs the cohort only its own training time at the masked-input stage,
+// not a serial train-then-talk delay. A masked-input request that arrives
+// before training finished is held until the update is ready.
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "aggregation/quantization.h"
+#include "aggregation/secagg/client_session.h"
+#include "client_sdk/client_impl.h"
+#include "crypto/bytes.h"
+#include "model/serialization.h"
+#include "proto/coordinator.pb.h"
+
+namespace fl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using aggregation::secagg::SecAggClient;
+
+// The Trainer running on its own thread; joined on destruction (a Trainer
+// cannot be cancelled, so a round that ends early still waits for it).
+class TrainingJob {
+ public:
+  TrainingJob(Trainer& trainer, std::span<const float> global, TrainingPlan plan) {
+    thread_ = std::thread([this, &trainer, global, plan = std::move(plan)] {
+      const auto start = Clock::now();
+      std::optional<Result<LocalTrainingResult>> result;
+      try {
+        result.emplace(trainer.train(global, plan));
+      } catch (const std::exception& e) {
+        result.emplace(Internal(std::string("the Trainer threw: ") + e.what()));
+      } catch (...) {
+        result.emplace(Internal("the Trainer threw an exception"));
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      seconds_ = std::chrono::duration<double>(Clock::now() - start).count();
+      result_ = std::move(result);
+    });
+  }
+  ~TrainingJob() {
+    if (thread_.joinable()) thread_.join();
+  }
+  bool done() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return result_.has_value();
+  }
+  // After done(): the result (moved out once) and the wall time.
+  Result<LocalTrainingResult> take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::move(*result_);
+  }
+  double seconds() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return seconds_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::optional<Result<LocalTrainingResult>> result_;
+  double seconds_ = 0;
+  std::thread thread_;
+};
+
+TrainingPlan to_plan(const proto::TrainingPlan& p) {
+  TrainingPlan plan;
+  plan.epochs = p.epochs();
+  plan.batch_size = p.batch_size();
+  plan.learning_rate = p.learning_rate();
+  plan.optimizer = p.optimizer();
+  plan.momentum = p.momentum();
+  plan.weight_decay = p.weight_decay();
+  plan.fedprox_mu = p.fedprox_mu();
+  plan.seed = p.seed();
+  return plan;
+}
+
+Result<aggregation::QuantizationConfig> to_quantization(const proto::QuantizationPlan& p) {
+  aggregation::QuantizationConfig q;
+  q.clip = p.clip();
+  q.bits = p.bits();
+  if (p.ring_bits() == 32) {
+    q.ring = crypto::RingBits::k32;
+  } else if (p.ring_bits() == 64) {
+    q.ring = crypto::RingBits::k64;
+  } else {
+    return InvalidArgument("task: ring_bits " + std::to_string(p.ring_bits()) +
+                           " is neither 32 nor 64");
+  }
+  q.max_weight = p.max_weight();
+  return q;
+}
+
+std::string stage_of(const proto::ClientToServer& m) {
+  switch (m.body_case()) {
+    case proto::ClientToServer::kAdvertiseKeys:
+      return "advertise_keys";
+    case proto::ClientToServer::kEncryptedShares:
+      return "share_keys";
+    case proto::ClientToServer::kMaskedInput:
+      return "masked_input";
+    case proto::ClientToServer::kUnmaskingShares:
+      return "unmasking";
+    case proto::ClientToServer::kAbort:
+      return "abort";
+    default:
+      return "unknown";
+  }
+}
+
+}  // namespace
+
+void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, RoundReport& report) {
+  const std::string round = "round " + std::to_string(round_id);
+  auto fail = [&](std::string reason) {
+    report.completed = false;
+    report.failure_reason = std::move(reason);
+    report.stages.push_back("failed");
+    log(round + " failed: " + report.failure_reason);
+  };
+
+  // ---- the task (503 while the cohort is still being selected) ----------
+  proto::TaskAssignment task;
+  const std::string task_target = "/v1/rounds/" + std::to_string(round_id) + "/task";
+  for (int attempt = 1;; ++attempt) {
+    auto response = call_signed("GET", task_target);
+    if (response.ok() && response->status == 200) {
+      if (!task.ParseFromString(response->body))
+        return fail("task: the coordinator's answer is not a TaskAssignment");
+      break;
+    }
+    if (response.ok()) return fail(status_from_http("task", *response).message());
+    if (response.status().code() != ErrorCode::kUnavailable || Clock::now() >= deadline)
+      return fail(response.status().message());
+    log(round + ": task not ready yet (" + response.status().message() + ")");
+    sleep(transport::backoff_delay(retry, std::min(attempt, 8), *rng));
+  }
+  report.stages.push_back("task");
+  report.model_version = task.model_version();
+
+  // ---- the global model ---------------------------------------------------
+  auto model_file = fetch_model(task.model_version());
+  if (!model_file.ok()) return fail(model_file.status().message());
+  auto global = model::load_model(*model_file,
+                                  "global model version " + std::to_string(task.model_version()));
+  if (!global.ok()) return fail(global.status().message());
+  const std::vector<float> global_weights(global->params.data(),
+                                          global->params.data() + global->params.size());
+  if (Status s = trainer->on_global_model(*model_file, task.model_version()); !s.ok())
+    return fail("the Trainer refused the global model: " + s.message());
+  report.stages.push_back("model");
+
+  auto quantization = to_quantization(task.quantization());
+  if (!quantization.ok()) return fail(quantization.status().message());
+  const uint64_t dimension = aggregation::quantized_dimension(*quantization, global_weights.size());
+  if (dimension != task.secagg().dimension())
+    return fail("task: the secure aggregation dimension " +
+                std::to_string(task.secagg().dimension()) + " does not fit a model of " +
+                std::to_string(global_weights.size()) + " weights");
+
+  // ---- protocol round 0 right away; training in the background -----------
+  std::optional<crypto::Ed25519KeyPair> identity_for_session;
+  if (task.secagg().identity_keys_size() > 0) identity_for_session = identity;
+  auto session = SecAggClient::create(task.secagg(), client_id, *rng, identity_for_session);
+  identity_for_session.reset();
+  if (!session.ok()) return fail("secure aggregation: " + session.status().message());
+  auto advertise = (*session)->start();
+  if (!advertise.ok()) return fail("secure aggregation: " + advertise.status().message());
+
+  std::deque<proto::ClientToServer> outbox{std::move(*advertise)};
+  std::deque<proto::ServerToClient> held;  // masked-input request waiting for the update
+  bool input_ready = false;
+  // Training failed: this client leaves the round. Safe for the others: the
+  // server treats it as a dropout, and only clients whose masked input
+  // arrived (U3) are asked for unmasking shares.
+  bool left = false;
+  TrainingJob training(*trainer, global_weights, to_plan(task.training()));
+  const std::string exchange_target = "/v1/rounds/" + std::to_string(round_id) + "/secagg";
+  const auto poll_interval =
+      std::chrono::milliseconds(std::clamp<uint32_t>(task.poll_interval_ms(), 10, 60'000));
+  int transport_failures = 0;
+
+  auto handle_server_message = [&](const proto::ServerToClient& message) {
+    auto reply = (*session)->handle(message);
+    if (!reply.ok()) {
+      log(round + ": ignored a server message: " + reply.status().message());
+      return;
+    }
+    if (*reply) outbox.push_back(std::move(**reply));
+    if ((*session)->stage() == SecAggClient::Stage::kAborted)
+      log(round + ": secure aggregation aborted: " + (*session)->abort_reason());
+  };
+
+  // Quantises and hands the update to the session once training is done.
+  auto take_update = [&] {
+    auto trained = training.take();
+    report.train_seconds = training.seconds();
+    if (!trained.ok()) {
+      left = true;
+      report.failure_reason = "local training failed: " + trained.status().message();
+      log(round + ": " + report.failure_reason);
+      return;
+    }
+    report.examples = trained->examples;
+    report.train_metrics = trained->metrics;
+    std::string problem;
+    if (trained->weights.size() != global_weights.size())
+      problem = "the Trainer returned " + std::to_string(trained->weights.size()) +
+                " weights for a model of " + std::to_string(global_weights.size());
+    else if (trained->examples == 0)
+      problem = "the Trainer reported 0 examples";
+    if (problem.empty()) {
+      std::vector<float> update(global_weights.size());
+      for (size_t i = 0; i < update.size(); ++i)
+        update[i] = trained->weights[i] - global_weights[i];
+      const double examples = static_cast<double>(trained->examples);
+      const double weight = quantization->max_weight > 0
+                                ? std::min(examples, static_cast<double>(quantization->max_weight))
+                                : 1.0;
+      if (options.inspect_update)
+        options.inspect_update({round_id, client_id, update, weight, trained->examples});
+      auto quantized = aggregation::quantize(update, examples, *quantization, *rng);
+      crypto::wipe(update.data(), update.size() * sizeof(float));
+      if (!quantized.ok()) {
+        problem = "quantisation: " + quantized.status().message();
+      } else if (Status s = (*session)->set_input(std::move(*quantized)); !s.ok()) {
+        problem = "secure aggregation refused the update: " + s.message();
+      }
+    }
+    crypto::wipe(trained->weights.data(), trained->weights.size() * sizeof(float));
+    if (!problem.empty()) {
+      left = true;
+      report.failure_reason = problem;
+      log(round + ": " + problem);
+      return;
+    }
+    input_ready = true;
+    log(round + ": trained on " + std::to_string(report.examples) + " examples in " +
+        std::to_string(report.train_seconds) + " s");
+  };
+
+  for (;;) {
+    if (Clock::now() >= deadline) return fail(round + " did not finish within the round timeout");
+    if (!input_ready && !left && training.done()) take_update();
+    if (input_ready && !held.empty()) {
+      for (const auto& m : held) handle_server_message(m);
+      held.clear();
+    }
+    if (left) return fail(report.failure_reason);
+
+    proto::SecAggExchange exchange;
+    const bool sending = !outbox.empty();
+    if (sending) *exchange.mutable_message() = outbox.front();
+    auto response = call_signed("POST", exchange_target, exchange.SerializeAsString());
+    if (!response.ok()) {
+      if (response.status().code() != ErrorCode::kUnavailable)
+        return fail(response.status().message());
+      // The coordinator may be restarting: keep trying until the round timeout.
+      log(round + ": " + response.status().message());
+      sleep(transport::backoff_delay(retry, std::min(++transport_failures, 8), *rng));
+      continue;
+    }
+    transport_failures = 0;
+    if (response->status != 200) {
+      const Status refused = status_from_http("secure aggregation exchange", *response);
+      if (!sending || response->status >= 500 || response->status == 401 || response->status == 403)
+        return fail(refused.message());
+      // Our message came too late or was refused (a stage closed: over-selection
+      // filled the cohort without us). Stop sending it; the round goes on
+      // without our input, and we still follow it to its outcome.
+      const std::string stage = stage_of(outbox.front());
+      outbox.pop_front();
+      if (stage == "masked_input") report.dropped = true;
+      log(round + ": coordinator refused our " + stage + " message: " + refused.message());
+      continue;
+    }
+    proto::SecAggExchangeResponse answer;
+    if (!answer.ParseFromString(response->body))
+      return fail("exchange: the coordinator's answer is not a SecAggExchangeResponse");
+    if (sending) {
+      const std::string stage = stage_of(outbox.front());
+      outbox.pop_front();
+      report.stages.push_back(stage);
+      if (options.after_stage) options.after_stage(stage);
+    }
+    for (const auto& message : answer.messages()) {
+      if (message.has_masked_input() && !input_ready) {
+        held.push_back(message);
+      } else {
+        handle_server_message(message);
+      }
+    }
+    if (answer.state() == proto::SecAggExchangeResponse::COMPLETED) {
+      report.completed = true;
+      report.new_version = answer.new_version();
+      if (report.dropped && report.failure_reason.empty())
+        report.failure_reason = "completed without this client's input (it arrived late)";
+      report.stages.push_back("completed");
+      log(round + " completed: new version " + std::to_string(report.new_version));
+      return;
+    }
+    if (answer.state() == proto::SecAggExchangeResponse::FAILED)
+      return fail(answer.failure_reason().empty() ? "the coordinator failed the round"
+                                                  : answer.failure_reason());
+    if (outbox.empty()) sleep(poll_interval);
+  }
+}
+
+}  // namespace fl

@@ -1,0 +1,184 @@
+// fl-client: one federated learning client on the command line, training the
+// coordinator's model with the built-in trainer on a shard of a local dataset.
+//
+//   fl-client --coordinator http://127.0.0.1:8080 --identity key.bin
+//             --population fmnist --data fashion-mnist --shard 3/10 --rounds 5
+//
+// Prints one line per round and exits 0 when the requested rounds completed
+// or the population finished.
+//
+// Testing hooks (for integration tests, not production):
+//   --dump-updates DIR  writes each round's clear update to
+//                       DIR/round-<R>-client-<ID>.bin: the aggregation weight
+//                       as a little-endian float64, then the update (new minus
+//                       global weights) as little-endian float32s, so a test
+//                       can compute the federated average in the clear.
+//   --stall-after STAGE stops responding (sleeps forever, process alive) right
+//                       after the coordinator accepted this client's
+//                       share_keys or masked_input message, so a test can
+//                       SIGKILL it at a known protocol point.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "fl/client.h"
+#include "fl/model_trainer.h"
+
+namespace {
+
+bool parse_shard(const std::string& text, uint32_t& index, uint32_t& count) {
+  unsigned i = 0, n = 0;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i >= n) return false;
+  index = i;
+  count = n;
+  return true;
+}
+
+template <typename T>
+void put_le(std::ostream& out, T value) {
+  unsigned char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));
+  if constexpr (std::endian::native == std::endian::big) std::reverse(bytes, bytes + sizeof(T));
+  out.write(reinterpret_cast<const char*>(bytes), sizeof(T));
+}
+
+bool dump_update(const std::string& dir, const fl::UpdateRecord& record) {
+  const std::string path = dir + "/round-" + std::to_string(record.round_id) + "-client-" +
+                           std::to_string(record.client_id) + ".bin";
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  put_le(out, record.weight);
+  for (float v : record.update) put_le(out, v);
+  out.close();
+  if (!out) std::cerr << "fl-client: cannot write " << path << "\n";
+  return static_cast<bool>(out);
+}
+
+std::string kib(uint64_t bytes) {
+  std::ostringstream s;
+  s.precision(1);
+  s << std::fixed << static_cast<double>(bytes) / 1024.0 << " KiB";
+  return s.str();
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fl-client: a federated learning client using the built-in trainer"};
+  fl::ClientOptions options;
+  fl::BuiltinTrainerOptions data;
+  std::string shard = "0/1";
+  int rounds = 0;
+  int max_failures = 20;
+  double max_wait_s = 600;
+  bool verbose = false;
+  std::string dump_dir;
+  std::string stall_after;
+
+  app.add_option("--coordinator", options.coordinator, "http(s)://host:port")->required();
+  app.add_option("--ca", options.ca_file, "PEM trust anchors for an https coordinator");
+  app.add_flag("--insecure-skip-verify", options.insecure_skip_verify,
+               "do not verify the coordinator's certificate (development only)");
+  app.add_option("--identity", options.identity_file,
+                 "this device's key file (32-byte seed; created with mode 0600 if absent)")
+      ->required();
+  app.add_option("--population", options.population, "population to join")->required();
+  app.add_option("--enrollment-token", options.enrollment_token, "if the coordinator wants one");
+  app.add_option("--label", options.label, "free text shown to operators");
+  app.add_option("--data", data.dataset, "fashion-mnist, fashion-mnist:DIR or csv:PATH")
+      ->required();
+  app.add_option("--target", data.target_column, "CSV target column");
+  app.add_flag("--regression", data.regression, "CSV target is real-valued");
+  app.add_option("--shard", shard, "I/N: this client's IID shard of the dataset");
+  app.add_option("--partition-seed", data.partition_seed, "shuffle seed shared by all shards");
+  app.add_option("--threads", data.num_threads, "training threads (0: one per core)");
+  app.add_option("--rounds", rounds, "rounds to complete (0: until the population finishes)");
+  app.add_option("--max-failures", max_failures, "consecutive failed attempts before giving up");
+  app.add_option("--max-wait", max_wait_s, "seconds to wait for selection per attempt");
+  app.add_option("--seed", options.rng_seed, "deterministic randomness (tests); 0: OS CSPRNG");
+  app.add_flag("-v,--verbose", verbose, "log every event");
+  app.add_option("--dump-updates", dump_dir, "TESTING: write each round's clear update here");
+  app.add_option("--stall-after", stall_after, "TESTING: stop responding after this stage")
+      ->check(CLI::IsMember({"share_keys", "masked_input"}));
+  CLI11_PARSE(app, argc, argv);
+
+  if (!parse_shard(shard, data.shard_index, data.shard_count)) {
+    std::cerr << "fl-client: --shard must be I/N with 0 <= I < N, got '" << shard << "'\n";
+    return 2;
+  }
+  if (verbose)
+    options.logger = [](std::string_view line) { std::cerr << "fl-client: " << line << "\n"; };
+  if (!dump_dir.empty())
+    options.inspect_update = [dump_dir](const fl::UpdateRecord& r) { dump_update(dump_dir, r); };
+  if (!stall_after.empty()) {
+    options.after_stage = [stall_after](std::string_view stage) {
+      if (stage != stall_after) return;
+      std::cout << "stalling after " << stage << " (testing hook)" << std::endl;
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+    };
+  }
+
+  auto trainer = fl::make_model_trainer(data);
+  if (!trainer.ok()) {
+    std::cerr << "fl-client: " << trainer.status().to_string() << "\n";
+    return 1;
+  }
+  auto client = fl::Client::create(options, std::move(*trainer));
+  if (!client.ok()) {
+    std::cerr << "fl-client: " << client.status().to_string() << "\n";
+    return 1;
+  }
+  if (auto s = (*client)->enroll(); !s.ok()) {
+    std::cerr << "fl-client: " << s.to_string() << "\n";
+    return 1;
+  }
+  std::cout << "client " << (*client)->client_id() << " (" << data.dataset << " shard " << shard
+            << ")" << std::endl;
+
+  const auto max_wait = std::chrono::milliseconds(static_cast<int64_t>(max_wait_s * 1000));
+  int completed = 0;
+  int failures = 0;
+  while (rounds == 0 || completed < rounds) {
+    auto report = (*client)->participate(max_wait);
+    if (!report.ok()) {
+      const fl::Status& s = report.status();
+      if (s.code() == fl::ErrorCode::kFailedPrecondition &&
+          s.message().starts_with("population finished")) {
+        std::cout << "population finished after " << completed << " rounds" << std::endl;
+        return 0;
+      }
+      std::cerr << "fl-client: " << s.to_string() << "\n";
+      if (s.code() != fl::ErrorCode::kUnavailable || ++failures >= max_failures) return 1;
+      continue;
+    }
+    const fl::RoundReport& r = *report;
+    std::cout << "round " << r.round_id << ": " << (r.completed ? "completed" : "failed")
+              << (r.completed ? " new_version=" + std::to_string(r.new_version) : "")
+              << " examples=" << r.examples << " train=" << r.train_seconds << "s"
+              << " up=" << kib(r.bytes_up) << " down=" << kib(r.bytes_down)
+              << " stages=" << join(r.stages)
+              << (r.failure_reason.empty() ? "" : " reason=\"" + r.failure_reason + "\"")
+              << std::endl;
+    if (r.completed) {
+      ++completed;
+      failures = 0;
+    } else if (++failures >= max_failures) {
+      std::cerr << "fl-client: " << failures << " failed rounds in a row; giving up\n";
+      return 1;
+    }
+  }
+  return 0;
+}

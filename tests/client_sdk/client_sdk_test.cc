@@ -1,0 +1,263 @@
+// The client SDK without a coordinator: identity files, option checks, the
+// built-in trainer's data shards, and failing cleanly when nobody answers.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "client_sdk/coordinator_url.h"
+#include "client_sdk/identity_file.h"
+#include "client_sdk/shard.h"
+#include "crypto/rng.h"
+#include "fl/client.h"
+#include "fl/model_trainer.h"
+
+namespace fl {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "fl-client-sdk-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~ScratchDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+class ConstantTrainer final : public Trainer {
+ public:
+  Result<LocalTrainingResult> train(std::span<const float> global, const TrainingPlan&) override {
+    LocalTrainingResult out;
+    out.weights.assign(global.begin(), global.end());
+    out.examples = 1;
+    return out;
+  }
+};
+
+ClientOptions options_for(const ScratchDir& dir, std::string url) {
+  ClientOptions o;
+  o.coordinator = std::move(url);
+  o.identity_file = dir.file("identity.key");
+  o.population = "test";
+  o.rng_seed = 7;
+  return o;
+}
+
+// A port on which nothing listens: bound, then closed.
+uint16_t dead_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(IdentityFile, IsCreatedOwnerOnlyAndReusedAcrossRestarts) {
+  ScratchDir dir;
+  const std::string path = dir.file("device.key");
+  crypto::SeededRng rng(1);
+  auto first = client_sdk::load_or_create_identity(path, rng);
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  EXPECT_TRUE(first->created);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_size, 32);
+
+  crypto::SeededRng other_rng(2);
+  auto second = client_sdk::load_or_create_identity(path, other_rng);
+  ASSERT_TRUE(second.ok()) << second.status().to_string();
+  EXPECT_FALSE(second->created);
+  EXPECT_EQ(second->key.public_key, first->key.public_key);
+  EXPECT_TRUE(second->warning.empty());
+}
+
+TEST(IdentityFile, RefusesAFileThatIsNotASeedAndLeavesItAlone) {
+  ScratchDir dir;
+  const std::string path = dir.file("device.key");
+  { std::ofstream(path) << "not a key"; }
+  crypto::SeededRng rng(1);
+  auto loaded = client_sdk::load_or_create_identity(path, rng);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(loaded.status().message().find(path), std::string::npos);
+  EXPECT_EQ(fs::file_size(path), 9u);
+}
+
+TEST(IdentityFile, WarnsWhenOthersCanReadIt) {
+  ScratchDir dir;
+  const std::string path = dir.file("device.key");
+  crypto::SeededRng rng(1);
+  ASSERT_TRUE(client_sdk::load_or_create_identity(path, rng).ok());
+  ::chmod(path.c_str(), 0644);
+  auto again = client_sdk::load_or_create_identity(path, rng);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->warning.find("chmod 600"), std::string::npos);
+}
+
+TEST(ClientIdentity, SurvivesARestartOfTheApp) {
+  ScratchDir dir;
+  auto a =
+      Client::create(options_for(dir, "http://127.0.0.1:9"), std::make_unique<ConstantTrainer>());
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  const std::string key = (*a)->identity_public_key_hex();
+  a->reset();
+  auto b =
+      Client::create(options_for(dir, "http://127.0.0.1:9"), std::make_unique<ConstantTrainer>());
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*b)->identity_public_key_hex(), key);
+  EXPECT_EQ(key.size(), 64u);
+}
+
+TEST(CoordinatorUrl, AcceptsSchemeHostAndPort) {
+  auto plain = client_sdk::parse_coordinator_url("http://127.0.0.1:8080");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->tls);
+  EXPECT_EQ(plain->host, "127.0.0.1");
+  EXPECT_EQ(plain->port, 8080);
+  auto tls = client_sdk::parse_coordinator_url("https://fl.example.org/");
+  ASSERT_TRUE(tls.ok());
+  EXPECT_TRUE(tls->tls);
+  EXPECT_EQ(tls->port, 443);
+  auto v6 = client_sdk::parse_coordinator_url("http://[::1]:9000");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 9000);
+}
+
+TEST(ClientOptions, BadCoordinatorUrlsAreRefusedWithTheReason) {
+  ScratchDir dir;
+  for (const char* url : {"127.0.0.1:8080", "ftp://host:1", "http://host:0", "http://host:99999",
+                          "http://host:80/v1", "http://:80", "http://host:"}) {
+    auto client = Client::create(options_for(dir, url), std::make_unique<ConstantTrainer>());
+    ASSERT_FALSE(client.ok()) << url;
+    EXPECT_EQ(client.status().code(), ErrorCode::kInvalidArgument) << url;
+    EXPECT_NE(client.status().message().find("coordinator URL"), std::string::npos)
+        << client.status().message();
+  }
+}
+
+TEST(ClientOptions, MissingFieldsAreNamed) {
+  ScratchDir dir;
+  ClientOptions o = options_for(dir, "http://127.0.0.1:1");
+  o.population.clear();
+  auto no_population = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_FALSE(no_population.ok());
+  EXPECT_NE(no_population.status().message().find("population"), std::string::npos);
+
+  o = options_for(dir, "http://127.0.0.1:1");
+  o.identity_file.clear();
+  auto no_identity = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_FALSE(no_identity.ok());
+  EXPECT_NE(no_identity.status().message().find("identity_file"), std::string::npos);
+
+  auto no_trainer = Client::create(options_for(dir, "http://127.0.0.1:1"), nullptr);
+  ASSERT_FALSE(no_trainer.ok());
+  EXPECT_EQ(no_trainer.status().code(), ErrorCode::kInvalidArgument);
+
+  o = options_for(dir, "https://127.0.0.1:1");
+  o.ca_file = dir.file("missing.pem");
+  auto bad_ca = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_FALSE(bad_ca.ok());
+  EXPECT_EQ(bad_ca.status().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(Shards, AreDeterministicDisjointAndCoverTheDataset) {
+  const int64_t n = 1003;
+  const uint32_t count = 7;
+  std::set<int64_t> seen;
+  size_t total = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    auto shard = client_sdk::shard_indices(n, i, count, 42);
+    ASSERT_TRUE(shard.ok());
+    auto again = client_sdk::shard_indices(n, i, count, 42);
+    EXPECT_EQ(*shard, *again);
+    EXPECT_GE(shard->size(), static_cast<size_t>(n / count));
+    EXPECT_LE(shard->size(), static_cast<size_t>(n / count + 1));
+    total += shard->size();
+    seen.insert(shard->begin(), shard->end());
+  }
+  EXPECT_EQ(total, static_cast<size_t>(n));
+  EXPECT_EQ(seen.size(), static_cast<size_t>(n));  // disjoint and complete
+  EXPECT_NE(*client_sdk::shard_indices(n, 0, count, 42),
+            *client_sdk::shard_indices(n, 0, count, 43));
+  EXPECT_FALSE(client_sdk::shard_indices(n, 7, 7, 42).ok());
+  EXPECT_FALSE(client_sdk::shard_indices(3, 0, 7, 42).ok());
+}
+
+TEST(BuiltinTrainer, ShardsOfACsvSplitItsExamples) {
+  ScratchDir dir;
+  const std::string csv = dir.file("data.csv");
+  {
+    std::ofstream out(csv);
+    out << "a,b,label\n";
+    for (int i = 0; i < 100; ++i) out << i << "," << (i % 7) << "," << (i % 3) << "\n";
+  }
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < 3; ++i) {
+    BuiltinTrainerOptions o;
+    o.dataset = "csv:" + csv;
+    o.target_column = "label";
+    o.shard_index = i;
+    o.shard_count = 3;
+    auto trainer = make_model_trainer(o);
+    ASSERT_TRUE(trainer.ok()) << trainer.status().to_string();
+    total += (*trainer)->num_examples();
+  }
+  EXPECT_EQ(total, 100u);
+
+  BuiltinTrainerOptions bad;
+  bad.dataset = "parquet:" + csv;
+  EXPECT_EQ(make_model_trainer(bad).status().code(), ErrorCode::kInvalidArgument);
+  bad.dataset = "csv:" + dir.file("missing.csv");
+  bad.target_column = "label";
+  auto missing = make_model_trainer(bad);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("missing.csv"), std::string::npos);
+}
+
+TEST(ClientTransport, ADeadCoordinatorIsUnavailableAfterTheRetries) {
+  ScratchDir dir;
+  ClientOptions o = options_for(dir, "http://127.0.0.1:" + std::to_string(dead_port()));
+  o.retry.max_attempts = 3;
+  o.retry.base_delay = std::chrono::milliseconds(1);
+  o.retry.max_delay = std::chrono::milliseconds(5);
+  o.timeouts.connect = std::chrono::milliseconds(500);
+  std::vector<std::string> log;
+  o.logger = [&](std::string_view line) { log.emplace_back(line); };
+  auto client = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
+
+  const auto start = std::chrono::steady_clock::now();
+  auto report = (*client)->participate(std::chrono::seconds(5));
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(report.status().message().find("3 attempts"), std::string::npos)
+      << report.status().message();
+  EXPECT_NE(report.status().message().find("/v1/enroll"), std::string::npos)
+      << report.status().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ((*client)->client_id(), 0u);
+
+  auto model = (*client)->fetch_model(1);
+  EXPECT_EQ(model.status().code(), ErrorCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace fl

@@ -1,0 +1,268 @@
+// Five fl::Clients with the built-in trainer and a real CoordinatorService on
+// loopback: whole rounds of check-in, task, download, background training and
+// secure aggregation, and the averaged model the coordinator publishes.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "aggregation/quantization.h"
+#include "coordinator/service/config.h"
+#include "coordinator/service/coordinator_service.h"
+#include "fl/client.h"
+#include "fl/model_trainer.h"
+#include "model/serialization.h"
+
+namespace fl {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int kClients = 5;
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "fl-sdk-e2e-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~ScratchDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+// Three separable classes over four features.
+void write_synthetic_csv(const std::string& path) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<float> noise(0.0f, 0.5f);
+  std::ofstream out(path);
+  out << "x0,x1,x2,x3,label\n";
+  for (int i = 0; i < 600; ++i) {
+    const int label = i % 3;
+    out << (label == 0 ? 2.0f : 0.0f) + noise(rng) << "," << (label == 1 ? 2.0f : 0.0f) + noise(rng)
+        << "," << (label == 2 ? 2.0f : 0.0f) + noise(rng) << "," << noise(rng) << "," << label
+        << "\n";
+  }
+}
+
+coordinator::CoordinatorConfig service_config(uint32_t rounds) {
+  const std::string yaml = R"(
+listen: {address: 127.0.0.1, port: 0, io_threads: 2}
+store: {path: ":memory:"}
+admin_token: "an-admin-token-for-tests"
+limits: {requests_per_second: 10000, burst: 10000}
+population:
+  name: e2e
+  model: {name: e2e-softmax, kind: softmax, input_dim: 4, classes: 3, seed: 1}
+  rounds: )" + std::to_string(rounds) +
+                           R"(
+  cohort_size: 5
+  over_selection: 1.0
+  min_cohort: 3
+  retry_after_ms: 100
+  deadlines_ms: {selection: 20000, advertise_keys: 20000, share_keys: 20000,
+                 masked_input: 60000, unmasking: 20000}
+  training: {epochs: 2, batch_size: 16, learning_rate: 0.1, optimizer: sgd, seed: 1}
+  quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 1000}
+  secure_aggregation: {graph: complete, signed_keys: true}
+  server_optimizer: {kind: fedavg, server_lr: 1.0}
+)";
+  auto config = coordinator::parse_config(yaml, "end_to_end_test");
+  EXPECT_TRUE(config.ok()) << config.status().to_string();
+  return *config;
+}
+
+struct Fleet {
+  std::mutex mutex;
+  std::map<uint64_t, std::vector<UpdateRecord>> updates;  // by round, spans copied below
+  std::map<uint64_t, std::vector<std::vector<float>>> update_values;
+};
+
+std::unique_ptr<Client> make_client(const ScratchDir& dir, const std::string& csv, int index,
+                                    uint16_t port, Fleet* fleet,
+                                    std::function<void(std::string_view)> after_stage = {}) {
+  BuiltinTrainerOptions data;
+  data.dataset = "csv:" + csv;
+  data.target_column = "label";
+  data.shard_index = static_cast<uint32_t>(index);
+  data.shard_count = kClients;
+  auto trainer = make_model_trainer(data);
+  EXPECT_TRUE(trainer.ok()) << trainer.status().to_string();
+  ClientOptions o;
+  o.coordinator = "http://127.0.0.1:" + std::to_string(port);
+  o.identity_file = dir.file("client-" + std::to_string(index) + ".key");
+  o.population = "e2e";
+  o.label = "test client " + std::to_string(index);
+  o.rng_seed = static_cast<uint64_t>(index) + 1;
+  o.retry.base_delay = std::chrono::milliseconds(20);
+  o.retry.max_delay = std::chrono::milliseconds(200);
+  o.round_timeout = std::chrono::seconds(120);
+  o.after_stage = std::move(after_stage);
+  if (fleet) {
+    o.inspect_update = [fleet](const UpdateRecord& r) {
+      std::lock_guard<std::mutex> lock(fleet->mutex);
+      fleet->updates[r.round_id].push_back(r);
+      fleet->update_values[r.round_id].emplace_back(r.update.begin(), r.update.end());
+    };
+  }
+  auto client = Client::create(o, std::move(*trainer));
+  EXPECT_TRUE(client.ok()) << client.status().to_string();
+  return std::move(*client);
+}
+
+TEST(ClientEndToEnd, FiveClientsCompleteTwoRoundsAndTheCoordinatorPublishesTheirAverage) {
+  ScratchDir dir;
+  const std::string csv = dir.file("data.csv");
+  write_synthetic_csv(csv);
+  auto service = coordinator::CoordinatorService::create(service_config(2));
+  ASSERT_TRUE(service.ok()) << service.status().to_string();
+  ASSERT_TRUE((*service)->start().ok());
+  const uint16_t port = (*service)->port();
+
+  Fleet fleet;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < kClients; ++i) clients.push_back(make_client(dir, csv, i, port, &fleet));
+
+  std::vector<std::vector<Result<RoundReport>>> reports(kClients);
+  std::vector<Status> after_finish(kClients);
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; ++i) {
+      threads.emplace_back([&, i] {
+        for (int r = 0; r < 2; ++r)
+          reports[i].push_back(clients[i]->participate(std::chrono::seconds(60)));
+        after_finish[i] = clients[i]->participate(std::chrono::seconds(10)).status();
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+
+  std::map<uint64_t, int64_t> version_of_round;
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_EQ(reports[i].size(), 2u);
+    for (const auto& report : reports[i]) {
+      ASSERT_TRUE(report.ok()) << report.status().to_string();
+      EXPECT_TRUE(report->completed) << "client " << i << ": " << report->failure_reason;
+      EXPECT_GT(report->new_version, report->model_version);
+      EXPECT_GT(report->examples, 0u);
+      EXPECT_GT(report->bytes_up, 0u);
+      EXPECT_GT(report->bytes_down, 0u);
+      EXPECT_EQ(report->stages.back(), "completed");
+      auto [it, inserted] = version_of_round.emplace(report->round_id, report->new_version);
+      EXPECT_EQ(it->second, report->new_version)
+          << "clients disagree on round " << report->round_id;
+    }
+    EXPECT_GT(reports[i][1]->round_id, reports[i][0]->round_id);
+    EXPECT_EQ(after_finish[i].code(), ErrorCode::kFailedPrecondition)
+        << after_finish[i].to_string();
+    EXPECT_NE(after_finish[i].message().find("population finished"), std::string::npos);
+  }
+  ASSERT_EQ(version_of_round.size(), 2u);
+
+  // The published version is global + the weighted mean of the clear updates
+  // (FedAvg with server_lr 1), up to quantisation error.
+  const RoundReport& first = *reports[0][0];
+  auto before = clients[0]->fetch_model(first.model_version);
+  auto after = clients[0]->fetch_model(first.new_version);
+  ASSERT_TRUE(before.ok() && after.ok());
+  auto global = model::load_model(*before, "before");
+  auto updated = model::load_model(*after, "after");
+  ASSERT_TRUE(global.ok() && updated.ok());
+  const auto& records = fleet.updates[first.round_id];
+  const auto& values = fleet.update_values[first.round_id];
+  ASSERT_EQ(records.size(), static_cast<size_t>(kClients));
+  double total_weight = 0;
+  for (const auto& r : records) total_weight += r.weight;
+  aggregation::QuantizationConfig q;
+  q.clip = 1.0;
+  q.bits = 20;
+  q.ring = crypto::RingBits::k64;
+  q.max_weight = 1000;
+  const double tolerance = 4 * aggregation::quantization_step(q) + 1e-5;
+  for (Eigen::Index j = 0; j < global->params.size(); ++j) {
+    double mean = 0;
+    for (size_t c = 0; c < records.size(); ++c) mean += records[c].weight * values[c][j];
+    mean /= total_weight;
+    EXPECT_NEAR(updated->params[j], global->params[j] + mean, tolerance) << "weight " << j;
+  }
+  (*service)->stop();
+}
+
+TEST(ClientEndToEnd, ARoundCutShortByACoordinatorRestartIsReportedAndTheNextOneCompletes) {
+  ScratchDir dir;
+  const std::string csv = dir.file("data.csv");
+  write_synthetic_csv(csv);
+  coordinator::CoordinatorConfig config = service_config(1);
+  config.store_path = dir.file("coordinator.db");
+  auto service = coordinator::CoordinatorService::create(config);
+  ASSERT_TRUE(service.ok()) << service.status().to_string();
+  ASSERT_TRUE((*service)->start().ok());
+  const uint16_t port = (*service)->port();
+
+  // Every client pauses right after its shares were accepted (protocol round
+  // 1) until the coordinator has crashed and come back on the same port.
+  std::mutex mutex;
+  std::condition_variable changed;
+  int paused = 0;
+  bool restarted = false;
+  auto pause_until_restarted = [&](std::string_view stage) {
+    std::unique_lock<std::mutex> lock(mutex);
+    if (stage != "share_keys" || restarted) return;
+    ++paused;
+    changed.notify_all();
+    changed.wait(lock, [&] { return restarted; });
+  };
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(make_client(dir, csv, i, port, nullptr, pause_until_restarted));
+  std::vector<std::vector<Result<RoundReport>>> reports(kClients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      for (int r = 0; r < 2; ++r)
+        reports[i].push_back(clients[i]->participate(std::chrono::seconds(30)));
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    ASSERT_TRUE(
+        changed.wait_for(lock, std::chrono::seconds(60), [&] { return paused == kClients; }));
+  }
+  (*service)->stop();
+  service->reset();
+  config.port = port;
+  auto again = coordinator::CoordinatorService::create(config);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  ASSERT_TRUE((*again)->start().ok());
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    restarted = true;
+  }
+  changed.notify_all();
+  for (auto& t : threads) t.join();
+
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_EQ(reports[i].size(), 2u);
+    ASSERT_TRUE(reports[i][0].ok()) << reports[i][0].status().to_string();
+    const RoundReport& cut = *reports[i][0];
+    EXPECT_FALSE(cut.completed);
+    EXPECT_NE(cut.failure_reason.find("not running"), std::string::npos) << cut.failure_reason;
+    EXPECT_EQ(cut.stages.back(), "failed");
+    ASSERT_TRUE(reports[i][1].ok()) << reports[i][1].status().to_string();
+    EXPECT_TRUE(reports[i][1]->completed) << reports[i][1]->failure_reason;
+    EXPECT_GT(reports[i][1]->round_id, cut.round_id);
+  }
+  (*again)->stop();
+}
+
+}  // namespace
+}  // namespace fl
