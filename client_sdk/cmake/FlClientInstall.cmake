@@ -67,4 +67,5 @@ install(FILES
   ${CMAKE_CURRENT_BINARY_DIR}/bundle/fl_clientConfig.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/bundle/fl_clientConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/fl_client COMPONENT fl_client)
-install(TARGETS fl-client RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT fl_client)
+# The command-line client is its own component: the SDK needs no executable.
+install(TARGETS fl-client RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT fl_client_tools)
