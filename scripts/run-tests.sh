@@ -16,7 +16,8 @@ bash scripts/install-deps.sh
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs" | tee build/ctest.log
+summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' build/ctest.log | tail -1)
 
 if [[ "${FL_SKIP_SANITIZE:-0}" != 1 ]]; then
   echo "== sanitizer pass (ASan + UBSan): crypto and secure aggregation suites =="
@@ -41,3 +42,9 @@ if [[ "${FL_SKIP_FUZZ:-0}" != 1 ]]; then
     echo "fuzz_$f: $(grep -E '^stat::number_of_executed_units' build-fuzz/fuzz_$f.log | awk '{print $2}') inputs, no failure"
   done
 fi
+
+# One closing line for CI: the main suite's count (the sanitizer and fuzz
+# passes above would have stopped this script had they failed).
+total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary")
+failed=$(sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/' <<<"$summary")
+echo "tests: $((total - failed)) passed, $failed failed"
