@@ -10,14 +10,6 @@
 namespace fl::aggregation::secagg {
 namespace {
 
-bool to_key(const std::string& s, crypto::Key32& out) {
-  if (s.size() != out.size()) return false;
-  std::copy(s.begin(), s.end(), out.begin());
-  return true;
-}
-
-std::string key_string(const crypto::Key32& k) { return std::string(k.begin(), k.end()); }
-
 void wipe_string(std::string& s) {
   if (!s.empty()) crypto::wipe(s.data(), s.size());
   s.clear();

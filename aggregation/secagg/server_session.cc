@@ -15,13 +15,6 @@
 namespace fl::aggregation::secagg {
 namespace {
 
-bool to_key(const std::string& s, crypto::Key32& out) {
-  if (s.size() != out.size()) return false;
-  std::copy(s.begin(), s.end(), out.begin());
-  return true;
-}
-std::string key_string(const crypto::Key32& k) { return std::string(k.begin(), k.end()); }
-
 // Coordinates per unmasking block: 8192 x 8 bytes = 64 KiB of running sum, which
 // stays in L2 while every mask is applied to it; a multiple of 16 so each block
 // starts on a ChaCha20 block boundary for both ring widths.

@@ -8,6 +8,7 @@
 // Thread-safety: immutable after creation; share it through shared_ptr.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,6 +33,14 @@ inline constexpr size_t kMaxCiphertextBytes = 512;
 inline constexpr char kShareEncryptionPurpose[] = "fl.secagg.v1.share-encryption";
 inline constexpr char kPairwiseMaskPurpose[] = "fl.secagg.v1.pairwise-mask";
 inline constexpr char kAdvertiseLabel[] = "fl.secagg.v1.advertise";
+
+// Public keys travel as protobuf bytes fields.
+inline bool to_key(const std::string& bytes, crypto::Key32& out) {
+  if (bytes.size() != out.size()) return false;
+  std::copy(bytes.begin(), bytes.end(), out.begin());
+  return true;
+}
+inline std::string key_string(const crypto::Key32& k) { return std::string(k.begin(), k.end()); }
 
 class SessionConfig {
  public:

@@ -1,4 +1,5 @@
 #include "client_sdk/transport/http_client.h"
+#include "base/ascii.h"
 
 #include <openssl/ssl.h>
 
@@ -22,16 +23,6 @@ using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 bool is_ip_literal(const std::string& host) {
   error_code ec;

@@ -9,6 +9,8 @@
 // Thread-safety: a value; handlers get a const reference valid for the call.
 #pragma once
 
+#include "base/ascii.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -35,7 +37,7 @@ class Headers {
   std::vector<std::pair<std::string, std::string>> fields_;
 };
 
-bool iequals(std::string_view a, std::string_view b);
+using ::fl::iequals;  // base/ascii.h
 
 struct Request {
   std::string method;  // upper case, e.g. "POST"

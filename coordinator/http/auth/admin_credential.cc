@@ -1,4 +1,5 @@
 #include "coordinator/http/auth/admin_credential.h"
+#include "base/ascii.h"
 
 #include <sodium.h>
 
@@ -12,16 +13,6 @@ namespace {
 crypto::Key32 hash_token(std::string_view token) {
   return crypto::blake2b_256(
       crypto::ByteSpan(reinterpret_cast<const uint8_t*>(token.data()), token.size()));
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
 }
 
 }  // namespace
