@@ -63,6 +63,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -435,6 +436,45 @@ class IngestWindow {
   Mark first_, last_;
 };
 
+// Burst mode: every client blocks just before uploading its masked input
+// until the whole cohort is ready, then all upload at once. The ingest window
+// then starts at the release and holds no client computation: it measures
+// the coordinator alone. Clients that fail before arriving leave the count.
+class UploadBarrier {
+ public:
+  UploadBarrier(pid_t coordinator, int expected) : coordinator_(coordinator), expected_(expected) {}
+  void arrive() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++arrived_;
+    maybe_open();
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void leave() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --expected_;
+    maybe_open();
+  }
+  IngestWindow::Mark opened_at() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return opened_at_;
+  }
+
+ private:
+  void maybe_open() {
+    if (open_ || arrived_ < expected_) return;
+    open_ = true;
+    opened_at_ = {Clock::now(), proc_cpu_seconds(coordinator_), process_cpu_seconds()};
+    cv_.notify_all();
+  }
+  pid_t coordinator_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  int expected_;
+  int arrived_ = 0;
+  bool open_ = false;
+  IngestWindow::Mark opened_at_;
+};
+
 struct ClientRun {
   std::atomic<bool> holds_slot{false};
   std::optional<fl::RoundReport> report;
@@ -449,6 +489,8 @@ struct BenchOptions {
   int quantization_bits = 16;
   int io_threads = 2;
   int masking_slots = 8;
+  bool burst = true;
+  size_t upload_slots = 4;
   uint64_t seed = 1;
   size_t loopback_mib = 2048;
   std::string coordinator_bin = FL_COORDINATOR_BIN;
@@ -465,7 +507,8 @@ void write_config(const BenchOptions& o, const fs::path& dir) {
   cfg << "listen: {address: 127.0.0.1, port: 0, io_threads: " << o.io_threads << "}\n"
       << "store: {path: " << (dir / "fl.db").string() << "}\n"
       << "admin_token_file: " << (dir / "admin.token").string() << "\n"
-      << "limits: {max_update_bytes: 67108864, requests_per_second: 1000, burst: 2000}\n"
+      << "limits: {max_update_bytes: 67108864, requests_per_second: 1000, burst: 2000, "
+      << "max_concurrent_uploads: " << o.upload_slots << "}\n"
       << "population:\n"
       << "  name: " << kPopulation << "\n"
       << "  model: {name: bench-linear, kind: linear, input_dim: " << o.dim - 1 << ", seed: 1}\n"
@@ -515,8 +558,9 @@ int run(const BenchOptions& o) {
             << " parameters...\n";
 
   StageMonitor monitor(*port, coordinator.pid());
-  MaskingSlots slots(o.masking_slots);
+  MaskingSlots slots(o.burst ? 0 : o.masking_slots);
   IngestWindow window(coordinator.pid());
+  UploadBarrier barrier(coordinator.pid(), o.clients);
   std::vector<ClientRun> runs(static_cast<size_t>(o.clients));
   std::vector<std::thread> threads;
   const auto start = Clock::now();
@@ -532,6 +576,13 @@ int run(const BenchOptions& o) {
       options.rng_seed = o.seed * 1'000'003 + static_cast<uint64_t>(i) + 1;
       options.timeouts.request = std::chrono::minutes(5);
       options.round_timeout = std::chrono::hours(2);
+      std::atomic<bool> arrived{false};
+      if (o.burst)
+        options.before_stage = [&](std::string_view stage) {
+          if (stage != "masked_input") return;
+          arrived = true;
+          barrier.arrive();
+        };
       options.after_stage = [&](std::string_view stage) {
         if (stage != "masked_input") return;
         window.on_accepted();
@@ -546,6 +597,7 @@ int run(const BenchOptions& o) {
       }
       auto report = (*client)->participate(std::chrono::hours(1));
       slots.release(me.holds_slot);  // dropped before uploading: free the slot
+      if (o.burst && !arrived) barrier.leave();
       if (report.ok()) {
         me.report = std::move(*report);
       } else {
@@ -582,17 +634,22 @@ int run(const BenchOptions& o) {
   const uint64_t ring_bytes = static_cast<uint64_t>(o.ring_bits) / 8;
   const uint64_t input_bytes = static_cast<uint64_t>(o.dim) * ring_bytes;
   const uint64_t accepted = window.accepted();
-  const double window_s = seconds_between(window.first().at, window.last().at);
-  const double window_bytes = accepted > 1 ? static_cast<double>((accepted - 1) * input_bytes) : 0;
+  // Burst: from the release to the last acceptance, every input counted.
+  // Otherwise from the first acceptance, which is not counted.
+  const IngestWindow::Mark window_start = o.burst ? barrier.opened_at() : window.first();
+  const double window_s = seconds_between(window_start.at, window.last().at);
+  const uint64_t counted = o.burst ? accepted : (accepted > 0 ? accepted - 1 : 0);
+  const double window_bytes = static_cast<double>(counted * input_bytes);
   const double ingest_gbps = window_s > 0 ? window_bytes / window_s / 1e9 : 0;
-  const double coordinator_cpu_s =
-      window.last().coordinator_cpu_s - window.first().coordinator_cpu_s;
-  const double clients_cpu_s = window.last().clients_cpu_s - window.first().clients_cpu_s;
+  const double coordinator_cpu_s = window.last().coordinator_cpu_s - window_start.coordinator_cpu_s;
+  const double clients_cpu_s = window.last().clients_cpu_s - window_start.clients_cpu_s;
 
   const double dim = static_cast<double>(o.dim);
   const double secure_sum_bytes = dim * 8;
   const double model_copies_bytes = dim * 4 * 4;
-  const double in_flight_bytes = o.io_threads * dim * (2.0 * static_cast<double>(ring_bytes) + 4);
+  const double in_flight_bytes =
+      static_cast<double>(o.upload_slots) * dim * static_cast<double>(ring_bytes) +
+      o.io_threads * dim * (static_cast<double>(ring_bytes) + 4);
   const double per_client_bytes = o.clients * kPerClientBytes;
   const double rss_bound_mib =
       idle_rss_mib + (secure_sum_bytes + model_copies_bytes + in_flight_bytes + per_client_bytes +
@@ -630,7 +687,9 @@ int run(const BenchOptions& o) {
   out["ring_bits"] = o.ring_bits;
   out["degree_k"] = degree;
   out["threshold_t"] = threshold;
-  out["masking_slots"] = o.masking_slots;
+  out["burst"] = o.burst;
+  out["masking_slots"] = o.burst ? 0 : o.masking_slots;
+  out["upload_slots"] = o.upload_slots;
   out["clients_completed"] = completed;
   out["inputs_accepted"] = accepted;
   out["round_wall_s"] = round3(seconds_between(start, end));
@@ -680,6 +739,11 @@ int main(int argc, char** argv) {
   app.add_option("--io-threads", o.io_threads, "the coordinator's HTTP io threads");
   app.add_option("--masking-slots", o.masking_slots,
                  "clients holding a trained update at once (0: no limit)");
+  app.add_flag("--burst,!--no-burst", o.burst,
+               "hold every upload until the cohort is ready, then release them at once "
+               "(default; the ingest window then holds no client computation)");
+  app.add_option("--upload-slots", o.upload_slots,
+                 "the coordinator's max_concurrent_uploads (large bodies read at once)");
   app.add_option("--seed", o.seed, "seed of every random choice");
   app.add_option("--loopback-mib", o.loopback_mib, "bytes streamed for the loopback figure");
   app.add_option("--coordinator-bin", o.coordinator_bin, "the fl-coordinator to run");

@@ -152,7 +152,7 @@ Status Client::Impl::enroll() {
 
 Result<std::string> Client::Impl::fetch_model(int64_t version) {
   if (version == cached_version) return cached_model;
-  auto response = call_signed("GET", "/v1/models/" + std::to_string(version));
+  auto response = call_signed("GET", "/v1/model_versions/" + std::to_string(version));
   if (!response.ok()) return response.status();
   if (response->status != 200)
     return status_from_http("model version " + std::to_string(version), *response);

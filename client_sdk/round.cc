@@ -12,6 +12,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "aggregation/quantization.h"
@@ -188,6 +189,7 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   const auto poll_interval =
       std::chrono::milliseconds(std::clamp<uint32_t>(task.poll_interval_ms(), 10, 60'000));
   int transport_failures = 0;
+  std::set<std::string> announced_stages;  // before_stage is told each stage once
 
   auto handle_server_message = [&](const proto::ServerToClient& message) {
     auto reply = (*session)->handle(message);
@@ -259,7 +261,11 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
 
     proto::SecAggExchange exchange;
     const bool sending = !outbox.empty();
-    if (sending) *exchange.mutable_message() = outbox.front();
+    if (sending) {
+      if (options.before_stage && announced_stages.insert(stage_of(outbox.front())).second)
+        options.before_stage(stage_of(outbox.front()));
+      *exchange.mutable_message() = outbox.front();
+    }
     auto response = call_signed("POST", exchange_target, exchange.SerializeAsString());
     if (!response.ok()) {
       if (response.status().code() != ErrorCode::kUnavailable)

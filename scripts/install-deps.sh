@@ -18,6 +18,8 @@ packages=(
   zlib1g-dev                         # gzip-compressed IDX datasets
   dataset-fashion-mnist              # real data for tests, demo, simulations
   clang libclang-rt-14-dev           # libFuzzer harnesses (tests/fuzz)
+  prometheus                         # promtool: the /metrics output is checked by a test
+  wrk                                # HTTP load generator for the serving benchmark
 )
 
 missing=()

@@ -144,6 +144,10 @@ Result<HttpResponse> HttpClient::Impl::exchange(Stream& stream,
 
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(options.max_response_bytes);
+  // Beast reads at most the buffer's free capacity per call (512 bytes when
+  // it only ever held headers): 64 KiB keeps a model download to a few
+  // hundred reads instead of thousands.
+  buffer.reserve(64 * 1024);
   lowest().expires_after(options.read_timeout);
   ec = net::error::would_block;
   bhttp::async_read(stream, buffer, parser, [&](error_code e, size_t) { ec = e; });

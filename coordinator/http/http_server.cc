@@ -175,6 +175,7 @@ void HttpServer::stop() {
   impl.ioc.stop();
   for (std::thread& thread : impl.threads) thread.join();
   impl.threads.clear();
+  impl.context.upload_gate.clear();  // waiters hold their sessions alive
 }
 
 uint16_t HttpServer::port() const { return impl_->port; }

@@ -68,6 +68,12 @@ struct HttpServerOptions {
   // How long stop() lets in-flight requests finish before cutting them off.
   std::chrono::milliseconds stop_grace{10'000};
   size_t max_connections = 10'000;
+  // Bodies larger than large_body_bytes (declared, or the route's limit for a
+  // chunked body) are read at most max_concurrent_large_bodies at a time;
+  // the rest wait with their bytes in the socket (upload_gate.h). Bounds
+  // the memory of a cohort uploading at once to slots x update size.
+  size_t large_body_bytes = size_t{1} << 20;
+  size_t max_concurrent_large_bodies = 4;
 
   std::optional<RateLimit> rate_limit;  // nullopt: no rate limiting
   RateLimiter::Clock rate_limit_clock = &std::chrono::steady_clock::now;

@@ -10,7 +10,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <array>
 #include <exception>
+#include <memory>
 #include <limits>
 #include <type_traits>
 
@@ -35,6 +37,14 @@ constexpr std::string_view kUnmatchedRoute = "unmatched";
 // the client reads it (the problem nginx's lingering_close solves).
 constexpr auto kLingerTime = std::chrono::milliseconds(500);
 constexpr size_t kLingerMaxBytes = size_t{1} << 20;
+// Bodies above this get a read buffer of kLargeReadBytes (Beast's largest
+// single read in http::async_read).
+constexpr uint64_t kSmallBodyBytes = 16 * 1024;
+constexpr size_t kLargeReadBytes = 64 * 1024;
+
+// Responses are written from a view, so a shared payload is never copied.
+using ResponseBody = bhttp::span_body<const char>;
+using BodyView = ResponseBody::value_type;
 
 bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
@@ -54,6 +64,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   }
 
   ~Session() override {
+    release_upload_slot();
     std::lock_guard lock(context_.sessions_mu);
     if (registered_) context_.sessions.erase(registry_entry_);
     --context_.open_sessions;
@@ -116,7 +127,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       Request fresh;
       std::swap(request_, fresh);
     }
-    response_.reset();  // nor the last response (a model download) while idle
+    release_response();  // nor the last response (a model download) while idle
     route_ = nullptr;
     bytes_in_ = 0;
     parser_.emplace();
@@ -131,6 +142,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
 
   void on_read_header(beast::error_code ec, std::size_t bytes) {
     bytes_in_ += bytes;
+    started_ = std::chrono::steady_clock::now();
     state_ = State::kBusy;
     if (ec) {
       if (ec == bhttp::error::header_limit)
@@ -182,13 +194,50 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     }
 
     if (parser_->is_done()) return handle_request();
+    const uint64_t expected = parser_->content_length().value_or(limit);
+    if (expected > options().large_body_bytes) {
+      auto self = this->shared_from_this();
+      auto resume = [self] {
+        net::post(self->stream_.get_executor(), [self] {
+          self->holds_upload_slot_ = true;
+          self->do_read_body();
+        });
+      };
+      if (!context_.upload_gate.acquire_or_wait(std::move(resume))) {
+        // Wait without a deadline: the client is not slow, we are busy.
+        lowest().expires_never();
+        return;
+      }
+      holds_upload_slot_ = true;
+    }
+    do_read_body();
+  }
+
+  void do_read_body() {
+    // Beast reads into buffer_ no more than its free capacity (at least 512
+    // bytes, at most 64 KiB). Left at the header's few hundred bytes, a 4 MB
+    // upload would take ~8,000 recvmsg calls; give large bodies the full
+    // 64 KiB, and give it back once the body is read (idle connections keep
+    // only a small buffer).
+    if (parser_->content_length().value_or(route_->options.max_body_bytes) >
+        kSmallBodyBytes) {
+      buffer_.reserve(kLargeReadBytes);
+      grew_buffer_ = true;
+    }
     lowest().expires_after(options().read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::on_read_body, this->shared_from_this()));
   }
 
+  void release_upload_slot() {
+    if (!holds_upload_slot_) return;
+    holds_upload_slot_ = false;
+    context_.upload_gate.release();
+  }
+
   void on_read_body(beast::error_code ec, std::size_t bytes) {
     bytes_in_ += bytes;
+    if (ec) release_upload_slot();
     if (ec == bhttp::error::body_limit)
       return send_error(413, "request body exceeds this route's limit of " +
                                  std::to_string(route_->options.max_body_bytes) + " bytes");
@@ -199,6 +248,10 @@ class Session final : public SessionControl, public std::enable_shared_from_this
 
   void handle_request() {
     request_.body = std::move(parser_->get().body());
+    if (grew_buffer_ && buffer_.size() == 0) {
+      buffer_.shrink_to_fit();
+      grew_buffer_ = false;
+    }
     Response response;
     try {
       if (const std::string& auth_class = route_->options.auth_class; !auth_class.empty()) {
@@ -236,6 +289,15 @@ class Session final : public SessionControl, public std::enable_shared_from_this
 
   void send_response(Response response) {
     state_ = State::kBusy;
+    // The body and its parsed copies are gone once the handler returned
+    // (only the method is kept, for the request metrics).
+    {
+      std::string method = std::move(request_.method);
+      Request done;
+      std::swap(request_, done);
+      request_.method = std::move(method);
+    }
+    release_upload_slot();
     // Keep the connection only if the request was read to its end and the
     // client wants it; an unread body would be parsed as the next request.
     const bool request_complete = parser_ && parser_->is_header_done() && parser_->is_done();
@@ -248,7 +310,17 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     if (!response.content_type.empty())
       response_->set(bhttp::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers.fields()) response_->set(name, value);
-    response_->body() = std::move(response.body);
+    // The body is a view: into the response's own string, or into a shared
+    // immutable payload that many connections may be sending at once.
+    if (response.shared_body) {
+      shared_body_ = std::move(response.shared_body);
+      owned_body_.clear();
+    } else {
+      shared_body_.reset();
+      owned_body_ = std::move(response.body);
+    }
+    const std::string& body = shared_body_ ? *shared_body_ : owned_body_;
+    response_->body() = BodyView(body.data(), body.size());
     response_->keep_alive(keep_alive);
     response_->prepare_payload();
     linger_ = !request_complete;
@@ -266,6 +338,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       metrics.status = static_cast<int>(response_->result_int());
       metrics.bytes_in = bytes_in_;
       metrics.bytes_out = bytes;
+      metrics.duration = std::chrono::steady_clock::now() - started_;
       try {
         options().on_request(metrics);
       } catch (...) {
@@ -274,9 +347,15 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     }
     if (ec) return close_now();
     const bool keep_alive = response_->keep_alive();
-    response_.reset();
+    release_response();
     if (!keep_alive) return do_close();
     do_read_header();
+  }
+
+  void release_response() {
+    response_.reset();
+    shared_body_.reset();
+    std::string().swap(owned_body_);
   }
 
   void do_close() {
@@ -298,8 +377,9 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   void on_tls_shutdown(beast::error_code) { close_now(); }
 
   void do_linger() {
+    if (!linger_buffer_) linger_buffer_ = std::make_unique<std::array<char, 16 * 1024>>();
     lowest().async_read_some(
-        net::buffer(linger_buffer_),
+        net::buffer(*linger_buffer_),
         beast::bind_front_handler(&Session::on_linger, this->shared_from_this()));
   }
 
@@ -321,16 +401,22 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   std::string peer_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<bhttp::string_body>> response_;
+  std::optional<bhttp::response<ResponseBody>> response_;
+  std::string owned_body_;                          // the body response_ views, or
+  std::shared_ptr<const std::string> shared_body_;  // a shared one
+  std::chrono::steady_clock::time_point started_{};
   Request request_;
   const Route* route_ = nullptr;
   uint64_t bytes_in_ = 0;
   State state_ = State::kReadingHeader;
   bool linger_ = false;
   size_t lingered_bytes_ = 0;
-  std::array<char, 16 * 1024> linger_buffer_;
+  // Only a connection that lingers needs somewhere to discard bytes.
+  std::unique_ptr<std::array<char, 16 * 1024>> linger_buffer_;
   std::list<std::weak_ptr<SessionControl>>::iterator registry_entry_;
   bool registered_ = false;
+  bool holds_upload_slot_ = false;
+  bool grew_buffer_ = false;
 };
 
 template <class SessionType>

@@ -1,7 +1,8 @@
 #include "coordinator/http/request.h"
-#include "base/ascii.h"
 
 #include <cctype>
+
+#include "base/ascii.h"
 
 namespace fl::http {
 

@@ -9,8 +9,6 @@
 // Thread-safety: a value; handlers get a const reference valid for the call.
 #pragma once
 
-#include "base/ascii.h"
-
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -18,6 +16,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "base/ascii.h"
 
 namespace fl::http {
 

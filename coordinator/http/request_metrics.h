@@ -3,11 +3,12 @@
 // response written (or failed to write); RequestCounters is a ready-made sink
 // whose snapshot the Prometheus exposition (metrics/) will render.
 //
-// Not for: latency histograms or tracing (later).
+// Not for: tracing; the latency histograms live in metrics/.
 //
 // Thread-safety: RequestMetrics is a value; RequestCounters is thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -24,6 +25,9 @@ struct RequestMetrics {
   int status = 0;
   uint64_t bytes_in = 0;   // request header + body bytes read
   uint64_t bytes_out = 0;  // response bytes written
+  // From the end of the request header to the end of the response's write:
+  // reading the body, handling, writing. Not the keep-alive idle time before.
+  std::chrono::nanoseconds duration{0};
 };
 
 using MetricsSink = std::function<void(const RequestMetrics&)>;

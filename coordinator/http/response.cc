@@ -3,17 +3,34 @@
 #include <cstdio>
 
 namespace fl::http {
+namespace {
+
+Response make_response(int status, std::string_view content_type, std::string body) {
+  Response response;
+  response.status = status;
+  response.content_type = std::string(content_type);
+  response.body = std::move(body);
+  return response;
+}
+
+}  // namespace
 
 Response protobuf_response(std::string serialized, int status) {
-  return Response{status, std::string(kProtobufContentType), {}, std::move(serialized)};
+  return make_response(status, kProtobufContentType, std::move(serialized));
+}
+
+Response protobuf_response(std::shared_ptr<const std::string> serialized, int status) {
+  Response response = make_response(status, kProtobufContentType, {});
+  response.shared_body = std::move(serialized);
+  return response;
 }
 
 Response json_response(std::string json, int status) {
-  return Response{status, std::string(kJsonContentType), {}, std::move(json)};
+  return make_response(status, kJsonContentType, std::move(json));
 }
 
 Response text_response(std::string text, int status) {
-  return Response{status, std::string(kTextContentType), {}, std::move(text)};
+  return make_response(status, kTextContentType, std::move(text));
 }
 
 std::string json_escape(std::string_view text) {

@@ -7,6 +7,7 @@
 // Thread-safety: a value.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,9 +25,14 @@ struct Response {
   std::string content_type;  // empty: no Content-Type header
   Headers headers;           // extra headers (Retry-After, Allow, ...)
   std::string body;
+  // When set, sent instead of `body` without copying it: large immutable
+  // payloads (a model version downloaded by a whole cohort at once) are then
+  // held once, not once per connection.
+  std::shared_ptr<const std::string> shared_body;
 };
 
 Response protobuf_response(std::string serialized, int status = 200);
+Response protobuf_response(std::shared_ptr<const std::string> serialized, int status = 200);
 Response json_response(std::string json, int status = 200);
 Response text_response(std::string text, int status = 200);
 // {"error": "<message>"} with the message JSON-escaped.

@@ -22,6 +22,7 @@
 #include "coordinator/http/http_server.h"
 #include "coordinator/http/rate_limiter.h"
 #include "coordinator/http/router.h"
+#include "coordinator/http/upload_gate.h"
 
 namespace fl::http {
 
@@ -35,13 +36,17 @@ class SessionControl {
 };
 
 struct ServerContext {
-  ServerContext(Router r, HttpServerOptions o) : router(std::move(r)), options(std::move(o)) {
+  ServerContext(Router r, HttpServerOptions o)
+      : router(std::move(r)),
+        options(std::move(o)),
+        upload_gate(options.max_concurrent_large_bodies) {
     if (options.rate_limit) rate_limiter.emplace(*options.rate_limit, options.rate_limit_clock);
   }
 
   const Router router;
   const HttpServerOptions options;
   std::optional<RateLimiter> rate_limiter;
+  UploadGate upload_gate;
   std::optional<boost::asio::ssl::context> tls;
 
   std::atomic<bool> stopping{false};

@@ -22,7 +22,7 @@
 namespace fl::coordinator {
 
 struct StageDeadlines {
-  int64_t selection_ms = 30'000;     // wait this long for a full cohort, then start with >= min
+  int64_t selection_ms = 30'000;  // wait this long for a full cohort, then start with >= min
   int64_t advertise_keys_ms = 10'000;
   int64_t share_keys_ms = 10'000;
   int64_t masked_input_ms = 120'000;  // includes local training
@@ -41,7 +41,7 @@ struct PopulationConfig {
   // closes as soon as cohort_size inputs arrived, so stragglers cost nothing.
   uint32_t cohort_size = 10;
   double over_selection = 1.3;
-  uint32_t min_cohort = 3;        // fewer selected by the selection deadline: keep waiting
+  uint32_t min_cohort = 3;          // fewer selected by the selection deadline: keep waiting
   uint32_t retry_after_ms = 5'000;  // told to clients not selected (pace steering)
   StageDeadlines deadlines;
 

@@ -1,10 +1,13 @@
 #include "coordinator/rounds/round_engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <span>
 
 #include "aggregation/quantization.h"
 #include "aggregation/secagg/session_config.h"
+#include "coordinator/registry/evaluation.h"
 #include "model/layout.h"
 #include "model/serialization.h"
 
@@ -16,13 +19,32 @@ using Stage = SecAggServer::Stage;
 
 constexpr size_t kOutcomesKept = 64;
 
+// Stage labels for metrics: fixed, lower case, no spaces.
+std::string_view stage_metric_name(Stage stage) {
+  switch (stage) {
+    case Stage::kAdvertiseKeys:
+      return "advertise_keys";
+    case Stage::kShareKeys:
+      return "share_keys";
+    case Stage::kMaskedInput:
+      return "masked_input";
+    case Stage::kUnmasking:
+      return "unmasking";
+    default:
+      return "other";
+  }
+}
+
 }  // namespace
 
 std::string_view phase_name(RoundEngine::Phase phase) {
   switch (phase) {
-    case RoundEngine::Phase::kSelecting: return "selecting";
-    case RoundEngine::Phase::kRunning: return "running";
-    case RoundEngine::Phase::kFinished: return "finished";
+    case RoundEngine::Phase::kSelecting:
+      return "selecting";
+    case RoundEngine::Phase::kRunning:
+      return "running";
+    case RoundEngine::Phase::kFinished:
+      return "finished";
   }
   return "unknown";
 }
@@ -39,15 +61,14 @@ Status validate_population(const PopulationConfig& c) {
     return InvalidArgument("over_selection must be in [1, 10]");
   if (c.min_cohort < 2 || c.min_cohort > c.selection_target())
     return InvalidArgument("min_cohort must be in [2, cohort_size x over_selection]");
-  for (int64_t d : {c.deadlines.selection_ms, c.deadlines.advertise_keys_ms,
-                    c.deadlines.share_keys_ms, c.deadlines.masked_input_ms,
-                    c.deadlines.unmasking_ms})
+  for (int64_t d :
+       {c.deadlines.selection_ms, c.deadlines.advertise_keys_ms, c.deadlines.share_keys_ms,
+        c.deadlines.masked_input_ms, c.deadlines.unmasking_ms})
     if (d <= 0) return InvalidArgument("stage deadlines must be positive");
   FL_RETURN_IF_ERROR(aggregation::check_quantization(c.quantization, c.selection_target()));
   if (c.degree && c.threshold && *c.threshold > *c.degree + 1)
     return InvalidArgument("threshold exceeds the neighbourhood size degree + 1");
-  if (c.training.epochs() == 0 || c.training.batch_size() == 0 ||
-      !(c.training.learning_rate() > 0))
+  if (c.training.epochs() == 0 || c.training.batch_size() == 0 || !(c.training.learning_rate() > 0))
     return InvalidArgument("training plan needs epochs, batch_size and learning_rate > 0");
   auto opt = aggregation::ServerOptimizer::create(c.optimizer);
   if (!opt.ok()) return opt.status();
@@ -55,9 +76,10 @@ Status validate_population(const PopulationConfig& c) {
 }
 
 Result<std::unique_ptr<RoundEngine>> RoundEngine::create(PopulationConfig config, Store& store,
-                                                         crypto::Rng& rng, int64_t now_ms) {
+                                                         crypto::Rng& rng, int64_t now_ms,
+                                                         EngineHooks hooks) {
   FL_RETURN_IF_ERROR(validate_population(config));
-  std::unique_ptr<RoundEngine> e(new RoundEngine(std::move(config), store, rng));
+  std::unique_ptr<RoundEngine> e(new RoundEngine(std::move(config), store, rng, hooks));
   auto failed = store.fail_running_rounds("coordinator restarted during the round", now_ms);
   if (!failed.ok()) return failed.status();
   auto rounds = store.list_rounds(1'000'000);
@@ -79,19 +101,7 @@ Status RoundEngine::load_global(int64_t now_ms) {
   if (!opt.ok()) return opt.status();
   optimizer_ = std::move(*opt);
   auto latest = store_.latest_version(config_.model_name, VersionStage::kPublished);
-  if (latest.ok()) {
-    auto m = model::load_model(latest->model_bytes, "registry version " + std::to_string(latest->id));
-    if (!m.ok()) return m.status();
-    if (!(m->spec == config_.model_spec))
-      return FailedPrecondition("the registry's model '" + config_.model_name +
-                                "' has another architecture than the configuration");
-    if (!latest->optimizer_state.empty())
-      FL_RETURN_IF_ERROR(optimizer_->restore_state(latest->optimizer_state));
-    global_ = std::move(*m);
-    global_version_ = latest->id;
-    global_bytes_ = latest->model_bytes;
-    return Status::Ok();
-  }
+  if (latest.ok()) return load_version(*latest);
   if (latest.status().code() != ErrorCode::kNotFound) return latest.status();
   auto m = model::create_model(config_.model_spec, config_.init_seed);
   if (!m.ok()) return m.status();
@@ -104,14 +114,50 @@ Status RoundEngine::load_global(int64_t now_ms) {
   v.optimizer_state = optimizer_->serialize_state();
   auto id = store_.add_version(v);
   if (!id.ok()) return id.status();
-  FL_RETURN_IF_ERROR(store_.publish(config_.model_name, *id));
+  // The initial model has no metrics for a gate to judge: it is published
+  // as the baseline the first trained candidate is compared against.
+  if (hooks_.registry) {
+    FL_RETURN_IF_ERROR(hooks_.registry->publish(config_.model_name, *id, "initial", now_ms));
+  } else {
+    FL_RETURN_IF_ERROR(store_.publish(config_.model_name, *id));
+  }
   global_ = std::move(*m);
   global_version_ = *id;
-  global_bytes_ = std::move(*bytes);
+  global_bytes_ = std::make_shared<const std::string>(std::move(*bytes));
   return Status::Ok();
 }
 
+Status RoundEngine::load_version(const ModelVersion& version) {
+  auto m = model::load_model(version.model_bytes, "registry version " + std::to_string(version.id));
+  if (!m.ok()) return m.status();
+  if (!(m->spec == config_.model_spec))
+    return FailedPrecondition("the registry's model '" + config_.model_name +
+                              "' has another architecture than the configuration");
+  auto opt = aggregation::ServerOptimizer::create(config_.optimizer);
+  if (!opt.ok()) return opt.status();
+  if (!version.optimizer_state.empty())
+    FL_RETURN_IF_ERROR((*opt)->restore_state(version.optimizer_state));
+  optimizer_ = std::move(*opt);
+  global_ = std::move(*m);
+  global_version_ = version.id;
+  global_bytes_ = std::make_shared<const std::string>(version.model_bytes);
+  return Status::Ok();
+}
+
+Status RoundEngine::apply_rebase() {
+  const int64_t target = pending_rebase_.exchange(0);
+  if (target == 0 || target == global_version_) return Status::Ok();
+  auto v = store_.get_version(target);
+  if (!v.ok()) return v.status();
+  if (v->model != config_.model_name)
+    return FailedPrecondition("version " + std::to_string(target) + " is not a version of " +
+                              config_.model_name);
+  return load_version(*v);
+}
+
 Status RoundEngine::open_selection(int64_t now_ms) {
+  // A rollback that failed to load leaves training on its current lineage.
+  (void)apply_rebase();
   NewRound r;
   r.population = config_.population;
   r.base_version_id = global_version_;
@@ -150,7 +196,7 @@ Result<proto::CheckinResponse> RoundEngine::checkin(uint64_t client_id,
     out.set_decision(proto::CheckinResponse::SELECTED);
     out.set_round_id(static_cast<uint64_t>(round_id_));
     if (selected_.size() == config_.selection_target()) {
-      if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms);
+      if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
     }
     return out;
   }
@@ -214,6 +260,9 @@ Status RoundEngine::start_round(int64_t now_ms) {
   *task_.mutable_secagg() = session_->config().proto();
   task_.set_poll_interval_ms(200);
   phase_ = Phase::kRunning;
+  stage_started_ms_ = now_ms;
+  stage_clients_ = static_cast<uint32_t>(selected_.size());
+  if (hooks_.listener) hooks_.listener->round_started(round_id_, stage_clients_);
   return Status::Ok();
 }
 
@@ -231,7 +280,7 @@ Result<proto::TaskAssignment> RoundEngine::task(uint64_t client_id, int64_t roun
   return task_;
 }
 
-Result<std::string> RoundEngine::model_bytes(int64_t version_id) {
+Result<std::shared_ptr<const std::string>> RoundEngine::model_bytes(int64_t version_id) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (version_id == global_version_) return global_bytes_;
@@ -240,12 +289,12 @@ Result<std::string> RoundEngine::model_bytes(int64_t version_id) {
   if (!v.ok()) return v.status();
   if (v->model != config_.model_name)
     return NotFound("version " + std::to_string(version_id) + " is not a version of this model");
-  return v->model_bytes;
+  return std::make_shared<const std::string>(std::move(v->model_bytes));
 }
 
 Result<proto::SecAggExchangeResponse> RoundEngine::exchange(uint64_t client_id, int64_t round_id,
-                                                           const proto::SecAggExchange& request,
-                                                           int64_t now_ms) {
+                                                            const proto::SecAggExchange& request,
+                                                            int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   proto::SecAggExchangeResponse out;
   if (round_id != round_id_ || phase_ != Phase::kRunning) {
@@ -290,11 +339,16 @@ void RoundEngine::route(std::vector<proto::ServerToClient> messages) {
 
 int64_t RoundEngine::stage_deadline(int64_t now_ms) const {
   switch (session_stage_) {
-    case Stage::kAdvertiseKeys: return now_ms + config_.deadlines.advertise_keys_ms;
-    case Stage::kShareKeys: return now_ms + config_.deadlines.share_keys_ms;
-    case Stage::kMaskedInput: return now_ms + config_.deadlines.masked_input_ms;
-    case Stage::kUnmasking: return now_ms + config_.deadlines.unmasking_ms;
-    default: return now_ms;
+    case Stage::kAdvertiseKeys:
+      return now_ms + config_.deadlines.advertise_keys_ms;
+    case Stage::kShareKeys:
+      return now_ms + config_.deadlines.share_keys_ms;
+    case Stage::kMaskedInput:
+      return now_ms + config_.deadlines.masked_input_ms;
+    case Stage::kUnmasking:
+      return now_ms + config_.deadlines.unmasking_ms;
+    default:
+      return now_ms;
   }
 }
 
@@ -307,13 +361,41 @@ void RoundEngine::after_progress(int64_t now_ms) {
     route(session_->close_stage());  // enough reports: stragglers count as dropped
   }
   if (session_->stage() != session_stage_) {
+    if (hooks_.listener) {
+      // The clients that made it through the stage that just closed.
+      const auto c = session_->counts();
+      uint32_t clients = 0;
+      switch (session_stage_) {
+        case Stage::kAdvertiseKeys:
+          clients = static_cast<uint32_t>(c.advertised);
+          break;
+        case Stage::kShareKeys:
+          clients = static_cast<uint32_t>(c.shared_keys);
+          break;
+        case Stage::kMaskedInput:
+          clients = static_cast<uint32_t>(c.masked_input);
+          break;
+        case Stage::kUnmasking:
+          clients = static_cast<uint32_t>(c.unmasked);
+          break;
+        default:
+          clients = stage_clients_;
+          break;
+      }
+      const uint32_t dropped = stage_clients_ > clients ? stage_clients_ - clients : 0;
+      hooks_.listener->stage_closed(round_id_, stage_metric_name(session_stage_),
+                                    static_cast<double>(now_ms - stage_started_ms_) / 1000.0,
+                                    clients, dropped);
+      stage_clients_ = clients;
+    }
     session_stage_ = session_->stage();
+    stage_started_ms_ = now_ms;
     stage_deadline_ = stage_deadline(now_ms);
   }
   if (session_stage_ == Stage::kCompleted) {
     finish_round(now_ms);
   } else if (session_stage_ == Stage::kAborted) {
-    fail_round(session_->abort_reason(), now_ms);
+    fail_round(session_->abort_reason(), now_ms, "secagg_aborted");
   }
 }
 
@@ -331,52 +413,80 @@ StageCounts RoundEngine::stage_counts() const {
 }
 
 void RoundEngine::finish_round(int64_t now_ms) {
+  // Wall time of the server's own work after unmasking, for the metrics only
+  // (no decision depends on it, so the engine stays deterministic).
+  const auto aggregation_started = std::chrono::steady_clock::now();
   const auto included = session_->included_clients();
-  auto mean = aggregation::dequantize_sum(session_->result(), included.size(),
-                                          config_.quantization);
-  if (!mean.ok()) return fail_round("cannot decode the secure sum: " + mean.status().message(),
-                                    now_ms);
+  auto mean =
+      aggregation::dequantize_sum(session_->result(), included.size(), config_.quantization);
+  if (!mean.ok())
+    return fail_round("cannot decode the secure sum: " + mean.status().message(), now_ms,
+                      "aggregation");
   if (mean->mean.size() != static_cast<size_t>(global_.params.size()))
-    return fail_round("the secure sum has the wrong dimension", now_ms);
+    return fail_round("the secure sum has the wrong dimension", now_ms, "aggregation");
   std::vector<float> weights(global_.params.data(), global_.params.data() + global_.params.size());
   // Work on a copy of the optimiser so a failed commit leaves it untouched.
   auto next_optimizer = aggregation::ServerOptimizer::create(config_.optimizer);
-  if (!next_optimizer.ok()) return fail_round(next_optimizer.status().message(), now_ms);
+  if (!next_optimizer.ok())
+    return fail_round(next_optimizer.status().message(), now_ms, "aggregation");
   if (Status s = (*next_optimizer)->restore_state(optimizer_->serialize_state()); !s.ok())
-    return fail_round(s.message(), now_ms);
+    return fail_round(s.message(), now_ms, "aggregation");
   if (Status s = (*next_optimizer)->apply(weights, mean->mean); !s.ok())
-    return fail_round("server optimiser refused the update: " + s.message(), now_ms);
+    return fail_round("server optimiser refused the update: " + s.message(), now_ms, "aggregation");
 
   model::Model next = global_;
-  next.params = Eigen::Map<const Eigen::VectorXf>(weights.data(),
-                                                  static_cast<Eigen::Index>(weights.size()));
+  next.params =
+      Eigen::Map<const Eigen::VectorXf>(weights.data(), static_cast<Eigen::Index>(weights.size()));
   next.metadata["round"] = std::to_string(round_id_);
   auto bytes = model::save_model(next);
-  if (!bytes.ok()) return fail_round(bytes.status().message(), now_ms);
+  if (!bytes.ok()) return fail_round(bytes.status().message(), now_ms, "aggregation");
   NewVersion v;
   v.model = config_.model_name;
   v.parent_id = global_version_;
   v.created_at_ms = now_ms;
   v.metrics["clients"] = static_cast<double>(included.size());
   v.metrics["total_weight"] = mean->total_weight;
+  if (hooks_.holdout) {
+    // Server-side holdout evaluation, so the quality gate has a metric.
+    auto counts = evaluation_counts(next, *hooks_.holdout);
+    if (counts.ok()) {
+      auto scored = combine_evaluations(std::span<const EvaluationCounts>(&*counts, 1));
+      if (scored.ok())
+        for (const auto& [name, value] : *scored) v.metrics[name] = value;
+    }
+  }
   v.model_bytes = *bytes;
   v.optimizer_state = (*next_optimizer)->serialize_state();
   // The version and the round's outcome are one transaction; the version is
   // published before any client hears that the round completed.
   auto id = store_.complete_round(round_id_, stage_counts(), v, now_ms);
-  if (!id.ok()) return fail_round("cannot persist the new version: " + id.status().message(),
-                                  now_ms);
-  if (Status s = store_.publish(config_.model_name, *id); !s.ok())
-    return fail_round("cannot publish version " + std::to_string(*id) + ": " + s.message(),
-                      now_ms);
+  if (!id.ok())
+    return fail_round("cannot persist the new version: " + id.status().message(), now_ms,
+                      "persist");
+  // Without a registry every new version is published. With one, the
+  // quality gate decides; a held candidate is not a failed round, and the
+  // next round trains on from it (the gate guards what is served, not the
+  // training lineage; a rollback rebases training, see rebase_on).
+  if (hooks_.registry) {
+    auto decision = hooks_.registry->consider(*id, now_ms);
+    (void)decision;  // alerts and publications reach the service through the registry
+  } else if (Status s = store_.publish(config_.model_name, *id); !s.ok()) {
+    return fail_round("cannot publish version " + std::to_string(*id) + ": " + s.message(), now_ms,
+                      "persist");
+  }
   global_ = std::move(next);
   global_version_ = *id;
-  global_bytes_ = std::move(*bytes);
+  global_bytes_ = std::make_shared<const std::string>(std::move(*bytes));
   optimizer_ = std::move(*next_optimizer);
   ++rounds_completed_;
   outcomes_[round_id_] = Outcome{proto::SecAggExchangeResponse::COMPLETED, *id, ""};
   if (outcomes_.size() > kOutcomesKept) outcomes_.erase(outcomes_.begin());
   session_.reset();
+  if (hooks_.listener)
+    hooks_.listener->round_completed(
+        round_id_, *id,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - aggregation_started)
+            .count());
   if (rounds_completed_ >= config_.rounds) {
     phase_ = Phase::kFinished;
     return;
@@ -384,8 +494,9 @@ void RoundEngine::finish_round(int64_t now_ms) {
   if (Status s = open_selection(now_ms); !s.ok()) phase_ = Phase::kFinished;
 }
 
-void RoundEngine::fail_round(const std::string& reason, int64_t now_ms) {
+void RoundEngine::fail_round(const std::string& reason, int64_t now_ms, std::string_view kind) {
   store_.fail_round(round_id_, reason, stage_counts(), now_ms).ok();
+  if (hooks_.listener) hooks_.listener->round_failed(round_id_, kind, reason);
   ++rounds_failed_;
   outcomes_[round_id_] = Outcome{proto::SecAggExchangeResponse::FAILED, 0, reason};
   if (outcomes_.size() > kOutcomesKept) outcomes_.erase(outcomes_.begin());
@@ -398,7 +509,7 @@ void RoundEngine::tick(int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (phase_ == Phase::kSelecting && now_ms >= selection_deadline_) {
     if (selected_.size() >= config_.min_cohort) {
-      if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms);
+      if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
     } else {
       selection_deadline_ = now_ms + config_.deadlines.selection_ms;  // keep waiting
     }

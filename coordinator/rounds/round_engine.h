@@ -24,6 +24,7 @@
 // Thread-safety: every public method takes the engine's mutex.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,6 +36,7 @@
 #include "aggregation/secagg/server_session.h"
 #include "aggregation/server_optimizer.h"
 #include "base/status.h"
+#include "coordinator/registry/registry.h"
 #include "coordinator/rounds/population_config.h"
 #include "coordinator/store/store.h"
 #include "crypto/rng.h"
@@ -42,6 +44,35 @@
 #include "proto/coordinator.pb.h"
 
 namespace fl::coordinator {
+
+// What the engine reports as rounds progress, for metrics and logs. Called
+// with the engine's lock held: implementations must be quick and must not call
+// back into the engine.
+class RoundListener {
+ public:
+  virtual ~RoundListener() = default;
+  virtual void round_started(int64_t round_id, uint32_t selected) = 0;
+  // A protocol stage closed after `seconds`: `clients` took part in it,
+  // `dropped` of the previous stage's clients did not.
+  virtual void stage_closed(int64_t round_id, std::string_view stage, double seconds,
+                            uint32_t clients, uint32_t dropped) = 0;
+  // `aggregation_seconds`: de-quantising, the optimiser step, evaluation and
+  // the commit (the unmasking itself is in the unmasking stage's time).
+  virtual void round_completed(int64_t round_id, int64_t version, double aggregation_seconds) = 0;
+  // `kind` is a short fixed label (metrics); `reason` says what happened.
+  virtual void round_failed(int64_t round_id, std::string_view kind, std::string_view reason) = 0;
+};
+
+// Optional collaborators; each may be null.
+struct EngineHooks {
+  // Decides which new versions are published (the quality gate). Null: every
+  // new version is published as soon as it is committed.
+  Registry* registry = nullptr;
+  // Scored with every new version before the gate sees it (server-side
+  // holdout evaluation: accuracy, precision, recall, f1, loss).
+  const model::Dataset* holdout = nullptr;
+  RoundListener* listener = nullptr;
+};
 
 class RoundEngine {
  public:
@@ -62,14 +93,21 @@ class RoundEngine {
   // version of the model (or creates and publishes the initial one), restores
   // the optimiser state, and opens selection for the next round.
   static Result<std::unique_ptr<RoundEngine>> create(PopulationConfig config, Store& store,
-                                                     crypto::Rng& rng, int64_t now_ms);
+                                                     crypto::Rng& rng, int64_t now_ms,
+                                                     EngineHooks hooks = {});
+  // The next round trains from `version_id` (after a rollback: training that
+  // went wrong restarts from the version now served). Lock-free, so a registry
+  // callback may call it whatever thread it runs on; applied when the next
+  // round opens.
+  void rebase_on(int64_t version_id) { pending_rebase_.store(version_id); }
 
   Result<proto::CheckinResponse> checkin(uint64_t client_id, const proto::CheckinRequest& request,
                                          int64_t now_ms);
   // Unavailable while the round is still selecting (come back shortly).
   Result<proto::TaskAssignment> task(uint64_t client_id, int64_t round_id, int64_t now_ms);
-  // The serialized model of a version (the registry's bytes).
-  Result<std::string> model_bytes(int64_t version_id);
+  // The serialized model of a version (the registry's bytes). Shared and
+  // immutable: a cohort downloading the global version at once holds one copy.
+  Result<std::shared_ptr<const std::string>> model_bytes(int64_t version_id);
   Result<proto::SecAggExchangeResponse> exchange(uint64_t client_id, int64_t round_id,
                                                  const proto::SecAggExchange& request,
                                                  int64_t now_ms);
@@ -86,8 +124,8 @@ class RoundEngine {
     std::string reason;
   };
 
-  RoundEngine(PopulationConfig config, Store& store, crypto::Rng& rng)
-      : config_(std::move(config)), store_(store), rng_(rng) {}
+  RoundEngine(PopulationConfig config, Store& store, crypto::Rng& rng, EngineHooks hooks)
+      : config_(std::move(config)), store_(store), rng_(rng), hooks_(hooks) {}
 
   Status load_global(int64_t now_ms);
   Status open_selection(int64_t now_ms);
@@ -95,13 +133,17 @@ class RoundEngine {
   void route(std::vector<proto::ServerToClient> messages);
   void after_progress(int64_t now_ms);
   void finish_round(int64_t now_ms);
-  void fail_round(const std::string& reason, int64_t now_ms);
+  void fail_round(const std::string& reason, int64_t now_ms, std::string_view kind = "secagg");
+  Status apply_rebase();
+  Status load_version(const ModelVersion& version);
   int64_t stage_deadline(int64_t now_ms) const;
   StageCounts stage_counts() const;
 
   PopulationConfig config_;
   Store& store_;
   crypto::Rng& rng_;
+  EngineHooks hooks_;
+  std::atomic<int64_t> pending_rebase_{0};
   mutable std::mutex mutex_;
 
   Phase phase_ = Phase::kSelecting;
@@ -109,7 +151,7 @@ class RoundEngine {
   uint32_t rounds_failed_ = 0;
   model::Model global_;
   int64_t global_version_ = 0;
-  std::string global_bytes_;
+  std::shared_ptr<const std::string> global_bytes_;
   std::unique_ptr<aggregation::ServerOptimizer> optimizer_;
 
   int64_t round_id_ = 0;
@@ -120,6 +162,8 @@ class RoundEngine {
   std::unique_ptr<aggregation::secagg::SecAggServer> session_;
   aggregation::secagg::SecAggServer::Stage session_stage_{};
   int64_t stage_deadline_ = 0;
+  int64_t stage_started_ms_ = 0;
+  uint32_t stage_clients_ = 0;  // clients in the stage before the current one
   std::map<uint64_t, std::vector<proto::ServerToClient>> outbox_;
   std::map<int64_t, Outcome> outcomes_;  // recent rounds, for clients polling after the end
 };

@@ -18,7 +18,8 @@ class Section {
 
   Status check_keys(const std::set<std::string>& allowed) const {
     if (!node_) return Status::Ok();
-    if (!node_.IsMap()) return error(node_, path_.empty() ? "top level" : path_, "must be a mapping");
+    if (!node_.IsMap())
+      return error(node_, path_.empty() ? "top level" : path_, "must be a mapping");
     std::set<std::string> seen;
     for (const auto& kv : node_) {
       if (!kv.first.IsScalar())
@@ -144,8 +145,8 @@ Status read_population(const Section& s, PopulationConfig& p) {
     return s.invalid("min_cohort", "must be in [2, cohort_size x over_selection]");
 
   const Section d = s.sub("deadlines_ms");
-  FL_RETURN_IF_ERROR(d.check_keys(
-      {"selection", "advertise_keys", "share_keys", "masked_input", "unmasking"}));
+  FL_RETURN_IF_ERROR(
+      d.check_keys({"selection", "advertise_keys", "share_keys", "masked_input", "unmasking"}));
   FL_RETURN_IF_ERROR(d.get("selection", p.deadlines.selection_ms));
   FL_RETURN_IF_ERROR(d.get("advertise_keys", p.deadlines.advertise_keys_ms));
   FL_RETURN_IF_ERROR(d.get("share_keys", p.deadlines.share_keys_ms));
@@ -158,8 +159,8 @@ Status read_population(const Section& s, PopulationConfig& p) {
   }
 
   const Section t = s.sub("training");
-  FL_RETURN_IF_ERROR(t.check_keys({"epochs", "batch_size", "learning_rate", "optimizer",
-                                   "momentum", "weight_decay", "fedprox_mu", "seed"}));
+  FL_RETURN_IF_ERROR(t.check_keys({"epochs", "batch_size", "learning_rate", "optimizer", "momentum",
+                                   "weight_decay", "fedprox_mu", "seed"}));
   uint32_t epochs = 1, batch = 32;
   float lr = 0.1f, momentum = 0.0f, decay = 0.0f, mu = 0.0f;
   std::string optimizer = "sgd";
@@ -175,7 +176,8 @@ Status read_population(const Section& s, PopulationConfig& p) {
   if (epochs == 0) return t.invalid("epochs", "must be positive");
   if (batch == 0) return t.invalid("batch_size", "must be positive");
   if (!(lr > 0)) return t.invalid("learning_rate", "must be positive");
-  if (optimizer != "sgd" && optimizer != "adam") return t.invalid("optimizer", "must be sgd or adam");
+  if (optimizer != "sgd" && optimizer != "adam")
+    return t.invalid("optimizer", "must be sgd or adam");
   if (mu < 0) return t.invalid("fedprox_mu", "must not be negative");
   p.training.set_epochs(epochs);
   p.training.set_batch_size(batch);
@@ -304,20 +306,66 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
   try {
     root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
-    return InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " +
-                           e.msg);
+    return InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) +
+                           ": not valid YAML: " + e.msg);
   }
   CoordinatorConfig c;
   if (!root || root.IsNull()) return InvalidArgument(source + ": the configuration is empty");
   const Section top(root, "", source);
   FL_RETURN_IF_ERROR(top.check_keys({"listen", "tls", "store", "admin_token", "admin_token_file",
-                                     "enrollment_token", "limits", "population"}));
+                                     "enrollment_token", "limits", "population", "registry",
+                                     "serving", "logging"}));
+  const Section registry = top.sub("registry");
+  FL_RETURN_IF_ERROR(registry.check_keys({"holdout", "holdout_limit", "gate", "monitor"}));
+  FL_RETURN_IF_ERROR(registry.get("holdout", c.holdout));
+  if (!c.holdout.empty() && c.holdout != "fashion-mnist" &&
+      c.holdout.rfind("fashion-mnist:", 0) != 0)
+    return registry.invalid("holdout", "must be fashion-mnist or fashion-mnist:DIR");
+  FL_RETURN_IF_ERROR(registry.get("holdout_limit", c.holdout_limit));
+  if (registry.has("gate")) {
+    const Section gate = registry.sub("gate");
+    FL_RETURN_IF_ERROR(
+        gate.check_keys({"metric", "higher_is_better", "tolerance", "require_metric"}));
+    FL_RETURN_IF_ERROR(gate.get("metric", c.gate.metric));
+    FL_RETURN_IF_ERROR(gate.get("higher_is_better", c.gate.higher_is_better));
+    FL_RETURN_IF_ERROR(gate.get("tolerance", c.gate.tolerance));
+    FL_RETURN_IF_ERROR(gate.get("require_metric", c.gate.require_metric));
+    if (Status st = validate_gate_policy(c.gate); !st.ok())
+      return gate.invalid("tolerance", st.message());
+  }
+  if (registry.has("monitor")) {
+    const Section monitor = registry.sub("monitor");
+    FL_RETURN_IF_ERROR(monitor.check_keys({"metric", "floor", "higher_is_better"}));
+    MonitorPolicy m;
+    m.metric = "accuracy";
+    FL_RETURN_IF_ERROR(monitor.get("metric", m.metric));
+    if (!monitor.has("floor")) return monitor.invalid("floor", "is required");
+    FL_RETURN_IF_ERROR(monitor.get("floor", m.floor));
+    FL_RETURN_IF_ERROR(monitor.get("higher_is_better", m.higher_is_better));
+    if (Status st = validate_monitor_policy(m); !st.ok())
+      return monitor.invalid("floor", st.message());
+    c.monitor = m;
+  }
+  const Section serving = top.sub("serving");
+  FL_RETURN_IF_ERROR(serving.check_keys({"enabled", "max_batch_rows"}));
+  FL_RETURN_IF_ERROR(serving.get("enabled", c.serving_enabled));
+  FL_RETURN_IF_ERROR(serving.get("max_batch_rows", c.max_batch_rows));
+  if (c.max_batch_rows == 0 || c.max_batch_rows > 100'000)
+    return serving.invalid("max_batch_rows", "must be in [1, 100000]");
+  const Section logging = top.sub("logging");
+  FL_RETURN_IF_ERROR(logging.check_keys({"format"}));
+  std::string log_format = "text";
+  FL_RETURN_IF_ERROR(logging.get("format", log_format));
+  if (log_format != "text" && log_format != "json")
+    return logging.invalid("format", "must be text or json");
+  c.json_logs = log_format == "json";
   const Section listen = top.sub("listen");
   FL_RETURN_IF_ERROR(listen.check_keys({"address", "port", "io_threads"}));
   FL_RETURN_IF_ERROR(listen.get("address", c.address));
   FL_RETURN_IF_ERROR(listen.get("port", c.port));
   FL_RETURN_IF_ERROR(listen.get("io_threads", c.io_threads));
-  if (c.io_threads < 1 || c.io_threads > 64) return listen.invalid("io_threads", "must be in [1, 64]");
+  if (c.io_threads < 1 || c.io_threads > 64)
+    return listen.invalid("io_threads", "must be in [1, 64]");
   const Section tls = top.sub("tls");
   FL_RETURN_IF_ERROR(tls.check_keys({"certificate", "private_key"}));
   FL_RETURN_IF_ERROR(tls.get("certificate", c.tls_certificate));
@@ -337,10 +385,14 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
   }
   FL_RETURN_IF_ERROR(top.get("enrollment_token", c.enrollment_token));
   const Section limits = top.sub("limits");
-  FL_RETURN_IF_ERROR(limits.check_keys({"max_update_bytes", "requests_per_second", "burst"}));
+  FL_RETURN_IF_ERROR(limits.check_keys(
+      {"max_update_bytes", "requests_per_second", "burst", "max_concurrent_uploads"}));
   FL_RETURN_IF_ERROR(limits.get("max_update_bytes", c.max_update_bytes));
   FL_RETURN_IF_ERROR(limits.get("requests_per_second", c.requests_per_second));
   FL_RETURN_IF_ERROR(limits.get("burst", c.burst));
+  FL_RETURN_IF_ERROR(limits.get("max_concurrent_uploads", c.max_concurrent_uploads));
+  if (c.max_concurrent_uploads == 0 || c.max_concurrent_uploads > 1024)
+    return limits.invalid("max_concurrent_uploads", "must be in [1, 1024]");
   if (c.max_update_bytes == 0 || c.max_update_bytes > (size_t{64} << 20))
     return limits.invalid("max_update_bytes", "must be in [1, 64 MiB]");
   if (!top.has("population")) return top.invalid("population", "is required");
@@ -358,8 +410,9 @@ Result<CoordinatorConfig> load_config_file(const std::string& path) {
 
 Status validate_config(const CoordinatorConfig& c) {
   if (c.admin_token.size() < 16)
-    return InvalidArgument("an admin token of at least 16 characters is required (admin_token or "
-                           "admin_token_file)");
+    return InvalidArgument(
+        "an admin token of at least 16 characters is required (admin_token or "
+        "admin_token_file)");
   if (!(c.requests_per_second > 0) || !(c.burst >= 1))
     return InvalidArgument("limits: requests_per_second must be > 0 and burst >= 1");
   return validate_population(c.population);

@@ -8,7 +8,8 @@
 //   store:    {path: fl.db}
 //   admin_token_file: admin.token        # or admin_token: "..."
 //   enrollment_token: "..."              # optional: required from enrolling clients
-//   limits:   {max_update_bytes: 67108864, requests_per_second: 50, burst: 200}
+//   limits:   {max_update_bytes: 67108864, requests_per_second: 50, burst: 200,
+//              max_concurrent_uploads: 4}
 //   population:
 //     name: fmnist
 //     model: {name: fmnist-softmax, kind: softmax, input_dim: 784, classes: 10,
@@ -28,6 +29,14 @@
 //                          unmask_threads: 2, signed_keys: true}
 //     server_optimizer: {kind: fedavg, server_lr: 1.0, momentum: 0.9,
 //                        beta1: 0.9, beta2: 0.99, tau: 0.001}
+//   registry:                            # optional: the quality gate and monitoring
+//     holdout: fashion-mnist             # server-side evaluation data: fashion-mnist[:DIR]
+//     holdout_limit: 2000                # examples of it used (0: all)
+//     gate: {metric: accuracy, higher_is_better: true, tolerance: 0.01,
+//            require_metric: true}
+//     monitor: {metric: accuracy, floor: 0.5, higher_is_better: true}
+//   serving: {enabled: true, max_batch_rows: 1024}
+//   logging: {format: text}              # or json: one JSON object per line
 //
 // Thread-safety: a value.
 #pragma once
@@ -37,6 +46,8 @@
 #include <string>
 
 #include "base/status.h"
+#include "coordinator/registry/monitor_policy.h"
+#include "coordinator/registry/quality_gate.h"
 #include "coordinator/rounds/population_config.h"
 
 namespace fl::coordinator {
@@ -52,8 +63,23 @@ struct CoordinatorConfig {
   std::string enrollment_token;
   size_t max_update_bytes = size_t{64} << 20;
   double requests_per_second = 50;
+  // Large uploads (masked inputs) read at once; the rest wait in their
+  // sockets. The coordinator's memory for uploads is this x update size.
+  size_t max_concurrent_uploads = 4;
   double burst = 200;
   PopulationConfig population;
+
+  // The registry's policies. Without a holdout, candidates carry no accuracy:
+  // the gate then holds them unless gate.require_metric is false.
+  std::string holdout;  // "" | "fashion-mnist" | "fashion-mnist:DIR"
+  size_t holdout_limit = 0;
+  GatePolicy gate{
+      .metric = "accuracy", .higher_is_better = true, .tolerance = 0.0, .require_metric = false};
+  std::optional<MonitorPolicy> monitor;
+
+  bool serving_enabled = true;
+  size_t max_batch_rows = 1024;
+  bool json_logs = false;
 };
 
 // Reads and validates a configuration file.

@@ -7,7 +7,12 @@
 #include "coordinator/http/auth/request_authenticator.h"
 #include "coordinator/http/auth_hook.h"
 #include "coordinator/http/response.h"
+#include "coordinator/metrics/text_exposition.h"
+#include "coordinator/service/store_version_source.h"
+#include "coordinator/serving/serving_routes.h"
 #include "coordinator/store/sqlite_store.h"
+#include "model/fashion_mnist.h"
+#include "model/serialization.h"
 #include "proto/coordinator.pb.h"
 
 namespace fl::coordinator {
@@ -33,9 +38,50 @@ Response from_status(const Status& s) {
 }
 
 Response malformed(std::string_view what) {
-  return http::json_error(400, std::string("malformed protobuf body: expected ") +
-                                   std::string(what));
+  return http::json_error(400,
+                          std::string("malformed protobuf body: expected ") + std::string(what));
 }
+
+// Round progress into Prometheus metrics and the event log.
+class MetricsRoundListener final : public RoundListener {
+ public:
+  MetricsRoundListener(metrics::CoordinatorMetrics& metrics, EventLog& log, std::string model)
+      : metrics_(metrics), log_(log), model_(std::move(model)) {}
+  void round_started(int64_t round_id, uint32_t selected) override {
+    metrics_.round_started();
+    metrics_.set_round_clients("selected", selected);
+    log_.write("info", "round_started",
+               "round " + std::to_string(round_id) + ": started with " + std::to_string(selected) +
+                   " clients",
+               {.round = round_id, .version = std::nullopt, .model = model_});
+  }
+  void stage_closed(int64_t, std::string_view stage, double seconds, uint32_t clients,
+                    uint32_t dropped) override {
+    metrics_.observe_stage_duration(stage, seconds);
+    metrics_.set_round_clients(stage, clients);
+    if (dropped > 0) metrics_.clients_dropped(stage, dropped);
+  }
+  void round_completed(int64_t round_id, int64_t version, double aggregation_seconds) override {
+    metrics_.round_completed();
+    metrics_.observe_aggregation(aggregation_seconds);
+    log_.write(
+        "info", "round_completed",
+        "round " + std::to_string(round_id) + ": completed; new version " + std::to_string(version),
+        {.round = round_id, .version = version, .model = model_});
+  }
+  void round_failed(int64_t round_id, std::string_view kind, std::string_view reason) override {
+    metrics_.round_failed(kind);
+    log_.write("warning", "round_failed",
+               "round " + std::to_string(round_id) + ": failed (" + std::string(kind) +
+                   "): " + std::string(reason),
+               {.round = round_id, .version = std::nullopt, .model = model_});
+  }
+
+ private:
+  metrics::CoordinatorMetrics& metrics_;
+  EventLog& log_;
+  std::string model_;
+};
 
 }  // namespace
 
@@ -49,12 +95,60 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   FL_RETURN_IF_ERROR(validate_config(config));
   std::unique_ptr<CoordinatorService> s(new CoordinatorService());
   s->config_ = std::move(config);
+  CoordinatorService* self = s.get();
+  const std::string& model_name = s->config_.population.model_name;
+  s->log_ = std::make_unique<EventLog>(s->config_.json_logs);
+  auto metrics = metrics::CoordinatorMetrics::create(s->metrics_registry_);
+  if (!metrics.ok()) return metrics.status();
+  s->metrics_ = std::move(*metrics);
+  s->round_listener_ = std::make_unique<MetricsRoundListener>(*s->metrics_, *s->log_, model_name);
+
   auto store = SqliteStore::open(s->config_.store_path);
   if (!store.ok()) return store.status();
   s->store_ = std::move(*store);
-  auto engine = RoundEngine::create(s->config_.population, *s->store_, s->rng_, unix_millis_now());
+
+  if (!s->config_.holdout.empty()) {
+    const std::string dir = s->config_.holdout == "fashion-mnist"
+                                ? std::string(model::kDefaultFashionMnistDir)
+                                : s->config_.holdout.substr(std::string("fashion-mnist:").size());
+    auto test = model::load_fashion_mnist(dir, model::Split::kTest);
+    if (!test.ok())
+      return Status(test.status().code(), "registry.holdout: " + test.status().message());
+    s->holdout_ = s->config_.holdout_limit > 0
+                      ? model::head(*test, static_cast<int64_t>(s->config_.holdout_limit))
+                      : std::move(*test);
+  }
+
+  s->served_ = std::make_shared<serving::ServedModels>(
+      std::vector<std::string>{model_name}, std::make_shared<StoreVersionSource>(*s->store_));
+  RegistryOptions registry_options;
+  registry_options.gate = s->config_.gate;
+  registry_options.monitor = s->config_.monitor;
+  registry_options.callbacks.on_published = [self](std::string_view model, int64_t version,
+                                                   std::string_view reason) {
+    self->on_published(model, version, reason);
+  };
+  registry_options.callbacks.on_alert = [self](std::string_view model, std::string_view kind,
+                                               std::string_view message) {
+    self->metrics_->registry_alert(model, kind);
+    self->log_->write(
+        "warning", "registry_alert",
+        "registry alert (" + std::string(kind) + "): " + std::string(message),
+        {.round = std::nullopt, .version = std::nullopt, .model = std::string(model)});
+  };
+  auto registry = Registry::create(*s->store_, std::move(registry_options));
+  if (!registry.ok()) return registry.status();
+  s->registry_ = std::move(*registry);
+
+  EngineHooks hooks;
+  hooks.registry = s->registry_.get();
+  hooks.holdout = s->holdout_ ? &*s->holdout_ : nullptr;
+  hooks.listener = s->round_listener_.get();
+  auto engine =
+      RoundEngine::create(s->config_.population, *s->store_, s->rng_, unix_millis_now(), hooks);
   if (!engine.ok()) return engine.status();
   s->engine_ = std::move(*engine);
+  s->sync_published();  // serve what is published now
 
   auto admin = auth::AdminCredential::from_token(s->config_.admin_token);
   if (!admin.ok()) return admin.status();
@@ -75,10 +169,15 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   if (!s->config_.tls_certificate.empty())
     options.tls = http::TlsOptions{s->config_.tls_certificate, s->config_.tls_private_key};
   options.rate_limit = http::RateLimit{s->config_.requests_per_second, s->config_.burst};
+  options.max_concurrent_large_bodies = s->config_.max_concurrent_uploads;
   // Rate-limit authenticated clients by their claimed id header, others by IP.
   options.rate_limit_key = [](const Request& r) {
     auto id = r.headers.get("X-FL-Client");
     return id ? "client:" + std::string(*id) : "ip:" + r.peer_address;
+  };
+  options.on_request = [self](const http::RequestMetrics& m) {
+    self->metrics_->observe_request(m.route, m.method, m.status, m.bytes_in, m.bytes_out,
+                                    std::chrono::duration<double>(m.duration).count());
   };
   options.authorize = http::make_authorizer(
       clients, std::make_shared<const auth::AdminCredential>(std::move(*admin)));
@@ -87,6 +186,58 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
 }
 
 CoordinatorService::~CoordinatorService() { stop(); }
+
+std::string CoordinatorService::metrics_text() const {
+  return metrics::render_text(metrics_registry_.collect());
+}
+
+// Runs after every commit that changed what is published (the registry's
+// callback; possibly inside a round's completion, so no engine lock here).
+void CoordinatorService::on_published(std::string_view model, int64_t version,
+                                      std::string_view reason) {
+  auto v = store_->get_version(version);
+  if (!v.ok()) {
+    log_->write(
+        "error", "serving_swap_failed",
+        "cannot load published version " + std::to_string(version) + ": " + v.status().message(),
+        {.round = std::nullopt, .version = version, .model = std::string(model)});
+    return;
+  }
+  auto m = model::load_model(v->model_bytes, "registry version " + std::to_string(version));
+  if (m.ok()) {
+    if (Status st = served_->publish(model, version, std::move(*m)); !st.ok())
+      log_->write("error", "serving_swap_failed", st.message(),
+                  {.round = std::nullopt, .version = version, .model = std::string(model)});
+  }
+  metrics_->set_published_version(model, static_cast<uint64_t>(version));
+  for (const auto& [name, value] : v->metrics)
+    metrics_->set_evaluation(model, static_cast<uint64_t>(version), name, value);
+  if (reason == publish_reason::kRollback || reason == publish_reason::kAutoRollback) {
+    metrics_->registry_rollback(model);
+    if (model == config_.population.model_name) engine_->rebase_on(version);
+  }
+  std::string line = "published " + std::string(model) + " version " + std::to_string(version) +
+                     " (" + std::string(reason) + ")";
+  if (auto it = v->metrics.find("accuracy"); it != v->metrics.end())
+    line += "; holdout accuracy " + std::to_string(it->second);
+  log_->write("info", "model_published", line,
+              {.round = v->round_id, .version = version, .model = std::string(model)});
+}
+
+// Picks up publications made by another process on the same store.
+void CoordinatorService::sync_published() {
+  const std::string& model = config_.population.model_name;
+  auto published = registry_->published_version(model);
+  if (!published.ok()) return;
+  auto served = served_->published(model);
+  if (served && served->version == published->id) return;
+  // Another process (fl-coordinator models ...) changed it: act on its reason.
+  std::string reason = "sync";
+  if (auto history = registry_->publications(model, 1);
+      history.ok() && !history->empty() && history->front().version_id == published->id)
+    reason = history->front().reason;
+  on_published(model, published->id, reason);
+}
 
 http::Router CoordinatorService::routes() {
   http::Router router;
@@ -127,108 +278,191 @@ http::Router CoordinatorService::routes() {
            {.max_body_bytes = 4096, .auth_class = "", .rate_limited = true})
       .ok();
   router
-      .add("POST", "/v1/checkin",
-           [this](const Request& r) {
-             proto::CheckinRequest req;
-             if (!parse_body(r, req)) return malformed("CheckinRequest");
-             auto resp = engine_->checkin(*r.client_id, req, unix_millis_now());
-             if (!resp.ok()) return from_status(resp.status());
-             return http::protobuf_response(resp->SerializeAsString());
-           },
-           signed_small)
+      .add(
+          "POST", "/v1/checkin",
+          [this](const Request& r) {
+            proto::CheckinRequest req;
+            if (!parse_body(r, req)) return malformed("CheckinRequest");
+            auto resp = engine_->checkin(*r.client_id, req, unix_millis_now());
+            if (!resp.ok()) return from_status(resp.status());
+            return http::protobuf_response(resp->SerializeAsString());
+          },
+          signed_small)
       .ok();
   router
-      .add("GET", "/v1/rounds/{round}/task",
-           [this](const Request& r) {
-             const int64_t round = parse_id(r.param("round"));
-             if (round < 0) return http::json_error(400, "round must be a number");
-             auto task = engine_->task(*r.client_id, round, unix_millis_now());
-             if (!task.ok()) return from_status(task.status());
-             return http::protobuf_response(task->SerializeAsString());
-           },
-           signed_small)
+      .add(
+          "GET", "/v1/rounds/{round}/task",
+          [this](const Request& r) {
+            const int64_t round = parse_id(r.param("round"));
+            if (round < 0) return http::json_error(400, "round must be a number");
+            auto task = engine_->task(*r.client_id, round, unix_millis_now());
+            if (!task.ok()) return from_status(task.status());
+            return http::protobuf_response(task->SerializeAsString());
+          },
+          signed_small)
       .ok();
   router
-      .add("GET", "/v1/models/{version}",
-           [this](const Request& r) {
-             const int64_t version = parse_id(r.param("version"));
-             if (version < 0) return http::json_error(400, "version must be a number");
-             auto bytes = engine_->model_bytes(version);
-             if (!bytes.ok()) return from_status(bytes.status());
-             return http::protobuf_response(std::move(*bytes));
-           },
-           signed_small)
+      .add(
+          "GET", "/v1/model_versions/{version}",
+          [this](const Request& r) {
+            const int64_t version = parse_id(r.param("version"));
+            if (version < 0) return http::json_error(400, "version must be a number");
+            auto bytes = engine_->model_bytes(version);
+            if (!bytes.ok()) return from_status(bytes.status());
+            return http::protobuf_response(std::move(*bytes));
+          },
+          signed_small)
       .ok();
   router
-      .add("POST", "/v1/rounds/{round}/secagg",
-           [this](const Request& r) {
-             const int64_t round = parse_id(r.param("round"));
-             if (round < 0) return http::json_error(400, "round must be a number");
-             proto::SecAggExchange req;
-             if (!parse_body(r, req)) return malformed("SecAggExchange");
-             auto resp = engine_->exchange(*r.client_id, round, req, unix_millis_now());
-             if (!resp.ok()) return from_status(resp.status());
-             return http::protobuf_response(resp->SerializeAsString());
-           },
-           signed_large)
-      .ok();
-  router.add("GET", "/healthz", [](const Request&) { return http::text_response("ok\n"); }, probe)
-      .ok();
-  router
-      .add("GET", "/readyz",
-           [this](const Request&) {
-             auto latest = store_->latest_version(config_.population.model_name,
-                                                  VersionStage::kPublished);
-             if (!latest.ok()) return http::text_response("store not ready\n", 503);
-             return http::text_response("ready\n");
-           },
-           probe)
+      .add(
+          "POST", "/v1/rounds/{round}/secagg",
+          [this](const Request& r) {
+            const int64_t round = parse_id(r.param("round"));
+            if (round < 0) return http::json_error(400, "round must be a number");
+            proto::SecAggExchange req;
+            if (!parse_body(r, req)) return malformed("SecAggExchange");
+            auto resp = engine_->exchange(*r.client_id, round, req, unix_millis_now());
+            if (!resp.ok()) return from_status(resp.status());
+            return http::protobuf_response(resp->SerializeAsString());
+          },
+          signed_large)
       .ok();
   router
-      .add("GET", "/v1/admin/status",
-           [this](const Request&) {
-             const auto s = engine_->snapshot();
-             nlohmann::json j = {{"population", config_.population.population},
-                                 {"model", config_.population.model_name},
-                                 {"phase", std::string(phase_name(s.phase))},
-                                 {"round", s.round_id},
-                                 {"global_version", s.global_version},
-                                 {"rounds_completed", s.rounds_completed},
-                                 {"rounds_failed", s.rounds_failed},
-                                 {"selected", s.selected},
-                                 {"secagg_stage", s.secagg_stage},
-                                 {"advertised", s.counts.advertised},
-                                 {"shared_keys", s.counts.shared_keys},
-                                 {"masked_input", s.counts.masked_input},
-                                 {"unmasked", s.counts.unmasked}};
-             return http::json_response(j.dump());
-           },
-           admin)
+      .add(
+          "GET", "/healthz", [](const Request&) { return http::text_response("ok\n"); }, probe)
       .ok();
   router
-      .add("GET", "/v1/admin/rounds",
-           [this](const Request&) {
-             auto rounds = store_->list_rounds(100);
-             if (!rounds.ok()) return from_status(rounds.status());
-             nlohmann::json list = nlohmann::json::array();
-             for (const auto& r : *rounds) {
-               nlohmann::json j = {{"id", r.id},
-                                   {"population", r.population},
-                                   {"base_version", r.base_version_id},
-                                   {"state", std::string(round_state_name(r.state))},
-                                   {"failure_reason", r.failure_reason},
-                                   {"selected", r.counts.selected},
-                                   {"advertised", r.counts.advertised},
-                                   {"shared_keys", r.counts.shared_keys},
-                                   {"masked_input", r.counts.masked_input},
-                                   {"unmasked", r.counts.unmasked},
-                                   {"started_at_ms", r.started_at_ms}};
-               if (r.result_version_id) j["result_version"] = *r.result_version_id;
-               list.push_back(j);
-             }
-             return http::json_response(nlohmann::json{{"rounds", list}}.dump());
-           },
-           admin)
+      .add(
+          "GET", "/metrics",
+          [this](const Request&) {
+            http::Response r = http::text_response(metrics_text());
+            r.content_type = std::string(metrics::kPrometheusContentType);
+            return r;
+          },
+          probe)
+      .ok();
+  if (config_.serving_enabled) {
+    serving::ServingRouteOptions serving_options;
+    serving_options.max_batch_rows = config_.max_batch_rows;
+    serving_options.observer = [this](std::string_view api, std::string_view model, int status,
+                                      double seconds) {
+      metrics_->observe_prediction(api, model, status, seconds);
+      if (status >= 400)
+        metrics_->prediction_error(api, status == 404  ? "not_found"
+                                        : status < 500 ? "bad_request"
+                                                       : "internal");
+    };
+    if (Status st = serving::add_serving_routes(router, served_, serving_options); !st.ok())
+      log_->write("error", "serving_disabled", "serving routes: " + st.message());
+  }
+  router
+      .add(
+          "GET", "/v1/admin/models/{name}/versions",
+          [this](const Request& r) {
+            auto versions = registry_->list_versions(r.param("name"));
+            if (!versions.ok()) return from_status(versions.status());
+            nlohmann::json list = nlohmann::json::array();
+            for (const ModelVersion& v : *versions) {
+              nlohmann::json j = {{"id", v.id},
+                                  {"stage", std::string(version_stage_name(v.stage))},
+                                  {"created_at_ms", v.created_at_ms},
+                                  {"metrics", v.metrics}};
+              if (v.parent_id) j["parent"] = *v.parent_id;
+              if (v.round_id) j["round"] = *v.round_id;
+              list.push_back(j);
+            }
+            return http::json_response(nlohmann::json{{"versions", list}}.dump());
+          },
+          admin)
+      .ok();
+  router
+      .add(
+          "POST", "/v1/admin/models/{name}/versions/{version}:publish",
+          [this](const Request& r) {
+            const int64_t version = parse_id(r.param("version"));
+            if (version < 0) return http::json_error(400, "version must be a number");
+            Status st = registry_->publish(r.param("name"), version, publish_reason::kManual,
+                                           unix_millis_now(), "admin-api");
+            if (!st.ok()) return from_status(st);
+            return http::json_response(nlohmann::json{{"published", version}}.dump());
+          },
+          admin)
+      .ok();
+  router
+      .add(
+          "POST", "/v1/admin/models/{name}:rollback",
+          [this](const Request& r) {
+            std::optional<int64_t> to;
+            if (auto text = r.query_param("to")) {
+              const int64_t v = parse_id(*text);
+              if (v < 0) return http::json_error(400, "to must be a version number");
+              to = v;
+            }
+            auto now_published =
+                registry_->rollback(r.param("name"), to, unix_millis_now(), "admin-api");
+            if (!now_published.ok()) return from_status(now_published.status());
+            return http::json_response(nlohmann::json{{"published", *now_published}}.dump());
+          },
+          admin)
+      .ok();
+  router
+      .add(
+          "GET", "/readyz",
+          [this](const Request&) {
+            auto latest =
+                store_->latest_version(config_.population.model_name, VersionStage::kPublished);
+            if (!latest.ok()) return http::text_response("store not ready\n", 503);
+            return http::text_response("ready\n");
+          },
+          probe)
+      .ok();
+  router
+      .add(
+          "GET", "/v1/admin/status",
+          [this](const Request&) {
+            const auto s = engine_->snapshot();
+            nlohmann::json j = {{"population", config_.population.population},
+                                {"model", config_.population.model_name},
+                                {"phase", std::string(phase_name(s.phase))},
+                                {"round", s.round_id},
+                                {"global_version", s.global_version},
+                                {"rounds_completed", s.rounds_completed},
+                                {"rounds_failed", s.rounds_failed},
+                                {"selected", s.selected},
+                                {"secagg_stage", s.secagg_stage},
+                                {"advertised", s.counts.advertised},
+                                {"shared_keys", s.counts.shared_keys},
+                                {"masked_input", s.counts.masked_input},
+                                {"unmasked", s.counts.unmasked}};
+            return http::json_response(j.dump());
+          },
+          admin)
+      .ok();
+  router
+      .add(
+          "GET", "/v1/admin/rounds",
+          [this](const Request&) {
+            auto rounds = store_->list_rounds(100);
+            if (!rounds.ok()) return from_status(rounds.status());
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& r : *rounds) {
+              nlohmann::json j = {{"id", r.id},
+                                  {"population", r.population},
+                                  {"base_version", r.base_version_id},
+                                  {"state", std::string(round_state_name(r.state))},
+                                  {"failure_reason", r.failure_reason},
+                                  {"selected", r.counts.selected},
+                                  {"advertised", r.counts.advertised},
+                                  {"shared_keys", r.counts.shared_keys},
+                                  {"masked_input", r.counts.masked_input},
+                                  {"unmasked", r.counts.unmasked},
+                                  {"started_at_ms", r.started_at_ms}};
+              if (r.result_version_id) j["result_version"] = *r.result_version_id;
+              list.push_back(j);
+            }
+            return http::json_response(nlohmann::json{{"rounds", list}}.dump());
+          },
+          admin)
       .ok();
   return router;
 }
@@ -237,8 +471,10 @@ Status CoordinatorService::start() {
   FL_RETURN_IF_ERROR(server_->start());
   running_ = true;
   ticker_ = std::thread([this] {
+    int ticks = 0;
     while (running_) {
       engine_->tick(unix_millis_now());
+      if (++ticks % 20 == 0) sync_published();  // once a second
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });

@@ -5,11 +5,23 @@
 //   POST /v1/enroll                 unsigned (enrolment token if configured)
 //   POST /v1/checkin                signed by an enrolled client
 //   GET  /v1/rounds/{round}/task    signed
-//   GET  /v1/models/{version}       signed
+//   GET  /v1/model_versions/{version}  signed; the serialized ModelFile
 //   POST /v1/rounds/{round}/secagg  signed; body up to limits.max_update_bytes
 //   GET  /healthz, /readyz          probes
 //   GET  /v1/admin/status           admin bearer token; JSON
 //   GET  /v1/admin/rounds           admin bearer token; JSON
+//   GET  /v1/admin/models/{name}/versions            admin; the registry, JSON
+//   POST /v1/admin/models/{name}/versions/{v}:publish admin; manual publish
+//   POST /v1/admin/models/{name}:rollback[?to=V]     admin; rollback
+//   GET  /metrics                   Prometheus text format
+//   TensorFlow Serving REST and KServe v2 prediction routes (serving/
+//   serving_routes.h), answered from the published version, hot-swapped on
+//   every publish or rollback.
+//
+// The registry decides publication (quality gate, optional holdout
+// evaluation, automatic rollback). A publish or rollback made by another
+// process on the same store (`fl-coordinator models ...`) is picked up within
+// a second.
 //
 // Thread-safety: start() and stop() from one thread; handlers run on the io
 // threads and the engine serialises them.
@@ -17,12 +29,19 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "base/status.h"
 #include "coordinator/http/http_server.h"
+#include "coordinator/metrics/coordinator_metrics.h"
+#include "coordinator/metrics/registry.h"
+#include "coordinator/registry/registry.h"
 #include "coordinator/rounds/round_engine.h"
 #include "coordinator/service/config.h"
+#include "coordinator/service/event_log.h"
+#include "coordinator/serving/served_models.h"
 #include "coordinator/store/store.h"
 #include "crypto/rng.h"
 
@@ -40,13 +59,26 @@ class CoordinatorService {
   uint16_t port() const;
   RoundEngine& engine() { return *engine_; }
   Store& store() { return *store_; }
+  Registry& registry() { return *registry_; }
+  serving::ServedModels& served() { return *served_; }
+  // The Prometheus exposition, as GET /metrics answers it.
+  std::string metrics_text() const;
 
  private:
   CoordinatorService() = default;
   http::Router routes();
+  void on_published(std::string_view model, int64_t version, std::string_view reason);
+  void sync_published();
 
   CoordinatorConfig config_;
+  std::unique_ptr<EventLog> log_;
+  metrics::Registry metrics_registry_;
+  std::unique_ptr<metrics::CoordinatorMetrics> metrics_;
+  std::unique_ptr<RoundListener> round_listener_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Registry> registry_;
+  std::shared_ptr<serving::ServedModels> served_;
+  std::optional<model::Dataset> holdout_;
   crypto::SystemRng rng_;
   std::unique_ptr<RoundEngine> engine_;
   std::unique_ptr<http::HttpServer> server_;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "coordinator/service/admin_commands.h"
 #include "coordinator/service/coordinator_service.h"
 #include "coordinator/store/sqlite_store.h"
 #include "model/fashion_mnist.h"
@@ -25,9 +26,9 @@ int evaluate(const std::string& db, const std::string& model_name, int64_t versi
     std::fprintf(stderr, "fl-coordinator evaluate: %s\n", store.status().to_string().c_str());
     return 1;
   }
-  auto v = version > 0 ? (*store)->get_version(version)
-                       : (*store)->latest_version(model_name,
-                                                  fl::coordinator::VersionStage::kPublished);
+  auto v = version > 0
+               ? (*store)->get_version(version)
+               : (*store)->latest_version(model_name, fl::coordinator::VersionStage::kPublished);
   if (!v.ok()) {
     std::fprintf(stderr, "fl-coordinator evaluate: %s\n", v.status().to_string().c_str());
     return 1;
@@ -44,13 +45,13 @@ int evaluate(const std::string& db, const std::string& model_name, int64_t versi
     std::fprintf(stderr, "fl-coordinator evaluate: %s\n", metrics.status().to_string().c_str());
     return 1;
   }
-  std::printf("model %s version %lld (%s, round %s): test accuracy %.4f, log loss %.4f on %lld "
-              "examples\n",
-              v->model.c_str(), static_cast<long long>(v->id),
-              std::string(fl::coordinator::version_stage_name(v->stage)).c_str(),
-              v->round_id ? std::to_string(*v->round_id).c_str() : "-",
-              metrics->classification->accuracy, metrics->loss,
-              static_cast<long long>(metrics->count));
+  std::printf(
+      "model %s version %lld (%s, round %s): test accuracy %.4f, log loss %.4f on %lld "
+      "examples\n",
+      v->model.c_str(), static_cast<long long>(v->id),
+      std::string(fl::coordinator::version_stage_name(v->stage)).c_str(),
+      v->round_id ? std::to_string(*v->round_id).c_str() : "-", metrics->classification->accuracy,
+      metrics->loss, static_cast<long long>(metrics->count));
   return 0;
 }
 }  // namespace
@@ -60,13 +61,61 @@ int main(int argc, char** argv) {
   std::string config_path, address, db, cert, key, admin_token_file;
   int port = -1, rounds = -1, cohort = -1, io_threads = -1;
   app.add_option("--config", config_path, "YAML configuration file (required to run rounds)");
-  auto* eval = app.add_subcommand("evaluate", "score a registry version on Fashion-MNIST's test split");
+  auto* eval =
+      app.add_subcommand("evaluate", "score a registry version on Fashion-MNIST's test split");
   std::string eval_db, eval_model, eval_data = fl::model::kDefaultFashionMnistDir;
   int64_t eval_version = 0;
   eval->add_option("--db", eval_db, "SQLite store")->required();
   eval->add_option("--model", eval_model, "model name")->required();
   eval->add_option("--version", eval_version, "version id (default: the published one)");
   eval->add_option("--data-dir", eval_data, "Fashion-MNIST directory");
+  fl::coordinator::ModelsCommand models_cmd;
+  auto* models =
+      app.add_subcommand("models", "the model registry: list, show, history, publish, rollback");
+  models->require_subcommand(1);
+  auto add_models_action = [&](const std::string& action, const std::string& help) {
+    auto* sub = models->add_subcommand(action, help);
+    sub->add_option("--db", models_cmd.db, "SQLite store")->required();
+    sub->callback([&models_cmd, action] { models_cmd.action = action; });
+    return sub;
+  };
+  add_models_action("list", "every version of a model")
+      ->add_option("--model", models_cmd.model, "model name")
+      ->required();
+  add_models_action("show", "one version")
+      ->add_option("--version", models_cmd.version, "version id")
+      ->required();
+  add_models_action("history", "publications, newest first")
+      ->add_option("--model", models_cmd.model, "model name")
+      ->required();
+  auto* publish = add_models_action("publish", "publish a version (bypasses the quality gate)");
+  publish->add_option("--model", models_cmd.model, "model name")->required();
+  publish->add_option("--version", models_cmd.version, "version id")->required();
+  auto* rollback = add_models_action("rollback", "republish the previous (or --to) version");
+  rollback->add_option("--model", models_cmd.model, "model name")->required();
+  int64_t rollback_to = 0;
+  rollback->add_option("--to", rollback_to, "the version to go back to");
+
+  fl::coordinator::PredictCommand predict_cmd;
+  auto* predict = app.add_subcommand("predict", "batch prediction over a CSV file of feature rows");
+  predict->add_option("--db", predict_cmd.db, "SQLite store")->required();
+  predict->add_option("--model", predict_cmd.model, "model name")->required();
+  predict->add_option("--version", predict_cmd.version, "version id (default: the published one)");
+  predict->add_option("--input", predict_cmd.input, "CSV of feature rows")->required();
+  predict->add_option("--output", predict_cmd.output, "predictions CSV to write")->required();
+
+  fl::coordinator::ServeCommand serve_cmd;
+  std::string serve_log_format = "text";
+  auto* serve = app.add_subcommand("serve", "serve published models without running rounds");
+  serve->add_option("--db", serve_cmd.db, "SQLite store")->required();
+  serve->add_option("--model", serve_cmd.models, "model name (repeatable)")->required();
+  serve->add_option("--address", serve_cmd.address, "listen address");
+  serve->add_option("--port", serve_cmd.port, "listen port (default 8501, 0: any free port)");
+  serve->add_option("--io-threads", serve_cmd.io_threads, "HTTP io threads");
+  serve->add_option("--max-batch-rows", serve_cmd.max_batch_rows, "rows per request at most");
+  serve->add_option("--log-format", serve_log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
   app.add_option("--address", address, "listen address (overrides listen.address)");
   app.add_option("--port", port, "listen port, 0 for any free port (overrides listen.port)");
   app.add_option("--io-threads", io_threads, "HTTP io threads (overrides listen.io_threads)");
@@ -86,6 +135,15 @@ int main(int argc, char** argv) {
   }
 
   if (eval->parsed()) return evaluate(eval_db, eval_model, eval_version, eval_data);
+  if (models->parsed()) {
+    if (rollback->parsed() && rollback->count("--to") > 0) models_cmd.to = rollback_to;
+    return fl::coordinator::run_models_command(models_cmd);
+  }
+  if (predict->parsed()) return fl::coordinator::run_predict_command(predict_cmd);
+  if (serve->parsed()) {
+    serve_cmd.json_logs = serve_log_format == "json";
+    return fl::coordinator::run_serve_command(serve_cmd);
+  }
   if (config_path.empty()) {
     std::fprintf(stderr, "fl-coordinator: error: --config is required\n");
     return 2;
@@ -136,8 +194,8 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   auto snap = (*service)->engine().snapshot();
   std::printf("fl-coordinator listening on %s://%s:%u (population %s, global version %lld)\n",
-              scheme.c_str(), address.empty() ? "127.0.0.1" : address.c_str(),
-              (*service)->port(), population.c_str(), static_cast<long long>(snap.global_version));
+              scheme.c_str(), address.empty() ? "127.0.0.1" : address.c_str(), (*service)->port(),
+              population.c_str(), static_cast<long long>(snap.global_version));
   std::fflush(stdout);
   int64_t last_round = -1;
   uint32_t last_completed = snap.rounds_completed;
@@ -145,8 +203,7 @@ int main(int argc, char** argv) {
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto s = (*service)->engine().snapshot();
-    if (s.rounds_completed != last_completed || s.round_id != last_round ||
-        s.phase != last_phase) {
+    if (s.rounds_completed != last_completed || s.round_id != last_round || s.phase != last_phase) {
       std::printf("round %lld: %s; completed %u, failed %u; global version %lld\n",
                   static_cast<long long>(s.round_id),
                   std::string(fl::coordinator::phase_name(s.phase)).c_str(), s.rounds_completed,

@@ -1,5 +1,6 @@
 #include "coordinator/store/sqlite_schema.h"
 
+#include <iterator>
 #include <string>
 
 #include "coordinator/store/sqlite_error.h"
@@ -64,6 +65,47 @@ CREATE TABLE clients (
 INSERT INTO schema_version (version) VALUES (1);
 )sql";
 
+// Version 2: the publication history (publication.h). A version-1 file knows
+// which versions are published but not how they got there, so the history
+// starts with one 'schema-migration' entry per published version (time 0:
+// unknown); rollback needs the current version to appear in it.
+constexpr std::string_view kMigrateV1ToV2 = R"sql(
+CREATE TABLE publications (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model TEXT NOT NULL CHECK (length(model) > 0),
+  version_id INTEGER NOT NULL REFERENCES model_versions (id),
+  previous_version_id INTEGER REFERENCES model_versions (id),
+  at_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL CHECK (length(reason) > 0),
+  actor TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX publications_by_model ON publications (model, id);
+INSERT INTO publications (model, version_id, previous_version_id, at_ms, reason, actor)
+  SELECT model, id, NULL, 0, 'schema-migration', '' FROM model_versions
+  WHERE stage = 'published' ORDER BY id;
+UPDATE schema_version SET version = 2;
+)sql";
+
+// kMigrations[v - 1] takes a version-v database to version v + 1.
+constexpr std::string_view kMigrations[] = {kMigrateV1ToV2};
+static_assert(std::size(kMigrations) == kSqliteSchemaVersion - 1,
+              "one migration per schema version step");
+
+// Runs every migration from `version` to kSqliteSchemaVersion, inside the
+// caller's transaction: a crash mid-way leaves the file at its old version.
+Status migrate(sqlite3* db, int64_t version) {
+  for (int64_t v = version; v < kSqliteSchemaVersion; ++v) {
+    const std::string sql(kMigrations[v - 1]);
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      return sqlite_status(db, rc,
+                           "migrating the schema from version " + std::to_string(v) + " to " +
+                               std::to_string(v + 1));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<int64_t> count(sqlite3* db, std::string_view sql) {
   auto prepared = SqliteStatement::prepare(db, sql);
   if (!prepared.ok()) return prepared.status();
@@ -93,6 +135,8 @@ Status ensure_sqlite_schema(sqlite3* db) {
     }
     const int rc = sqlite3_exec(db, std::string(kSchemaV1).c_str(), nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return sqlite_status(db, rc, "creating the schema");
+    // A new file takes the same path as an old one, so the two cannot differ.
+    FL_RETURN_IF_ERROR(migrate(db, 1));
     return transaction->commit();
   }
 
@@ -116,8 +160,8 @@ Status ensure_sqlite_schema(sqlite3* db) {
   if (version < 1) {
     return DataLoss("the database has an impossible schema version " + std::to_string(version));
   }
-  // version == kSqliteSchemaVersion: nothing to migrate yet. Migrations from
-  // version N to N + 1 go here, each followed by UPDATE schema_version.
+  (*versions)->reset();  // end the read before the migration writes
+  FL_RETURN_IF_ERROR(migrate(db, version));
   return transaction->commit();
 }
 

@@ -1,6 +1,6 @@
 // The SQLite schema of the store, and bringing a database up to it.
 //
-// Version 1 (kSqliteSchemaVersion), one table per record:
+// Version 2 (kSqliteSchemaVersion), one table per record:
 //   model_versions  one row per version; payloads as BLOBs; stage as text with
 //                   a CHECK; a partial UNIQUE index allows at most one
 //                   published row per model, so even a buggy caller or a
@@ -9,14 +9,17 @@
 //                   so a quality gate or a dashboard can query them.
 //   rounds          one row per round; stage counts as columns.
 //   clients         one row per enrolment; public_key UNIQUE and 32 bytes.
+//   publications    the publication history (publication.h), added in
+//                   version 2; written in the transaction that changes stages.
 //   schema_version  a single row: the version this file was written with.
 // Ids are INTEGER PRIMARY KEY AUTOINCREMENT: increasing and never reused. The
 // DDL is plain SQL that PostgreSQL also accepts apart from AUTOINCREMENT and
 // BLOB (GENERATED ... AS IDENTITY and BYTEA there).
 //
 // Opening a newer version's file is refused rather than guessed at; an older
-// version would be migrated forward here, one step per version, in the same
-// transaction that bumps schema_version.
+// version is migrated forward here, one step per version, in the same
+// transaction that bumps schema_version (so a file written by this build
+// cannot be opened by a version-1 build again: keep a backup to downgrade).
 //
 // Thread-safety: call once per connection, before it is shared.
 #pragma once
@@ -27,7 +30,7 @@
 
 namespace fl::coordinator {
 
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 // Creates the schema in an empty database or checks an existing one's
 // version. FailedPrecondition for a newer version or a database that holds

@@ -48,6 +48,17 @@ constexpr std::string_view kListMetrics =
 constexpr std::string_view kSetStage = "UPDATE model_versions SET stage = ?2 WHERE id = ?1";
 constexpr std::string_view kRetirePublished =
     "UPDATE model_versions SET stage = 'retired' WHERE model = ?1 AND stage = 'published'";
+constexpr std::string_view kSelectPublishedId =
+    "SELECT id FROM model_versions WHERE model = ?1 AND stage = 'published'";
+constexpr std::string_view kUpsertMetric =
+    "INSERT INTO version_metrics (version_id, name, value) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (version_id, name) DO UPDATE SET value = excluded.value";
+constexpr std::string_view kInsertPublication =
+    "INSERT INTO publications (model, version_id, previous_version_id, at_ms, reason, actor)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr std::string_view kListPublications =
+    "SELECT id, model, version_id, previous_version_id, at_ms, reason, actor FROM publications"
+    " WHERE model = ?1 ORDER BY id DESC LIMIT ?2";
 
 constexpr std::string_view kInsertRound =
     "INSERT INTO rounds (population, base_version_id, state, started_at_ms)"
@@ -91,15 +102,24 @@ std::string_view key_bytes(const ClientPublicKey& key) {
   return {reinterpret_cast<const char*>(key.data()), key.size()};
 }
 
-Status validate(const NewVersion& version) {
-  if (version.model.empty()) return InvalidArgument("a model version needs a model name");
-  for (const auto& [name, value] : version.metrics) {
-    if (name.empty()) return InvalidArgument("a metric of " + version.model + " has no name");
+// `owner` names what the metrics belong to, for the message.
+Status validate(const VersionMetrics& metrics, const std::string& owner) {
+  for (const auto& [name, value] : metrics) {
+    if (name.empty()) return InvalidArgument("a metric of " + owner + " has no name");
     if (!std::isfinite(value)) {
-      return InvalidArgument("metric '" + name + "' of " + version.model + " is not finite");
+      return InvalidArgument("metric '" + name + "' of " + owner + " is not finite");
     }
   }
   return Status::Ok();
+}
+
+Status validate(const NewVersion& version) {
+  if (version.model.empty()) return InvalidArgument("a model version needs a model name");
+  return validate(version.metrics, version.model);
+}
+
+int64_t clamp_limit(size_t limit) {
+  return static_cast<int64_t>(std::min<uint64_t>(limit, std::numeric_limits<int64_t>::max()));
 }
 
 // Each stage's clients are a subset of the previous stage's (DESIGN.md section 3).
@@ -381,29 +401,105 @@ Result<VersionStage> SqliteStore::stage_of_locked(int64_t id, std::string* model
   return *parsed;
 }
 
-Status SqliteStore::publish_locked(std::string_view model, int64_t id) {
+Status SqliteStore::publish_locked(std::string_view model, int64_t id, const PublishInfo& info) {
   std::string owner;
   FL_STORE_TRY(stage, stage_of_locked(id, &owner));
   if (owner != model) {
     return FailedPrecondition(version_label(id) + " is a version of model '" + owner +
                               "', not of '" + std::string(model) + "'");
   }
-  if (stage == VersionStage::kPublished) return Status::Ok();
+  std::optional<int64_t> previous;
+  {
+    FL_STORE_TRY(select, statement(kSelectPublishedId));
+    select->bind_text(1, model);
+    FL_STORE_TRY(found, select->step());
+    if (found) previous = select->column_int64(0);
+  }
+  if (info.expected_published &&
+      previous.value_or(kNoPublishedVersion) != *info.expected_published) {
+    const auto describe = [](std::optional<int64_t> v) {
+      return v && *v != kNoPublishedVersion ? version_label(*v) : std::string("none");
+    };
+    return Aborted("publishing " + version_label(id) + " of '" + std::string(model) +
+                   "' expected the published version to be " + describe(info.expected_published) +
+                   " but it is " + describe(previous) +
+                   " (changed by another writer); decide again");
+  }
+  // Checked after the expectation, so that a caller who expected another
+  // version learns of the change even when it is the one it wanted: it must
+  // not report a change it did not make.
+  if (stage == VersionStage::kPublished) return Status::Ok();  // no change, no entry
   {
     FL_STORE_TRY(retire, statement(kRetirePublished));
     retire->bind_text(1, model);
     FL_RETURN_IF_ERROR(retire->execute());
   }
-  FL_STORE_TRY(promote, statement(kSetStage));
-  promote->bind_int64(1, id);
-  promote->bind_text(2, version_stage_name(VersionStage::kPublished));
-  return promote->execute();
+  {
+    FL_STORE_TRY(promote, statement(kSetStage));
+    promote->bind_int64(1, id);
+    promote->bind_text(2, version_stage_name(VersionStage::kPublished));
+    FL_RETURN_IF_ERROR(promote->execute());
+  }
+  FL_STORE_TRY(record, statement(kInsertPublication));
+  record->bind_text(1, model);
+  record->bind_int64(2, id);
+  record->bind_optional_int64(3, previous);
+  record->bind_int64(4, info.at_ms);
+  record->bind_text(5, info.reason);
+  record->bind_text(6, info.actor);
+  return record->execute();
 }
 
 Status SqliteStore::publish(std::string_view model, int64_t id) {
+  return publish(model, id, PublishInfo{});
+}
+
+Status SqliteStore::publish(std::string_view model, int64_t id, const PublishInfo& info) {
+  if (info.reason.empty()) return InvalidArgument("a publish needs a reason for the history");
   std::lock_guard lock(mu_);
   FL_STORE_TRY(transaction, SqliteTransaction::begin(db_, Mode::kWrite));
-  FL_RETURN_IF_ERROR(publish_locked(model, id));
+  FL_RETURN_IF_ERROR(publish_locked(model, id, info));
+  return transaction.commit();
+}
+
+Result<std::vector<Publication>> SqliteStore::list_publications(std::string_view model,
+                                                                size_t limit) {
+  std::lock_guard lock(mu_);
+  FL_STORE_TRY(select, statement(kListPublications));
+  select->bind_text(1, model);
+  select->bind_int64(2, clamp_limit(limit));
+  std::vector<Publication> publications;
+  while (true) {
+    FL_STORE_TRY(row, select->step());
+    if (!row) break;
+    Publication p;
+    p.id = select->column_int64(0);
+    p.model = select->column_text(1);
+    p.version_id = select->column_int64(2);
+    p.previous_version_id = select->column_optional_int64(3);
+    p.at_ms = select->column_int64(4);
+    p.reason = select->column_text(5);
+    p.actor = select->column_text(6);
+    publications.push_back(std::move(p));
+  }
+  return publications;
+}
+
+Status SqliteStore::update_metrics(int64_t id, const VersionMetrics& metrics) {
+  FL_RETURN_IF_ERROR(validate(metrics, version_label(id)));
+  std::lock_guard lock(mu_);
+  FL_STORE_TRY(transaction, SqliteTransaction::begin(db_, Mode::kWrite));
+  {
+    std::string model;
+    FL_RETURN_IF_ERROR(stage_of_locked(id, &model).status());
+  }
+  for (const auto& [name, value] : metrics) {
+    FL_STORE_TRY(upsert, statement(kUpsertMetric));
+    upsert->bind_int64(1, id);
+    upsert->bind_text(2, name);
+    upsert->bind_double(3, value);
+    FL_RETURN_IF_ERROR(upsert->execute());
+  }
   return transaction.commit();
 }
 
@@ -413,7 +509,7 @@ Status SqliteStore::set_stage(int64_t id, VersionStage stage) {
   std::string model;
   FL_STORE_TRY(current, stage_of_locked(id, &model));
   if (stage == VersionStage::kPublished) {
-    FL_RETURN_IF_ERROR(publish_locked(model, id));
+    FL_RETURN_IF_ERROR(publish_locked(model, id, PublishInfo{}));
     return transaction.commit();
   }
   if (current == stage) return Status::Ok();
@@ -559,8 +655,7 @@ Result<std::vector<RoundRecord>> SqliteStore::list_rounds(size_t limit) {
   std::vector<int64_t> ids;
   {
     FL_STORE_TRY(select, statement(kListRoundIds));
-    select->bind_int64(
-        1, static_cast<int64_t>(std::min<uint64_t>(limit, std::numeric_limits<int64_t>::max())));
+    select->bind_int64(1, clamp_limit(limit));
     while (true) {
       FL_STORE_TRY(row, select->step());
       if (!row) break;

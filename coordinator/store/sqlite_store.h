@@ -55,6 +55,9 @@ class SqliteStore final : public Store {
   Result<std::vector<ModelVersion>> list_versions(std::string_view model) override;
   Status set_stage(int64_t id, VersionStage stage) override;
   Status publish(std::string_view model, int64_t id) override;
+  Status publish(std::string_view model, int64_t id, const PublishInfo& info) override;
+  Result<std::vector<Publication>> list_publications(std::string_view model, size_t limit) override;
+  Status update_metrics(int64_t id, const VersionMetrics& metrics) override;
 
   Result<int64_t> begin_round(const NewRound& round) override;
   Result<int64_t> complete_round(int64_t round_id, const StageCounts& counts,
@@ -82,7 +85,7 @@ class SqliteStore final : public Store {
   Result<int64_t> insert_version_locked(const NewVersion& version, std::optional<int64_t> round_id);
   Result<ModelVersion> read_version_locked(int64_t id);
   Result<VersionStage> stage_of_locked(int64_t id, std::string* model);
-  Status publish_locked(std::string_view model, int64_t id);
+  Status publish_locked(std::string_view model, int64_t id, const PublishInfo& info);
   Result<RoundRecord> read_round_locked(int64_t id);
   Result<std::string> pragma(std::string_view sql);
 

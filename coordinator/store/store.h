@@ -32,6 +32,7 @@
 #include "base/status.h"
 #include "coordinator/store/client_enrolment.h"
 #include "coordinator/store/model_version.h"
+#include "coordinator/store/publication.h"
 #include "coordinator/store/round_record.h"
 
 namespace fl::coordinator {
@@ -62,8 +63,25 @@ class Store {
   // Makes `id` the only published version of `model`, retiring the previous
   // one in the same transaction; also the rollback path (republishing a
   // retired version). Publishing the published version again is a no-op.
-  // FailedPrecondition when `id` is a version of another model.
+  // FailedPrecondition when `id` is a version of another model. Recorded in
+  // the publication history with PublishInfo's defaults (time 0, reason
+  // "unspecified"); prefer the overload below.
   virtual Status publish(std::string_view model, int64_t id) = 0;
+  // The same, recording `info` in the publication history in the same
+  // transaction as the stage change. InvalidArgument for an empty reason;
+  // Aborted (nothing changed) when info.expected_published is set and does
+  // not match the published version at commit time.
+  virtual Status publish(std::string_view model, int64_t id, const PublishInfo& info) = 0;
+  // The `limit` most recent publications of `model`, newest first. Empty (not
+  // NotFound) for an unknown model or one never published.
+  virtual Result<std::vector<Publication>> list_publications(std::string_view model,
+                                                             size_t limit) = 0;
+  // Merges `metrics` into a version's metrics: names already present take the
+  // new value, others are added, none are removed. For metrics measured after
+  // the version was created (federated evaluation, monitoring of the served
+  // model). InvalidArgument for an empty name or a non-finite value; NotFound
+  // for an unknown id.
+  virtual Status update_metrics(int64_t id, const VersionMetrics& metrics) = 0;
 
   // --- Rounds -------------------------------------------------------------
 

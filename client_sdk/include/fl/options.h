@@ -83,6 +83,10 @@ struct ClientOptions {
   // "masked_input", "unmasking"), on the participate() thread. Lets tests
   // stop a client at a known point (e.g. block forever, then kill it).
   std::function<void(std::string_view stage)> after_stage;
+  // Called just before this client first sends its message for a protocol
+  // stage, on the participate() thread; it may block. Lets benchmarks release
+  // a whole cohort's uploads at one instant, and tests hold a client there.
+  std::function<void(std::string_view stage)> before_stage;
 };
 
 }  // namespace fl

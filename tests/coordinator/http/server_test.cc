@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -403,6 +404,90 @@ TEST(HttpServer, StopLetsAnInFlightRequestFinish) {
   EXPECT_EQ(result->header("Connection"), "close");
   EXPECT_TRUE(idle.wait_for_close(1s));
   EXPECT_EQ(server->open_connections(), 0u);
+}
+
+// A cohort uploading at once must not make the server hold every body: past
+// max_concurrent_large_bodies a large upload waits unread, while small
+// requests (polls) are still answered.
+TEST(HttpServer, ReadsAtMostTheConfiguredLargeBodiesAtOnceAndKeepsAnsweringPolls) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release_first = false;
+  std::atomic<int> handled{0};
+  Router router;
+  RouteOptions upload;
+  upload.max_body_bytes = 8 << 20;
+  ASSERT_TRUE(router
+                  .add(
+                      "POST", "/upload",
+                      [&](const Request& request) {
+                        if (handled++ == 0) {
+                          std::unique_lock lock(mu);
+                          cv.wait(lock, [&] { return release_first; });
+                        }
+                        return text_response(std::to_string(request.body.size()));
+                      },
+                      upload)
+                  .ok());
+  ASSERT_TRUE(
+      router.add("GET", "/poll", [](const Request&) { return text_response("ok"); }).ok());
+  HttpServerOptions options;
+  options.io_threads = 2;
+  options.large_body_bytes = 1 << 20;
+  options.max_concurrent_large_bodies = 1;
+  auto server = start_server(std::move(router), options);
+
+  const std::string big(3 << 20, 'x');
+  auto first = std::async(std::launch::async, [&] {
+    return plain_client(server->port()).send("POST", "/upload", big, "application/octet-stream");
+  });
+  while (handled.load() == 0) std::this_thread::sleep_for(5ms);
+  auto second = std::async(std::launch::async, [&] {
+    return plain_client(server->port()).send("POST", "/upload", big, "application/octet-stream");
+  });
+  // The second upload is held while the first is in its handler...
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(handled.load(), 1);
+  // ...but a poll on a free io thread is answered.
+  HttpClient poller = plain_client(server->port());
+  Result<transport::HttpResponse> poll = poller.send("GET", "/poll");
+  ASSERT_TRUE(poll.ok()) << poll.status().to_string();
+  EXPECT_EQ(poll->status, 200);
+  {
+    std::lock_guard lock(mu);
+    release_first = true;
+  }
+  cv.notify_all();
+  for (auto* upload_result : {&first, &second}) {
+    Result<transport::HttpResponse> got = upload_result->get();
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_EQ(got->status, 200);
+    EXPECT_EQ(got->body, std::to_string(big.size()));
+  }
+  EXPECT_EQ(handled.load(), 2);
+}
+
+TEST(HttpServer, SendsASharedBodyToManyClientsUnchanged) {
+  auto payload = std::make_shared<const std::string>(std::string(2 << 20, '\x7f') + kBinary);
+  Router router;
+  ASSERT_TRUE(
+      router.add("GET", "/model", [payload](const Request&) { return protobuf_response(payload); })
+          .ok());
+  auto server = start_server(std::move(router));
+  std::vector<std::future<Result<transport::HttpResponse>>> downloads;
+  for (int i = 0; i < 6; ++i)
+    downloads.push_back(std::async(std::launch::async, [&] {
+      HttpClient client = plain_client(server->port());
+      auto once = client.send("GET", "/model");
+      if (!once.ok()) return once;
+      return client.send("GET", "/model");  // again on the kept-alive connection
+    }));
+  for (auto& download : downloads) {
+    Result<transport::HttpResponse> got = download.get();
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_EQ(got->status, 200);
+    EXPECT_EQ(got->body, *payload);
+  }
 }
 
 TEST(HttpServer, ReportsBindFailuresAsValues) {

@@ -113,7 +113,7 @@ TEST_F(ServiceTest, EnrolsChecksInAndServesTheModel) {
   EXPECT_EQ(task->status, 503);
   EXPECT_TRUE(task->header("Retry-After").has_value());
   const int64_t version = admin_status()["global_version"];
-  auto model = c.send("GET", "/v1/models/" + std::to_string(version));
+  auto model = c.send("GET", "/v1/model_versions/" + std::to_string(version));
   ASSERT_TRUE(model.ok());
   EXPECT_EQ(model->status, 200);
   EXPECT_GT(model->body.size(), 0u);
@@ -143,7 +143,7 @@ TEST_F(ServiceTest, RejectsBadInputWithClearErrorsAndNoStateChange) {
   expect(c.send("GET", "/v1/rounds/999/task"), 409, "not the current round");
   expect(c.send("GET", "/v1/rounds/abc/task"), 400, "number");
   // Unknown model version.
-  expect(c.send("GET", "/v1/models/424242"), 404, "error");
+  expect(c.send("GET", "/v1/model_versions/424242"), 404, "error");
   // A protocol message for a round that is not running.
   proto::SecAggExchange x;
   x.mutable_message()->set_protocol_version(1);

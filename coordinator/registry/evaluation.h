@@ -1,0 +1,49 @@
+// Federated evaluation: each client scores a model version on its own data
+// and reports counts, never examples; the coordinator adds the counts up into
+// the version's metrics, exactly as if the model had been scored on the union
+// of the clients' data (the confusion matrix and the loss sum are additive;
+// the ratios computed from them are not, which is why clients report counts
+// rather than their own accuracy).
+//
+// Metrics follow model/metrics.h (scikit-learn's definitions, zero_division=0):
+// "examples", "accuracy", macro "precision", "recall" and "f1" over all
+// num_classes classes, and "loss", the mean of the model's training loss.
+//
+// Not for: regression models (no confusion matrix), nor for deciding anything
+// from the metrics (quality_gate.h, Registry::observe).
+//
+// Thread-safety: values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/status.h"
+#include "coordinator/store/model_version.h"
+#include "model/dataset.h"
+#include "model/model.h"
+
+namespace fl::coordinator {
+
+// One client's report.
+struct EvaluationCounts {
+  int64_t examples = 0;
+  double loss_sum = 0;  // the training loss summed over the examples
+  int num_classes = 0;
+  std::vector<int64_t> confusion;  // num_classes * num_classes, row-major [true][predicted]
+};
+
+// The metrics of the union of the reports. InvalidArgument, naming the index
+// of the offending report, when a report has zero examples, a negative
+// count, a confusion matrix of the wrong size or not summing to `examples`, a
+// loss sum that is negative or not finite, or another num_classes than the
+// first report; also for no reports at all.
+Result<VersionMetrics> combine_evaluations(std::span<const EvaluationCounts> reports);
+
+// What a client (or the server, on a holdout set) reports for `model` on
+// `data`: model::evaluate's confusion matrix and loss, as counts.
+// InvalidArgument for a regression model or data the model cannot score.
+Result<EvaluationCounts> evaluation_counts(const model::Model& model, const model::Dataset& data);
+
+}  // namespace fl::coordinator

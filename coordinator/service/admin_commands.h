@@ -1,0 +1,54 @@
+// fl-coordinator's offline subcommands, run against the store file (safe
+// while the service runs on it: SQLite transactions, and the running service
+// picks up a publish or rollback within a second):
+//
+//   models list     --db F --model M            every version, stage, metrics
+//   models show     --db F --version V          one version in full
+//   models history  --db F --model M            publications, newest first
+//   models publish  --db F --model M --version V
+//   models rollback --db F --model M [--to V]
+//   predict --db F --model M [--version V] --input rows.csv --output predictions.csv
+//   serve   --db F --model M [--model M2 ...] [--address A] [--port P] [--io-threads N]
+//
+// `serve` answers the serving APIs, /metrics, /healthz and /readyz from the
+// registry without running rounds, hot-swapping when the published version
+// changes.
+//
+// Thread-safety: each function runs a whole command on the calling thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fl::coordinator {
+
+struct ModelsCommand {
+  std::string action;  // list | show | history | publish | rollback
+  std::string db;
+  std::string model;
+  int64_t version = 0;
+  std::optional<int64_t> to;
+};
+int run_models_command(const ModelsCommand& command);
+
+struct PredictCommand {
+  std::string db, model, input, output;
+  int64_t version = 0;  // 0: the published one
+};
+int run_predict_command(const PredictCommand& command);
+
+struct ServeCommand {
+  std::string db;
+  std::vector<std::string> models;
+  std::string address = "127.0.0.1";
+  uint16_t port = 8501;  // TensorFlow Serving's REST port
+  int io_threads = 2;
+  size_t max_batch_rows = 1024;
+  bool json_logs = false;
+};
+// Runs until SIGINT or SIGTERM.
+int run_serve_command(const ServeCommand& command);
+
+}  // namespace fl::coordinator
