@@ -58,6 +58,7 @@ struct Client::Impl {
   // Runs round `round_id` (this client is selected) to its end; fills `report`.
   void run_round(uint64_t round_id, std::chrono::steady_clock::time_point deadline,
                  RoundReport& report);
+  void send_evaluation(uint64_t round_id, RoundReport& report);
 };
 
 // The server's {"error": "..."} message, or the start of the body.

@@ -18,7 +18,8 @@ namespace {
 
 class ModelTrainer final : public Trainer {
  public:
-  explicit ModelTrainer(model::Dataset shard) : shard_(std::move(shard)) {}
+  ModelTrainer(model::Dataset shard, model::Dataset held_out)
+      : shard_(std::move(shard)), held_out_(std::move(held_out)) {}
 
   uint64_t num_examples() const override { return static_cast<uint64_t>(shard_.size()); }
 
@@ -40,6 +41,7 @@ class ModelTrainer final : public Trainer {
                              std::to_string(shard_.num_classes - 1) + " but the global model has " +
                              std::to_string(spec.num_classes) + " classes");
     shard_.num_classes = shard_.is_classification() ? spec.num_classes : 0;
+    held_out_.num_classes = shard_.num_classes;
     model_ = std::move(*loaded);
     return Status::Ok();
   }
@@ -81,6 +83,25 @@ class ModelTrainer final : public Trainer {
     return out;
   }
 
+  Result<LocalEvaluation> evaluate_counts(std::span<const float> weights) override {
+    if (held_out_.size() == 0)
+      return FailedPrecondition("no held-out examples (evaluation_fraction is 0)");
+    FL_RETURN_IF_ERROR(set_weights(weights));
+    auto metrics = model::evaluate(*model_, held_out_);
+    if (!metrics.ok()) return metrics.status();
+    if (!metrics->classification)
+      return FailedPrecondition("federated evaluation counts are for classifiers");
+    const auto& confusion = metrics->classification->confusion;
+    LocalEvaluation out;
+    out.examples = static_cast<uint64_t>(metrics->count);
+    out.loss_sum = metrics->loss * static_cast<double>(metrics->count);
+    out.num_classes = static_cast<uint32_t>(confusion.rows());
+    for (Eigen::Index t = 0; t < confusion.rows(); ++t)
+      for (Eigen::Index p = 0; p < confusion.cols(); ++p)
+        out.confusion.push_back(static_cast<uint64_t>(confusion(t, p)));
+    return out;
+  }
+
   void set_num_threads(int n) { num_threads_ = n; }
 
  private:
@@ -95,6 +116,7 @@ class ModelTrainer final : public Trainer {
   }
 
   model::Dataset shard_;
+  model::Dataset held_out_;
   std::optional<model::Model> model_;
   int num_threads_ = 1;
 };
@@ -127,11 +149,22 @@ Result<std::unique_ptr<Trainer>> make_model_trainer(const BuiltinTrainerOptions&
     auto indices = client_sdk::shard_indices(data->size(), options.shard_index, options.shard_count,
                                              options.partition_seed);
     if (!indices.ok()) return indices.status();
-    model::Dataset shard = model::subset(*data, *indices);
+    if (!(options.evaluation_fraction >= 0 && options.evaluation_fraction < 1))
+      return InvalidArgument("evaluation_fraction must be in [0, 1)");
+    // The shard is in shuffled order: its tail is a random held-out sample.
+    std::vector<int64_t> train_indices(indices->begin(), indices->end());
+    const auto held = static_cast<size_t>(options.evaluation_fraction *
+                                          static_cast<double>(train_indices.size()));
+    std::vector<int64_t> held_indices(train_indices.end() - static_cast<std::ptrdiff_t>(held),
+                                      train_indices.end());
+    train_indices.resize(train_indices.size() - held);
+    model::Dataset held_out = model::subset(*data, held_indices);
+    held_out.num_classes = data->num_classes;
+    model::Dataset shard = model::subset(*data, train_indices);
     shard.num_classes = data->num_classes;
     shard.source = data->source + " shard " + std::to_string(options.shard_index) + "/" +
                    std::to_string(options.shard_count);
-    auto trainer = std::make_unique<ModelTrainer>(std::move(shard));
+    auto trainer = std::make_unique<ModelTrainer>(std::move(shard), std::move(held_out));
     trainer->set_num_threads(options.num_threads);
     return std::unique_ptr<Trainer>(std::move(trainer));
   } catch (const std::exception& e) {

@@ -120,6 +120,37 @@ std::string stage_of(const proto::ClientToServer& m) {
 
 }  // namespace
 
+// Federated evaluation: the round's new version scored on held-out data. The
+// download is the next round's global model, so it is cached, not repeated.
+// Any failure is noted in the report; the round's outcome stands.
+void Client::Impl::send_evaluation(uint64_t round_id, RoundReport& report) {
+  auto note = [&](std::string why) {
+    report.evaluation_note = std::move(why);
+    log("round " + std::to_string(round_id) + ": no evaluation sent: " + report.evaluation_note);
+  };
+  auto model_file = fetch_model(report.new_version);
+  if (!model_file.ok()) return note(model_file.status().message());
+  auto model = model::load_model(*model_file, "version " + std::to_string(report.new_version));
+  if (!model.ok()) return note(model.status().message());
+  if (Status s = trainer->on_global_model(*model_file, report.new_version); !s.ok())
+    return note(s.message());
+  const std::vector<float> weights(model->params.data(),
+                                   model->params.data() + model->params.size());
+  auto counts = trainer->evaluate_counts(weights);
+  if (!counts.ok()) return note(counts.status().message());
+  proto::EvaluationReport evaluation;
+  evaluation.set_version(report.new_version);
+  evaluation.set_examples(counts->examples);
+  evaluation.set_loss_sum(counts->loss_sum);
+  evaluation.set_num_classes(counts->num_classes);
+  for (uint64_t c : counts->confusion) evaluation.add_confusion(c);
+  auto response = call_signed("POST", "/v1/rounds/" + std::to_string(round_id) + "/evaluation",
+                              evaluation.SerializeAsString());
+  if (!response.ok()) return note(response.status().message());
+  if (response->status != 200) return note(status_from_http("evaluation", *response).message());
+  report.evaluation_sent = true;
+}
+
 void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, RoundReport& report) {
   const std::string round = "round " + std::to_string(round_id);
   auto fail = [&](std::string reason) {
@@ -312,6 +343,7 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
         report.failure_reason = "completed without this client's input (it arrived late)";
       report.stages.push_back("completed");
       log(round + " completed: new version " + std::to_string(report.new_version));
+      if (task.federated_evaluation()) send_evaluation(round_id, report);
       return;
     }
     if (answer.state() == proto::SecAggExchangeResponse::FAILED)

@@ -29,6 +29,17 @@ struct StageDeadlines {
   int64_t unmasking_ms = 10'000;
 };
 
+// After a round completes, its clients score the new version on their local
+// held-out data and report counts; the engine combines them into metrics
+// named fed_accuracy, fed_precision, fed_recall, fed_f1, fed_loss and
+// fed_examples once every included client reported or, with at least
+// min_reports, at the deadline.
+struct FederatedEvaluationConfig {
+  bool enabled = false;
+  uint32_t min_reports = 3;
+  int64_t deadline_ms = 30'000;
+};
+
 struct PopulationConfig {
   std::string population = "default";
   std::string model_name = "model";
@@ -58,6 +69,7 @@ struct PopulationConfig {
   unsigned unmask_threads = 2;
 
   aggregation::ServerOptimizerConfig optimizer;
+  FederatedEvaluationConfig federated_evaluation;
 
   uint32_t selection_target() const;
 };

@@ -259,6 +259,7 @@ Status RoundEngine::start_round(int64_t now_ms) {
   q->set_max_weight(config_.quantization.max_weight);
   *task_.mutable_secagg() = session_->config().proto();
   task_.set_poll_interval_ms(200);
+  task_.set_federated_evaluation(config_.federated_evaluation.enabled);
   phase_ = Phase::kRunning;
   stage_started_ms_ = now_ms;
   stage_clients_ = static_cast<uint32_t>(selected_.size());
@@ -467,17 +468,26 @@ void RoundEngine::finish_round(int64_t now_ms) {
   // quality gate decides; a held candidate is not a failed round, and the
   // next round trains on from it (the gate guards what is served, not the
   // training lineage; a rollback rebases training, see rebase_on).
-  if (hooks_.registry) {
+  const bool evaluate = config_.federated_evaluation.enabled;
+  if (!hooks_.registry) {
+    if (Status s = store_.publish(config_.model_name, *id); !s.ok())
+      return fail_round("cannot publish version " + std::to_string(*id) + ": " + s.message(),
+                        now_ms, "persist");
+  } else if (!(evaluate && hooks_.gate_waits_for_federated_evaluation)) {
     auto decision = hooks_.registry->consider(*id, now_ms);
     (void)decision;  // alerts and publications reach the service through the registry
-  } else if (Status s = store_.publish(config_.model_name, *id); !s.ok()) {
-    return fail_round("cannot publish version " + std::to_string(*id) + ": " + s.message(), now_ms,
-                      "persist");
-  }
+  }  // else: the gate runs when the federated evaluation concludes
   global_ = std::move(next);
   global_version_ = *id;
   global_bytes_ = std::make_shared<const std::string>(std::move(*bytes));
   optimizer_ = std::move(*next_optimizer);
+  if (evaluate) {
+    EvaluationTally& tally = evaluations_[round_id_];
+    tally.version = *id;
+    tally.eligible.insert(included.begin(), included.end());
+    tally.deadline_ms = now_ms + config_.federated_evaluation.deadline_ms;
+    tally.gate_pending = hooks_.registry && hooks_.gate_waits_for_federated_evaluation;
+  }
   ++rounds_completed_;
   outcomes_[round_id_] = Outcome{proto::SecAggExchangeResponse::COMPLETED, *id, ""};
   if (outcomes_.size() > kOutcomesKept) outcomes_.erase(outcomes_.begin());
@@ -505,8 +515,69 @@ void RoundEngine::fail_round(const std::string& reason, int64_t now_ms, std::str
   if (Status s = open_selection(now_ms); !s.ok()) phase_ = Phase::kFinished;
 }
 
+Status RoundEngine::report_evaluation(uint64_t client_id, int64_t round_id,
+                                      const proto::EvaluationReport& report, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = evaluations_.find(round_id);
+  if (it == evaluations_.end())
+    return NotFound("round " + std::to_string(round_id) + " has no federated evaluation open");
+  EvaluationTally& tally = it->second;
+  if (!tally.eligible.count(client_id))
+    return PermissionDenied("client " + std::to_string(client_id) +
+                            " did not contribute to round " + std::to_string(round_id));
+  if (report.version() != tally.version)
+    return InvalidArgument("round " + std::to_string(round_id) + " evaluates version " +
+                           std::to_string(tally.version) + ", not " +
+                           std::to_string(report.version()));
+  if (tally.reported.count(client_id))
+    return AlreadyExists("client " + std::to_string(client_id) + " already reported round " +
+                         std::to_string(round_id) + "'s evaluation");
+  EvaluationCounts counts;
+  counts.examples = static_cast<int64_t>(std::min<uint64_t>(report.examples(), INT64_MAX));
+  counts.loss_sum = report.loss_sum();
+  counts.num_classes = static_cast<int>(report.num_classes());
+  for (uint64_t c : report.confusion())
+    counts.confusion.push_back(static_cast<int64_t>(std::min<uint64_t>(c, INT64_MAX)));
+  if (counts.num_classes != global_.spec.num_classes)
+    return InvalidArgument("the model has " + std::to_string(global_.spec.num_classes) +
+                           " classes; the report has " + std::to_string(counts.num_classes));
+  if (auto checked = combine_evaluations(std::span<const EvaluationCounts>(&counts, 1));
+      !checked.ok())
+    return checked.status();
+  tally.reported.insert(client_id);
+  tally.reports.push_back(std::move(counts));
+  if (tally.reported.size() == tally.eligible.size()) conclude_evaluation(round_id, now_ms);
+  return Status::Ok();
+}
+
+void RoundEngine::conclude_evaluation(int64_t round_id, int64_t now_ms) {
+  auto node = evaluations_.extract(round_id);
+  if (node.empty()) return;
+  EvaluationTally& tally = node.mapped();
+  if (tally.reports.size() < config_.federated_evaluation.min_reports) return;  // too few to judge
+  auto combined = combine_evaluations(tally.reports);
+  if (!combined.ok()) return;
+  VersionMetrics metrics;
+  for (const auto& [name, value] : *combined) metrics["fed_" + name] = value;
+  if (!hooks_.registry) {
+    (void)store_.update_metrics(tally.version, metrics);
+    return;
+  }
+  if (tally.gate_pending) {
+    if (store_.update_metrics(tally.version, metrics).ok())
+      (void)hooks_.registry->consider(tally.version, now_ms);
+  } else {
+    // Records the metrics; rolls back if the served version fell below the floor.
+    (void)hooks_.registry->observe(config_.model_name, tally.version, metrics, now_ms);
+  }
+}
+
 void RoundEngine::tick(int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<int64_t> due;
+  for (const auto& [round, tally] : evaluations_)
+    if (now_ms >= tally.deadline_ms) due.push_back(round);
+  for (int64_t round : due) conclude_evaluation(round, now_ms);
   if (phase_ == Phase::kSelecting && now_ms >= selection_deadline_) {
     if (selected_.size() >= config_.min_cohort) {
       if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");

@@ -36,6 +36,7 @@
 #include "aggregation/secagg/server_session.h"
 #include "aggregation/server_optimizer.h"
 #include "base/status.h"
+#include "coordinator/registry/evaluation.h"
 #include "coordinator/registry/registry.h"
 #include "coordinator/rounds/population_config.h"
 #include "coordinator/store/store.h"
@@ -72,6 +73,9 @@ struct EngineHooks {
   // holdout evaluation: accuracy, precision, recall, f1, loss).
   const model::Dataset* holdout = nullptr;
   RoundListener* listener = nullptr;
+  // The gate judges a federated metric (fed_*): a new version is handed to
+  // the registry once its federated evaluation concluded, not at commit.
+  bool gate_waits_for_federated_evaluation = false;
 };
 
 class RoundEngine {
@@ -111,6 +115,14 @@ class RoundEngine {
   Result<proto::SecAggExchangeResponse> exchange(uint64_t client_id, int64_t round_id,
                                                  const proto::SecAggExchange& request,
                                                  int64_t now_ms);
+  // Federated evaluation: a client of round `round_id` reports its counts
+  // for the round's new version. NotFound when the round has no evaluation
+  // open (none asked, or concluded); PermissionDenied for a client whose
+  // input was not in the round; AlreadyExists for a second report;
+  // InvalidArgument for another version or malformed counts. Nothing changes
+  // on error.
+  Status report_evaluation(uint64_t client_id, int64_t round_id,
+                           const proto::EvaluationReport& report, int64_t now_ms);
   // Deadlines: closes a selection or protocol stage whose time is up.
   void tick(int64_t now_ms);
 
@@ -118,6 +130,16 @@ class RoundEngine {
   const PopulationConfig& config() const { return config_; }
 
  private:
+  struct EvaluationTally {
+    int64_t version = 0;
+    std::set<uint64_t> eligible;  // the clients whose input made the version
+    std::set<uint64_t> reported;
+    std::vector<EvaluationCounts> reports;
+    int64_t deadline_ms = 0;
+    bool gate_pending = false;
+  };
+  void conclude_evaluation(int64_t round_id, int64_t now_ms);
+
   struct Outcome {
     proto::SecAggExchangeResponse::RoundState state;
     int64_t new_version = 0;
@@ -165,7 +187,9 @@ class RoundEngine {
   int64_t stage_started_ms_ = 0;
   uint32_t stage_clients_ = 0;  // clients in the stage before the current one
   std::map<uint64_t, std::vector<proto::ServerToClient>> outbox_;
-  std::map<int64_t, Outcome> outcomes_;  // recent rounds, for clients polling after the end
+  std::map<int64_t, Outcome> outcomes_;
+  std::map<int64_t, EvaluationTally>
+      evaluations_;  // by round  // recent rounds, for clients polling after the end
 };
 
 std::string_view phase_name(RoundEngine::Phase phase);

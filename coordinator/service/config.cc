@@ -128,10 +128,22 @@ Status read_model(const Section& s, PopulationConfig& p) {
 }
 
 Status read_population(const Section& s, PopulationConfig& p) {
-  FL_RETURN_IF_ERROR(s.check_keys({"name", "model", "rounds", "cohort_size", "over_selection",
-                                   "min_cohort", "retry_after_ms", "deadlines_ms", "training",
-                                   "quantization", "secure_aggregation", "server_optimizer"}));
+  FL_RETURN_IF_ERROR(
+      s.check_keys({"name", "model", "rounds", "cohort_size", "over_selection", "min_cohort",
+                    "retry_after_ms", "deadlines_ms", "training", "quantization",
+                    "secure_aggregation", "server_optimizer", "federated_evaluation"}));
   FL_RETURN_IF_ERROR(s.get("name", p.population));
+  if (s.has("federated_evaluation")) {
+    const Section fe = s.sub("federated_evaluation");
+    FL_RETURN_IF_ERROR(fe.check_keys({"enabled", "min_reports", "deadline_ms"}));
+    FL_RETURN_IF_ERROR(fe.get("enabled", p.federated_evaluation.enabled));
+    FL_RETURN_IF_ERROR(fe.get("min_reports", p.federated_evaluation.min_reports));
+    FL_RETURN_IF_ERROR(fe.get("deadline_ms", p.federated_evaluation.deadline_ms));
+    if (p.federated_evaluation.min_reports < 1)
+      return fe.invalid("min_reports", "must be at least 1");
+    if (p.federated_evaluation.deadline_ms <= 0)
+      return fe.invalid("deadline_ms", "must be a positive number of milliseconds");
+  }
   if (!s.has("model")) return s.invalid("model", "is required");
   FL_RETURN_IF_ERROR(read_model(s.sub("model"), p));
   FL_RETURN_IF_ERROR(s.get("rounds", p.rounds));

@@ -29,7 +29,10 @@
 //                          unmask_threads: 2, signed_keys: true}
 //     server_optimizer: {kind: fedavg, server_lr: 1.0, momentum: 0.9,
 //                        beta1: 0.9, beta2: 0.99, tau: 0.001}
+//     federated_evaluation: {enabled: true, min_reports: 3, deadline_ms: 30000}
 //   registry:                            # optional: the quality gate and monitoring
+//     # gate/monitor metrics: a holdout's "accuracy", "f1", "loss"..., or the
+//     # federated evaluation's "fed_accuracy", "fed_f1", "fed_loss"...
 //     holdout: fashion-mnist             # server-side evaluation data: fashion-mnist[:DIR]
 //     holdout_limit: 2000                # examples of it used (0: all)
 //     gate: {metric: accuracy, higher_is_better: true, tolerance: 0.01,

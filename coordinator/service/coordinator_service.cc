@@ -144,6 +144,8 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   hooks.registry = s->registry_.get();
   hooks.holdout = s->holdout_ ? &*s->holdout_ : nullptr;
   hooks.listener = s->round_listener_.get();
+  hooks.gate_waits_for_federated_evaluation = s->config_.population.federated_evaluation.enabled &&
+                                              s->config_.gate.metric.rfind("fed_", 0) == 0;
   auto engine =
       RoundEngine::create(s->config_.population, *s->store_, s->rng_, unix_millis_now(), hooks);
   if (!engine.ok()) return engine.status();
@@ -218,8 +220,14 @@ void CoordinatorService::on_published(std::string_view model, int64_t version,
   }
   std::string line = "published " + std::string(model) + " version " + std::to_string(version) +
                      " (" + std::string(reason) + ")";
-  if (auto it = v->metrics.find("accuracy"); it != v->metrics.end())
-    line += "; holdout accuracy " + std::to_string(it->second);
+  char figures[96] = "";
+  if (auto it = v->metrics.find("fed_accuracy"); it != v->metrics.end())
+    std::snprintf(figures, sizeof(figures), "; federated accuracy %.4f", it->second);
+  line += figures;
+  if (auto it = v->metrics.find("accuracy"); it != v->metrics.end()) {
+    std::snprintf(figures, sizeof(figures), "; holdout accuracy %.4f", it->second);
+    line += figures;
+  }
   log_->write("info", "model_published", line,
               {.round = v->round_id, .version = version, .model = std::string(model)});
 }
@@ -326,6 +334,20 @@ http::Router CoordinatorService::routes() {
             return http::protobuf_response(resp->SerializeAsString());
           },
           signed_large)
+      .ok();
+  router
+      .add(
+          "POST", "/v1/rounds/{round}/evaluation",
+          [this](const Request& r) {
+            const int64_t round = parse_id(r.param("round"));
+            if (round < 0) return http::json_error(400, "round must be a number");
+            proto::EvaluationReport req;
+            if (!parse_body(r, req)) return malformed("EvaluationReport");
+            Status st = engine_->report_evaluation(*r.client_id, round, req, unix_millis_now());
+            if (!st.ok()) return from_status(st);
+            return http::json_response("{}");
+          },
+          signed_small)
       .ok();
   router
       .add(

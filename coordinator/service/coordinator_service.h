@@ -7,6 +7,7 @@
 //   GET  /v1/rounds/{round}/task    signed
 //   GET  /v1/model_versions/{version}  signed; the serialized ModelFile
 //   POST /v1/rounds/{round}/secagg  signed; body up to limits.max_update_bytes
+//   POST /v1/rounds/{round}/evaluation  signed; federated evaluation counts
 //   GET  /healthz, /readyz          probes
 //   GET  /v1/admin/status           admin bearer token; JSON
 //   GET  /v1/admin/rounds           admin bearer token; JSON

@@ -17,6 +17,8 @@
 #include "crypto/rng.h"
 #include "fl/client.h"
 #include "fl/model_trainer.h"
+#include "model/model.h"
+#include "model/serialization.h"
 
 namespace fl {
 namespace {
@@ -201,6 +203,45 @@ TEST(Shards, AreDeterministicDisjointAndCoverTheDataset) {
   EXPECT_FALSE(client_sdk::shard_indices(3, 0, 7, 42).ok());
 }
 
+// Federated evaluation scores a version on examples the client never trained
+// on: the default holds out a tenth of the shard, and evaluate_counts counts
+// exactly those, in a confusion matrix that sums to them.
+TEST(BuiltinTrainer, HoldsOutATenthOfItsShardForFederatedEvaluation) {
+  ScratchDir dir;
+  const std::string csv = dir.file("data.csv");
+  {
+    std::ofstream out(csv);
+    out << "a,b,label\n";
+    for (int i = 0; i < 200; ++i) out << i % 11 << "," << (i % 7) << "," << (i % 3) << "\n";
+  }
+  BuiltinTrainerOptions o;
+  o.dataset = "csv:" + csv;
+  o.target_column = "label";
+  auto trainer = make_model_trainer(o);
+  ASSERT_TRUE(trainer.ok()) << trainer.status().to_string();
+  EXPECT_EQ((*trainer)->num_examples(), 180u);
+  // A softmax model over the 2 features and 3 classes, as the coordinator sends it.
+  auto spec = model::ModelSpec::softmax_regression(2, 3);
+  auto m = model::create_model(spec, 1);
+  ASSERT_TRUE(m.ok());
+  auto file = model::save_model(*m);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*trainer)->on_global_model(*file, 1).ok());
+  std::vector<float> weights(m->params.data(), m->params.data() + m->params.size());
+  auto counts = (*trainer)->evaluate_counts(weights);
+  ASSERT_TRUE(counts.ok()) << counts.status().to_string();
+  EXPECT_EQ(counts->examples, 20u);
+  EXPECT_EQ(counts->num_classes, 3u);
+  ASSERT_EQ(counts->confusion.size(), 9u);
+  uint64_t sum = 0;
+  for (uint64_t c : counts->confusion) sum += c;
+  EXPECT_EQ(sum, 20u);
+  EXPECT_GT(counts->loss_sum, 0.0);
+
+  o.evaluation_fraction = 1.5;
+  EXPECT_EQ(make_model_trainer(o).status().code(), ErrorCode::kInvalidArgument);
+}
+
 TEST(BuiltinTrainer, ShardsOfACsvSplitItsExamples) {
   ScratchDir dir;
   const std::string csv = dir.file("data.csv");
@@ -216,6 +257,7 @@ TEST(BuiltinTrainer, ShardsOfACsvSplitItsExamples) {
     o.target_column = "label";
     o.shard_index = i;
     o.shard_count = 3;
+    o.evaluation_fraction = 0;  // every example trains
     auto trainer = make_model_trainer(o);
     ASSERT_TRUE(trainer.ok()) << trainer.status().to_string();
     total += (*trainer)->num_examples();

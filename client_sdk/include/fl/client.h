@@ -58,6 +58,10 @@ struct RoundReport {
   // (or "failed").
   std::vector<std::string> stages;
   std::map<std::string, double> train_metrics;  // from the Trainer
+  // Federated evaluation of the new version on local held-out data: sent to
+  // the coordinator when it asked for it; otherwise why not.
+  bool evaluation_sent = false;
+  std::string evaluation_note;
 };
 
 class Client {

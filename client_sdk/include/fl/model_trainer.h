@@ -32,6 +32,9 @@ struct BuiltinTrainerOptions {
   uint32_t shard_count = 1;
   uint64_t partition_seed = 1;
   int num_threads = 1;  // threads splitting each training batch (0: one per core)
+  // Share of this client's examples held out from training for federated
+  // evaluation (the last ones of the shard, which is already shuffled).
+  double evaluation_fraction = 0.1;
 };
 
 // Loads the dataset and cuts this client's shard; errors name the file.

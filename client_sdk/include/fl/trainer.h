@@ -54,6 +54,16 @@ struct LocalTrainingResult {
   std::map<std::string, double> metrics;
 };
 
+// A Trainer's evaluation as counts, for federated evaluation: the coordinator
+// adds the counts of many clients and derives accuracy, precision, recall,
+// F1 and loss exactly, as if it had all their held-out data.
+struct LocalEvaluation {
+  uint64_t examples = 0;
+  double loss_sum = 0;  // the loss summed over the examples
+  uint32_t num_classes = 0;
+  std::vector<uint64_t> confusion;  // num_classes x num_classes, [true][predicted]
+};
+
 class Trainer {
  public:
   virtual ~Trainer() = default;
@@ -67,6 +77,14 @@ class Trainer {
   virtual Result<std::map<std::string, double>> evaluate(std::span<const float> weights) {
     (void)weights;
     return std::map<std::string, double>{};
+  }
+
+  // Scores `weights` on local held-out data (never trained on), as counts.
+  // Default: FailedPrecondition (this Trainer takes no part in federated
+  // evaluation; the round is unaffected).
+  virtual Result<LocalEvaluation> evaluate_counts(std::span<const float> weights) {
+    (void)weights;
+    return FailedPrecondition("this Trainer does not do federated evaluation");
   }
 
   // Local examples, reported at check-in (the coordinator may use it for
