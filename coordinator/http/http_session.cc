@@ -219,10 +219,13 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     // upload would take ~8,000 recvmsg calls; give large bodies the full
     // 64 KiB, and give it back once the body is read (idle connections keep
     // only a small buffer).
-    if (parser_->content_length().value_or(route_->options.max_body_bytes) >
-        kSmallBodyBytes) {
+    const uint64_t expected = parser_->content_length().value_or(route_->options.max_body_bytes);
+    if (expected > kSmallBodyBytes) {
       buffer_.reserve(kLargeReadBytes);
       grew_buffer_ = true;
+    } else if (expected > buffer_.capacity() - buffer_.size()) {
+      // A small body (a prediction request of a few KB) in one read, not ten.
+      buffer_.reserve(buffer_.size() + static_cast<size_t>(expected));
     }
     lowest().expires_after(options().read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
