@@ -10,6 +10,7 @@
 #include "model/fashion_mnist.h"
 #include "model/metrics.h"
 #include "model/model.h"
+#include "model/partition.h"
 #include "model/serialization.h"
 #include "model/train.h"
 
@@ -146,8 +147,28 @@ Result<std::unique_ptr<Trainer>> make_model_trainer(const BuiltinTrainerOptions&
     if (options.num_threads < 0) return InvalidArgument("num_threads must be >= 0");
     auto data = load_dataset(options);
     if (!data.ok()) return data.status();
-    auto indices = client_sdk::shard_indices(data->size(), options.shard_index, options.shard_count,
-                                             options.partition_seed);
+    Result<std::vector<int64_t>> indices = std::vector<int64_t>{};
+    std::string piece =
+        "shard " + std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count);
+    if (options.partition.empty()) {
+      indices = client_sdk::shard_indices(data->size(), options.shard_index, options.shard_count,
+                                          options.partition_seed);
+    } else {
+      if (!data->is_classification())
+        return InvalidArgument("partition '" + options.partition + "' needs class labels");
+      auto spec = model::parse_partition_spec(options.partition);
+      if (!spec.ok()) return spec.status();
+      client_sdk::PartitionedShard shard;
+      shard.spec = *spec;
+      shard.spec.min_examples = options.min_examples;
+      shard.clients = options.partition_clients;
+      shard.index = options.partition_index;
+      shard.seed = options.partition_seed;
+      shard.data_limit = options.data_limit;
+      indices = client_sdk::partition_shard_indices(data->labels, data->num_classes, shard);
+      piece = "client " + std::to_string(options.partition_index) + "/" +
+              std::to_string(options.partition_clients) + " of partition " + options.partition;
+    }
     if (!indices.ok()) return indices.status();
     if (!(options.evaluation_fraction >= 0 && options.evaluation_fraction < 1))
       return InvalidArgument("evaluation_fraction must be in [0, 1)");
@@ -162,8 +183,7 @@ Result<std::unique_ptr<Trainer>> make_model_trainer(const BuiltinTrainerOptions&
     held_out.num_classes = data->num_classes;
     model::Dataset shard = model::subset(*data, train_indices);
     shard.num_classes = data->num_classes;
-    shard.source = data->source + " shard " + std::to_string(options.shard_index) + "/" +
-                   std::to_string(options.shard_count);
+    shard.source = data->source + " " + piece;
     auto trainer = std::make_unique<ModelTrainer>(std::move(shard), std::move(held_out));
     trainer->set_num_threads(options.num_threads);
     return std::unique_ptr<Trainer>(std::move(trainer));

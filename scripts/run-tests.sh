@@ -20,19 +20,19 @@ ctest --test-dir build --output-on-failure -j"$jobs" | tee build/ctest.log
 summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' build/ctest.log | tail -1)
 
 if [[ "${FL_SKIP_SANITIZE:-0}" != 1 ]]; then
-  echo "== sanitizer pass (ASan + UBSan): crypto and secure aggregation suites =="
+  echo "== sanitizer pass (ASan + UBSan): crypto, secure aggregation, HTTP, serving, metrics and registry suites =="
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFL_SANITIZE=ON \
         -DFL_BUILD_BENCHMARKS=OFF
-  cmake --build build-asan -j"$jobs" --target test_crypto test_aggregation
+  cmake --build build-asan -j"$jobs" --target test_crypto test_aggregation test_http test_serving test_metrics test_registry
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^test_(crypto|aggregation)\.'
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^test_(crypto|aggregation|http|serving|metrics|registry)\.'
 fi
 
 if [[ "${FL_SKIP_FUZZ:-0}" != 1 ]]; then
   echo "== libFuzzer (clang): request and file parsers, ${FL_FUZZ_SECONDS:-20}s each =="
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DFL_FUZZ=ON -DFL_BUILD_TESTS=OFF -DFL_BUILD_BENCHMARKS=OFF
-  fuzzers=(secagg_server secagg_client request_auth coordinator_config model_file)
+  fuzzers=(secagg_server secagg_client request_auth coordinator_config model_file predict_request)
   cmake --build build-fuzz -j"$jobs" --target fuzz_seeds "${fuzzers[@]/#/fuzz_}"
   rm -rf build-fuzz/corpus && ./build-fuzz/tests/fuzz/fuzz_seeds build-fuzz/corpus
   for f in "${fuzzers[@]}"; do

@@ -15,11 +15,14 @@ int main(int argc, char** argv) {
   auto* sb = app.add_subcommand("secagg-bench", "one full in-process secure aggregation round");
   sb->add_option("--clients", bench.clients, "cohort size");
   sb->add_option("--dim", bench.dim, "ring elements per update");
-  sb->add_option("--dropout", bench.dropout, "fraction of clients that drop, spread over the stages");
-  sb->add_option("--corrupt", bench.corrupt, "tolerated fraction of corrupt clients (parameter rule)");
+  sb->add_option("--dropout", bench.dropout,
+                 "fraction of clients that drop, spread over the stages");
+  sb->add_option("--corrupt", bench.corrupt,
+                 "tolerated fraction of corrupt clients (parameter rule)");
   sb->add_option("--graph", bench.graph, "complete | harary");
   sb->add_option("--threads", bench.threads, "server unmasking threads");
-  sb->add_option("--client-threads", bench.client_threads, "threads simulating clients (0: all cores)");
+  sb->add_option("--client-threads", bench.client_threads,
+                 "threads simulating clients (0: all cores)");
   sb->add_option("--seed", bench.seed, "seed of every random choice");
   sb->add_option("--ring", bench.ring_bits, "ring bits: 32 or 64");
   sb->add_option("--bits", bench.bits, "quantisation bits per coordinate");
@@ -33,6 +36,11 @@ int main(int argc, char** argv) {
   run->add_option("--set", sets,
                   "override a scenario key: --set rounds=5 --set partition.alpha=0.1")
       ->type_name("KEY=VALUE");
+  fl::sim::NetworkBinaries binaries = fl::sim::default_network_binaries();
+  run->add_option("--coordinator-bin", binaries.coordinator,
+                  "network mode: the fl-coordinator binary (env FL_COORDINATOR_BIN)");
+  run->add_option("--client-bin", binaries.client,
+                  "network mode: the fl-client binary (env FL_CLIENT_BIN)");
 
   try {
     app.parse(argc, argv);
@@ -43,6 +51,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (sb->parsed()) return fl::sim::run_secagg_bench(bench);
-  if (run->parsed()) return fl::sim::run_scenario_command(scenario_path, sets, stdout, stderr);
+  if (run->parsed())
+    return fl::sim::run_scenario_command(scenario_path, sets, stdout, stderr, binaries);
   return 2;
 }

@@ -16,6 +16,7 @@
 #include "model/model.h"
 #include "model/model_spec.h"
 #include "model/train.h"
+#include "simulations/run_common.h"
 #include "simulations/scenario_data.h"
 #include "simulations/secagg_round.h"
 
@@ -50,41 +51,6 @@ enum Purpose : uint64_t {
   kSpeed
 };
 
-struct Evaluation {
-  double accuracy = 0;
-  double loss = 0;
-};
-
-// Test metrics over `threads` contiguous slices of the test set, combined by
-// example count (accuracy and mean loss are both means).
-Result<Evaluation> evaluate_parallel(const model::Model& m,
-                                     const std::vector<model::Dataset>& parts) {
-  std::vector<std::optional<model::Metrics>> results(parts.size());
-  std::mutex mu;
-  Status error;
-  aggregation::parallel_for(parts.size(), static_cast<unsigned>(parts.size()), [&](size_t k) {
-    auto r = model::evaluate(m, parts[k]);
-    if (!r.ok()) {
-      std::lock_guard<std::mutex> lock(mu);
-      error = r.status();
-      return;
-    }
-    results[k] = std::move(*r);
-  });
-  if (!error.ok()) return error;
-  Evaluation e;
-  double n = 0;
-  for (const auto& r : results) {
-    const double count = static_cast<double>(r->count);
-    n += count;
-    e.accuracy += r->classification->accuracy * count;
-    e.loss += (r->classification->log_loss ? *r->classification->log_loss : r->loss) * count;
-  }
-  e.accuracy /= n;
-  e.loss /= n;
-  return e;
-}
-
 Result<model::TrainConfig> local_config(const LocalTrainingSpec& l) {
   model::TrainConfig c;
   c.epochs = l.epochs;
@@ -100,62 +66,6 @@ Result<model::TrainConfig> local_config(const LocalTrainingSpec& l) {
   return c;
 }
 
-Result<model::ModelSpec> model_spec(const ModelSection& m, int dim, int classes) {
-  if (m.kind == "softmax") return model::ModelSpec::softmax_regression(dim, classes);
-  auto act = model::parse_activation(m.activation);
-  if (!act.ok()) return act.status();
-  return model::ModelSpec::mlp(dim, classes, m.hidden, *act);
-}
-
-// fl-train's defaults (Adam, cosine decay), on the pooled training data.
-Result<double> centralized_baseline(const Scenario& sc, const FederatedData& data,
-                                    const model::ModelSpec& spec,
-                                    const std::vector<model::Dataset>& test_parts) {
-  std::vector<int64_t> all(static_cast<size_t>(data.train_size()));
-  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-  const model::Dataset train = data.rows(all);
-  auto m = model::create_model(spec, sc.seed);
-  if (!m.ok()) return m.status();
-  model::TrainConfig c;
-  c.epochs = sc.baseline_epochs;
-  c.optimizer = model::OptimizerKind::kAdam;
-  c.schedule.kind = model::LrScheduleKind::kCosine;
-  c.batch_size = spec.kind == model::ModelKind::kMlp ? 64 : 128;
-  c.lr = spec.kind == model::ModelKind::kMlp ? 1e-3f : 2e-3f;
-  c.seed = sc.seed;
-  c.num_threads = sc.threads;
-  auto report = model::train(*m, train, c);
-  if (!report.ok()) return report.status();
-  auto e = evaluate_parallel(*m, test_parts);
-  if (!e.ok()) return e.status();
-  return e->accuracy;
-}
-
-std::string human_bytes(double b) {
-  char buf[32];
-  if (b >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.2f MB", b / 1e6);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f KB", b / 1e3);
-  return buf;
-}
-
-void print_round(std::FILE* f, const RoundRecord& r, int rounds) {
-  std::fprintf(f, "round %3d/%d  cohort %lld/%lld online  drop %u/%u/%u/%u", r.round, rounds,
-               static_cast<long long>(r.cohort), static_cast<long long>(r.available), r.dropped[0],
-               r.dropped[1], r.dropped[2], r.dropped[3]);
-  if (r.stragglers) std::fprintf(f, " (%u late)", r.stragglers);
-  std::fprintf(f, "  in %lld %s", static_cast<long long>(r.included), r.status.c_str());
-  if (r.accuracy) std::fprintf(f, "  acc %.4f loss %.4f", *r.accuracy, *r.loss);
-  std::fprintf(f, "  up %s down %s", human_bytes(r.bytes_up).c_str(),
-               human_bytes(r.bytes_down).c_str());
-  std::fprintf(f,
-               "  | train %.2fs client %.2fs (cpu)  server %.2fs  agg %.3fs  eval %.2fs  wall "
-               "%.2fs\n",
-               r.train_cpu_s, r.client_cpu_s, r.server_s, r.aggregate_s, r.eval_s, r.wall_s);
-  std::fflush(f);
-}
-
 }  // namespace
 
 Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
@@ -167,12 +77,11 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
   const FederatedData& data = *data_or;
   out.data_name = data.name();
 
-  auto partition_or =
-      make_partition(data.train_labels(), data.num_classes(), sc.clients, sc.partition, sc.seed);
+  auto partition_or = model::make_partition(data.train_labels(), data.num_classes(), sc.clients,
+                                            sc.partition, sc.seed);
   if (!partition_or.ok()) return partition_or.status();
-  const Partition& partition = *partition_or;
-  out.partition = summarize_partition(partition, data.train_labels(), data.num_classes());
-  const PartitionSummary& ps = out.partition;
+  const model::Partition& partition = *partition_or;
+  out.partition = model::summarize_partition(partition, data.train_labels(), data.num_classes());
 
   auto spec = model_spec(sc.model, data.dim(), data.num_classes());
   if (!spec.ok()) return spec.status();
@@ -184,56 +93,12 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
   out.num_params = num_params;
 
   const unsigned threads = static_cast<unsigned>(sc.threads);
-  std::vector<model::Dataset> test_parts;
-  {
-    const int64_t n = data.test().size();
-    const int64_t parts = std::min<int64_t>(threads, std::max<int64_t>(n, 1));
-    for (int64_t k = 0; k < parts; ++k) {
-      std::vector<int64_t> idx;
-      for (int64_t i = n * k / parts; i < n * (k + 1) / parts; ++i) idx.push_back(i);
-      test_parts.push_back(model::subset(data.test(), idx));
-    }
-  }
+  const std::vector<model::Dataset> test_parts = split_test_set(data.test(), threads);
 
-  if (progress) {
-    std::fprintf(
-        progress, "scenario %s (%s): %s, %lld train / %lld test examples; %s, %lld parameters\n",
-        sc.name.c_str(), sc.file.c_str(), data.name().c_str(),
-        static_cast<long long>(data.train_size()), static_cast<long long>(data.test().size()),
-        out.model_description.c_str(), static_cast<long long>(num_params));
-    std::fprintf(progress,
-                 "partition %s over %lld clients: examples per client min %lld / median %lld / max "
-                 "%lld; classes per client %.2f of %d; label entropy %.2f of %.2f bits; "
-                 "distance from the pooled labels (TV) %.3f\n",
-                 partition_kind_name(sc.partition.kind).c_str(), static_cast<long long>(ps.clients),
-                 static_cast<long long>(ps.min_size), static_cast<long long>(ps.median_size),
-                 static_cast<long long>(ps.max_size), ps.mean_classes, data.num_classes(),
-                 ps.mean_entropy_bits, ps.max_entropy_bits, ps.mean_total_variation);
-    std::fflush(progress);
-  }
+  if (progress) print_run_header(progress, sc, data, out);
 
   // The centralised baseline the plot draws.
-  if (sc.baseline == "centralized") {
-    const auto t = Clock::now();
-    auto b = centralized_baseline(sc, data, *spec, test_parts);
-    if (!b.ok()) return b.status();
-    out.baseline = *b;
-    out.baseline_source = "centralized, " + std::to_string(sc.baseline_epochs) + " epochs";
-    if (progress)
-      std::fprintf(progress, "centralised baseline: accuracy %.4f (%.1fs)\n", *b, seconds_since(t));
-  } else if (sc.baseline != "none") {
-    char* end = nullptr;
-    const double v = std::strtod(sc.baseline.c_str(), &end);
-    if (end && *end == '\0') {
-      out.baseline = v;
-      out.baseline_source = "given";
-    } else {
-      auto b = read_baseline_file(sc.baseline);
-      if (!b.ok()) return b.status();
-      out.baseline = *b;
-      out.baseline_source = sc.baseline;
-    }
-  }
+  FL_RETURN_IF_ERROR(resolve_baseline(sc, data, *spec, test_parts, progress, out));
 
   auto opt_config = server_optimizer_config(sc.server);
   if (!opt_config.ok()) return opt_config.status();
@@ -252,7 +117,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
   std::vector<double> slowness(static_cast<size_t>(sc.clients), 1.0);
   if (sc.stragglers.sigma > 0) {
     std::mt19937_64 rng(derive(sc.seed, 0, 0, kSpeed));
-    for (auto& s : slowness) s = std::exp(sc.stragglers.sigma * standard_normal(rng));
+    for (auto& s : slowness) s = std::exp(sc.stragglers.sigma * model::standard_normal(rng));
   }
   std::map<uint64_t, aggregation::secagg::ProtocolParameters> parameter_cache;
   out.setup_s = seconds_since(run_start);
@@ -268,7 +133,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
     {
       std::mt19937_64 rng(derive(sc.seed, r, 0, kAvailability));
       for (int64_t c = 0; c < sc.clients; ++c)
-        if (sc.availability >= 1.0 || uniform01(rng) < sc.availability) online.push_back(c);
+        if (sc.availability >= 1.0 || model::uniform01(rng) < sc.availability) online.push_back(c);
     }
     rec.available = static_cast<int64_t>(online.size());
     const size_t m = static_cast<size_t>(std::min<int64_t>(sc.clients_per_round, rec.available));
@@ -299,7 +164,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       for (size_t i = 0; i < m; ++i) {
         std::mt19937_64 rng(derive(sc.seed, r, static_cast<uint64_t>(cohort[i]), kDrop));
         for (int s = 0; s < 4; ++s)
-          if (uniform01(rng) < p[s]) {
+          if (model::uniform01(rng) < p[s]) {
             drops[i] = static_cast<DropPoint>(s + 1);
             break;
           }
@@ -477,7 +342,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
 
     if (round % sc.eval_every == 0 || round == sc.rounds) {
       const auto t = Clock::now();
-      auto e = evaluate_parallel(global, test_parts);
+      auto e = evaluate_on_test(global, test_parts);
       if (!e.ok()) return e.status();
       rec.accuracy = e->accuracy;
       rec.loss = e->loss;

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "simulations/partition.h"
+#include "model/partition.h"
 #include "simulations/scenario.h"
 
 namespace fl::sim {
@@ -50,14 +50,22 @@ struct RoundRecord {
   double server_s = 0;      // secure aggregation server, all stages
   double aggregate_s = 0;   // de-quantisation or plain mean, and the server optimiser
   double eval_s = 0;
+  // Network mode: the coordinator's round id and the model version it
+  // produced. What only clients or the coordinator's internals know (secure
+  // aggregation's k and t, local loss, bytes, compute times) is not measured
+  // there, and reports leave it empty.
+  bool network = false;
+  int64_t coordinator_round = 0;
+  std::optional<int64_t> version;
 };
 
 struct RunResult {
+  RunMode mode = RunMode::kInProcess;
   std::string scenario_name;
   std::string data_name;
   std::string model_description;
   int64_t num_params = 0;
-  PartitionSummary partition;
+  model::PartitionSummary partition;
   std::optional<double> baseline;  // centralised test accuracy
   std::string baseline_source;
   std::vector<RoundRecord> rounds;

@@ -32,11 +32,24 @@ const RoundRecord* last_evaluated(const RunResult& r) {
 }  // namespace
 
 std::string rounds_csv(const RunResult& result) {
+  const bool network = result.mode == RunMode::kNetwork;
   std::string s =
       "round,online,cohort,dropped_before_advertise,dropped_before_share_keys,"
       "dropped_before_masked_input,dropped_before_unmasking,stragglers,included,status,k,t,"
-      "total_weight,train_loss,test_accuracy,test_loss,bytes_up,bytes_down\n";
+      "total_weight,train_loss,test_accuracy,test_loss,bytes_up,bytes_down";
+  s += network ? ",coordinator_round,version\n" : "\n";
   for (const RoundRecord& r : result.rounds) {
+    if (network) {  // k, t, train_loss and bytes are not measured: empty
+      s += std::to_string(r.round) + "," + std::to_string(r.available) + "," +
+           std::to_string(r.cohort) + "," + std::to_string(r.dropped[0]) + "," +
+           std::to_string(r.dropped[1]) + "," + std::to_string(r.dropped[2]) + "," +
+           std::to_string(r.dropped[3]) + "," + std::to_string(r.stragglers) + "," +
+           std::to_string(r.included) + "," + r.status + ",,," + fmt("%.0f", r.total_weight) +
+           ",," + (r.accuracy ? fmt("%.6f", *r.accuracy) : "") + "," +
+           (r.loss ? fmt("%.6f", *r.loss) : "") + ",,," + std::to_string(r.coordinator_round) +
+           "," + (r.version ? std::to_string(*r.version) : "") + "\n";
+      continue;
+    }
     s += std::to_string(r.round) + "," + std::to_string(r.available) + "," +
          std::to_string(r.cohort) + "," + std::to_string(r.dropped[0]) + "," +
          std::to_string(r.dropped[1]) + "," + std::to_string(r.dropped[2]) + "," +
@@ -53,9 +66,13 @@ std::string rounds_csv(const RunResult& result) {
 std::string timings_csv(const RunResult& result) {
   std::string s = "round,wall_s,train_cpu_s,client_cpu_s,server_s,aggregate_s,eval_s\n";
   for (const RoundRecord& r : result.rounds)
-    s += std::to_string(r.round) + "," + fmt("%.4f", r.wall_s) + "," + fmt("%.4f", r.train_cpu_s) +
-         "," + fmt("%.4f", r.client_cpu_s) + "," + fmt("%.4f", r.server_s) + "," +
-         fmt("%.4f", r.aggregate_s) + "," + fmt("%.4f", r.eval_s) + "\n";
+    s += result.mode == RunMode::kNetwork  // only the wall and fl-sim's own evaluation
+             ? std::to_string(r.round) + "," + fmt("%.4f", r.wall_s) + ",,,,," +
+                   fmt("%.4f", r.eval_s) + "\n"
+             : std::to_string(r.round) + "," + fmt("%.4f", r.wall_s) + "," +
+                   fmt("%.4f", r.train_cpu_s) + "," + fmt("%.4f", r.client_cpu_s) + "," +
+                   fmt("%.4f", r.server_s) + "," + fmt("%.4f", r.aggregate_s) + "," +
+                   fmt("%.4f", r.eval_s) + "\n";
   return s;
 }
 
@@ -70,15 +87,16 @@ nlohmann::ordered_json summary_json(const Scenario& sc, const RunResult& result)
   j["scenario"] = sc.name;
   j["file"] = sc.file;
   j["seed"] = sc.seed;
-  j["mode"] = "inprocess";
+  const bool network = result.mode == RunMode::kNetwork;
+  j["mode"] = network ? "network" : "inprocess";
   j["data"] = result.data_name;
   j["model"] = result.model_description;
   j["parameters"] = result.num_params;
   j["clients"] = sc.clients;
   j["clients_per_round"] = sc.clients_per_round;
   j["secure_aggregation"] = sc.secagg.enabled;
-  const PartitionSummary& p = result.partition;
-  j["partition"] = {{"kind", partition_kind_name(sc.partition.kind)},
+  const model::PartitionSummary& p = result.partition;
+  j["partition"] = {{"kind", model::partition_kind_name(sc.partition.kind)},
                     {"min_examples", p.min_size},
                     {"median_examples", p.median_size},
                     {"max_examples", p.max_size},
@@ -124,14 +142,22 @@ nlohmann::ordered_json summary_json(const Scenario& sc, const RunResult& result)
     j["baseline_accuracy"] = *result.baseline;
     j["baseline_source"] = result.baseline_source;
   }
-  j["bytes_up_per_client_round"] = up / n;
-  j["bytes_down_per_client_round"] = down / n;
+  j["bytes_up_per_client_round"] =
+      network ? nlohmann::ordered_json() : nlohmann::ordered_json(up / n);
+  j["bytes_down_per_client_round"] =
+      network ? nlohmann::ordered_json() : nlohmann::ordered_json(down / n);
   j["total_wall_s"] = result.total_wall_s;
   j["setup_s"] = result.setup_s;
   j["round_wall_s_mean"] = wall / n;
-  j["round_parts_s_mean"] = {{"train_cpu", train / n}, {"client_protocol_cpu", client / n},
-                             {"server", server / n},   {"aggregate", agg / n},
-                             {"eval", eval / n},       {"threads", sc.threads}};
+  if (network) {
+    j["round_parts_s_mean"] = {{"eval", eval / n}};
+    j["network"] = {{"client_processes", sc.clients},
+                    {"selected_per_round", network_selection_target(sc)}};
+  } else {
+    j["round_parts_s_mean"] = {{"train_cpu", train / n}, {"client_protocol_cpu", client / n},
+                               {"server", server / n},   {"aggregate", agg / n},
+                               {"eval", eval / n},       {"threads", sc.threads}};
+  }
   return j;
 }
 
@@ -145,7 +171,7 @@ Status write_reports(const Scenario& sc, const RunResult& result) {
   FL_RETURN_IF_ERROR(write_file(dir / "summary.json", summary_json(sc, result).dump(2) + "\n"));
   AccuracyPlot plot;
   plot.title = sc.name + ": " + result.model_description + ", " +
-               partition_kind_name(sc.partition.kind) + ", " +
+               model::partition_kind_name(sc.partition.kind) + ", " +
                std::to_string(sc.clients_per_round) + " of " + std::to_string(sc.clients) +
                " clients per round" + (sc.secagg.enabled ? ", secure aggregation" : "");
   for (const RoundRecord& r : result.rounds)
@@ -172,6 +198,15 @@ std::string final_summary_text(const Scenario& sc, const RunResult& result) {
                    fmt("%.1f s", j["wall_s_to_target"].get<double>()) + ")";
   }
   if (result.baseline) s += "; baseline " + fmt("%.4f", *result.baseline);
+  if (result.mode == RunMode::kNetwork) {
+    s += "\nper round (mean): wall " + fmt("%.3f s", j["round_wall_s_mean"].get<double>()) +
+         " with " + std::to_string(sc.clients) + " fl-client processes and fl-coordinator, eval " +
+         fmt("%.3f s", j["round_parts_s_mean"]["eval"].get<double>()) + "\n";
+    s += "wrote " + sc.output +
+         "/{rounds.csv,timings.csv,summary.json,accuracy.svg}; process logs in " + sc.output +
+         "/network/\n";
+    return s;
+  }
   s += "\nper round (mean): wall " + fmt("%.3f s", j["round_wall_s_mean"].get<double>()) +
        " = parts: train " + fmt("%.3f", j["round_parts_s_mean"]["train_cpu"].get<double>()) +
        " + client protocol " +

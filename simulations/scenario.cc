@@ -239,6 +239,42 @@ std::string directory_of(const std::string& file) {
   return parent.empty() ? "." : parent.string();
 }
 
+// What network mode cannot do, refused at the key that asks for it. Real
+// processes have no per-round drop points or simulated compute speeds
+// (fl-client's --stall-after hook stalls a process for good, which is not a
+// per-round probability), and every process stays online; the coordinator
+// always runs secure aggregation; fl-client loads its own data, and synthetic
+// data exists only inside fl-sim.
+void reject_for_network_mode(const YAML::Node& root, const Reader& reader, const Scenario& sc) {
+  const std::string why = "not supported in network mode (see simulations/scenarios/README.md)";
+  for (const char* section : {"dropout", "stragglers"}) {
+    const YAML::Node node = root[section];
+    if (!node.IsDefined() || node.IsNull()) continue;
+    if (node.IsMap() && node.size() > 0) {
+      const auto first = node.begin();
+      reader.fail(first->first, std::string(section) + "." + first->first.Scalar(),
+                  why + ": real client processes have no simulated " +
+                      (std::string(section) == "dropout" ? "per-stage dropout"
+                                                         : "compute speed or deadline"));
+    }
+    reader.fail(node, section, why);
+  }
+  if (root["availability"].IsDefined())
+    reader.fail(root["availability"], "availability",
+                why + ": every fl-client process stays online");
+  if (!sc.secagg.enabled)
+    reader.fail(root["secagg"]["enabled"], "secagg.enabled",
+                why + ": fl-coordinator always runs secure aggregation");
+  if (sc.data.source != "fashion-mnist") {
+    const YAML::Node data = root["data"];
+    const YAML::Node source =
+        data.IsDefined() && data.IsMap() && data["source"].IsDefined() ? data["source"] : data;
+    reader.fail(source, "data.source",
+                why + ": fl-client processes load their own data, so it must be fashion-mnist " +
+                    "(synthetic data exists only inside fl-sim)");
+  }
+}
+
 Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
   Scenario sc;
   sc.file = reader.file();
@@ -289,20 +325,21 @@ Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
   // partition
   {
     Section s(reader, top.get("partition"), "partition");
-    PartitionSpec& p = sc.partition;
+    model::PartitionSpec& p = sc.partition;
     std::string kind = "iid", sizes = "power_law";
     s.read("kind", kind);
-    p.kind = choose<PartitionKind>(s, "kind", kind,
-                                   {{"iid", PartitionKind::kIid},
-                                    {"dirichlet", PartitionKind::kDirichlet},
-                                    {"shards", PartitionKind::kShards},
-                                    {"quantity_skew", PartitionKind::kQuantitySkew}});
+    p.kind = choose<model::PartitionKind>(s, "kind", kind,
+                                          {{"iid", model::PartitionKind::kIid},
+                                           {"dirichlet", model::PartitionKind::kDirichlet},
+                                           {"shards", model::PartitionKind::kShards},
+                                           {"quantity_skew", model::PartitionKind::kQuantitySkew}});
     s.read("alpha", p.alpha);
     s.read("shards_per_client", p.shards_per_client);
     s.read("sizes", sizes);
-    p.sizes = choose<QuantityDistribution>(s, "sizes", sizes,
-                                           {{"power_law", QuantityDistribution::kPowerLaw},
-                                            {"dirichlet", QuantityDistribution::kDirichlet}});
+    p.sizes = choose<model::QuantityDistribution>(
+        s, "sizes", sizes,
+        {{"power_law", model::QuantityDistribution::kPowerLaw},
+         {"dirichlet", model::QuantityDistribution::kDirichlet}});
     s.read("exponent", p.exponent);
     s.read("beta", p.beta);
     s.read("min_examples", p.min_examples);
@@ -333,7 +370,7 @@ Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
       top.fail("clients", std::to_string(sc.clients) + " clients with at least " +
                               std::to_string(each) + " examples each need more than the " +
                               std::to_string(train_examples) + " training examples");
-    if (sc.partition.kind == PartitionKind::kShards &&
+    if (sc.partition.kind == model::PartitionKind::kShards &&
         sc.clients * sc.partition.shards_per_client > train_examples)
       top.fail("clients", "more shards than training examples");
   }
@@ -506,11 +543,45 @@ Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
   if (sc.output.empty()) sc.output = "results/" + sc.name;
   top.read("threads", sc.threads);
   top.require("threads", sc.threads >= 1 && sc.threads <= 256, "must be in [1, 256]", sc.threads);
+  {
+    Section s(reader, top.get("network"), "network");
+    NetworkSpec& n = sc.network;
+    s.read("over_selection", n.over_selection);
+    s.read("min_cohort", n.min_cohort);
+    s.read("stage_timeout_s", n.stage_timeout_s);
+    s.read("masked_input_timeout_s", n.masked_input_timeout_s);
+    s.read("timeout_s", n.timeout_s);
+    s.finish();
+    s.require("over_selection", n.over_selection >= 1, "must be >= 1", n.over_selection);
+    s.require("stage_timeout_s", n.stage_timeout_s > 0, "must be > 0", n.stage_timeout_s);
+    s.require("masked_input_timeout_s", n.masked_input_timeout_s > 0, "must be > 0",
+              n.masked_input_timeout_s);
+    s.require("timeout_s", n.timeout_s > 0, "must be > 0", n.timeout_s);
+    if (sc.mode == RunMode::kNetwork) {
+      const int64_t selected = network_selection_target(sc);
+      if (selected > sc.clients)
+        s.fail("over_selection", "selecting ceil(" + std::to_string(sc.clients_per_round) + " x " +
+                                     std::to_string(n.over_selection) + ") = " +
+                                     std::to_string(selected) + " clients needs that many, but " +
+                                     "the scenario has " + std::to_string(sc.clients));
+      const int64_t min_cohort = n.min_cohort > 0 ? n.min_cohort : sc.clients_per_round;
+      if (min_cohort < 2 || min_cohort > selected)
+        s.fail("min_cohort", "must be in [2, " + std::to_string(selected) + "], got " +
+                                 std::to_string(min_cohort));
+    }
+  }
   top.finish();
+  if (sc.mode == RunMode::kNetwork) reject_for_network_mode(root, reader, sc);
   return sc;
 }
 
 }  // namespace
+
+int64_t network_selection_target(const Scenario& sc) {
+  // As fl-coordinator's PopulationConfig::selection_target.
+  return static_cast<int64_t>(
+      std::ceil(static_cast<double>(sc.clients_per_round) * sc.network.over_selection - 1e-9));
+}
 
 double DropoutSpec::total() const {
   return 1.0 - (1.0 - before_advertise) * (1.0 - before_share_keys) * (1.0 - before_masked_input) *

@@ -2,6 +2,11 @@
 // federated training experiment, read from a YAML file and validated before
 // anything runs.
 //
+// Network mode runs real processes, which cannot do everything a simulated
+// client can: keys it cannot honour (dropout, stragglers, availability,
+// secagg.enabled: false, synthetic data) are errors in network mode, naming
+// the key and its line, not silently ignored.
+//
 // Every key is optional except `name`; the defaults below are a small
 // synthetic run. An unknown key, a value of the wrong type or an impossible
 // setting (more clients per round than clients, alpha <= 0, a threshold above
@@ -26,7 +31,7 @@
 #include "aggregation/secagg/parameters.h"
 #include "aggregation/server_optimizer.h"
 #include "base/status.h"
-#include "simulations/partition.h"
+#include "model/partition.h"
 
 namespace fl::sim {
 
@@ -99,13 +104,23 @@ struct StragglerSpec {
   double deadline_s = 0;  // 0: no deadline
 };
 
+// Network mode (mode: network): fl-sim runs a real fl-coordinator and one
+// fl-client process per client on loopback. In-process mode ignores these.
+struct NetworkSpec {
+  double over_selection = 1.3;  // the coordinator selects ceil(clients_per_round x this)
+  int64_t min_cohort = 0;       // selected clients a round needs to start; 0: clients_per_round
+  double stage_timeout_s = 30;  // selection and every secure aggregation stage but masked input
+  double masked_input_timeout_s = 120;  // includes local training, on shared cores
+  double timeout_s = 600;               // the whole run; past it fl-sim stops and fails
+};
+
 struct Scenario {
   std::string file;  // where it was read from, for messages
   std::string name;
   uint64_t seed = 1;
   RunMode mode = RunMode::kInProcess;
   DataSpec data;
-  PartitionSpec partition;
+  model::PartitionSpec partition;
   int64_t clients = 20;
   int64_t clients_per_round = 10;
   int rounds = 5;
@@ -124,6 +139,7 @@ struct Scenario {
   int baseline_epochs = 5;
   std::string output;  // default results/NAME
   int threads = 2;     // clients trained side by side; server unmasking threads
+  NetworkSpec network;
 };
 
 // One --set override: "partition.alpha=0.1".
@@ -148,6 +164,9 @@ aggregation::QuantizationConfig quantization_config(const SecAggSpec& spec, uint
 double expected_dropout(const Scenario& scenario);
 Result<aggregation::secagg::ProtocolParameters> protocol_parameters(const Scenario& scenario,
                                                                     uint64_t n);
+// Network mode: the clients fl-coordinator selects per round,
+// ceil(clients_per_round x network.over_selection).
+int64_t network_selection_target(const Scenario& scenario);
 // The test accuracy in an `fl-train --json` result.
 Result<double> read_baseline_file(const std::string& path);
 

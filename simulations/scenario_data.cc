@@ -4,7 +4,7 @@
 #include <random>
 
 #include "model/fashion_mnist.h"
-#include "simulations/partition.h"
+#include "model/partition.h"
 
 namespace fl::sim {
 
@@ -36,7 +36,7 @@ Result<FederatedData> FederatedData::load(const DataSpec& spec, uint64_t seed) {
   for (int c = 0; c < spec.classes; ++c) {
     double norm = 0;
     for (int j = 0; j < spec.dim; ++j) {
-      const double v = standard_normal(rng);
+      const double v = model::standard_normal(rng);
       d.means_(j, c) = static_cast<float>(v);
       norm += v * v;
     }

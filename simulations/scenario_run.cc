@@ -7,7 +7,7 @@
 namespace fl::sim {
 
 int run_scenario_command(const std::string& path, const std::vector<std::string>& sets,
-                         std::FILE* out, std::FILE* err) {
+                         std::FILE* out, std::FILE* err, const NetworkBinaries& binaries) {
   std::vector<Override> overrides;
   for (const std::string& s : sets) {
     auto o = parse_override(s);
@@ -22,14 +22,8 @@ int run_scenario_command(const std::string& path, const std::vector<std::string>
     std::fprintf(err, "fl-sim run: error: %s\n", scenario.status().message().c_str());
     return 2;
   }
-  if (scenario->mode == RunMode::kNetwork) {
-    std::fprintf(err,
-                 "fl-sim run: error: %s: mode: network mode is not available yet; use mode: "
-                 "inprocess\n",
-                 path.c_str());
-    return 2;
-  }
-  auto result = run_inprocess(*scenario, out);
+  auto result = scenario->mode == RunMode::kNetwork ? run_network(*scenario, binaries, out)
+                                                    : run_inprocess(*scenario, out);
   if (!result.ok()) {
     std::fprintf(err, "fl-sim run: %s: %s\n", path.c_str(), result.status().to_string().c_str());
     return 1;

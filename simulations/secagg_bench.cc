@@ -106,8 +106,7 @@ int run_secagg_bench(const SecAggBenchOptions& o) {
   for (uint32_t i = static_cast<uint32_t>(o.clients) - 1; i > 0; --i)
     std::swap(order[i], order[rng.uniform(i + 1)]);
   spec.drops.assign(o.clients, DropPoint::kNone);
-  for (uint64_t j = 0; j < dropped; ++j)
-    spec.drops[order[j]] = static_cast<DropPoint>(1 + j % 4);
+  for (uint64_t j = 0; j < dropped; ++j) spec.drops[order[j]] = static_cast<DropPoint>(1 + j % 4);
 
   spec.seed = o.seed;
   spec.server_threads = o.threads;
@@ -122,8 +121,7 @@ int run_secagg_bench(const SecAggBenchOptions& o) {
     std::vector<float> update(dim);
     std::vector<uint32_t> raw(dim);
     input_rng.fill(std::span<uint8_t>(reinterpret_cast<uint8_t*>(raw.data()), dim * 4));
-    for (uint64_t j = 0; j < dim; ++j)
-      update[j] = static_cast<float>(raw[j] * 0x1.0p-31 - 1.0);
+    for (uint64_t j = 0; j < dim; ++j) update[j] = static_cast<float>(raw[j] * 0x1.0p-31 - 1.0);
     return std::move(*aggregation::quantize(update, 1.0, q, input_rng));
   };
 

@@ -144,8 +144,9 @@ SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec) {
     });
     for (size_t k = 0; k < inbox.size(); ++k)
       if (replies[k]) {
-        auto idx = std::lower_bound(cfg.cohort().begin(), cfg.cohort().end(),
-                                    inbox[k].recipient()) - cfg.cohort().begin();
+        auto idx =
+            std::lower_bound(cfg.cohort().begin(), cfg.cohort().end(), inbox[k].recipient()) -
+            cfg.cohort().begin();
         deliver_to_server(static_cast<uint32_t>(idx), *replies[k], r + 1);
       }
     close_if_open(stages[r], r + 1);

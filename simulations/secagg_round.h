@@ -54,9 +54,9 @@ struct SecAggRoundReport {
   double bytes_up_mean = 0, bytes_down_mean = 0;
   size_t server_peak_state_bytes = 0;
   aggregation::secagg::SecAggServer::UnmaskingStats unmasking;
-  std::vector<uint64_t> sum;         // the server's result
-  std::vector<uint64_t> plain_sum;   // when compute_plain_sum
-  std::vector<uint64_t> included;    // ids whose inputs are in the sum
+  std::vector<uint64_t> sum;        // the server's result
+  std::vector<uint64_t> plain_sum;  // when compute_plain_sum
+  std::vector<uint64_t> included;   // ids whose inputs are in the sum
 };
 
 SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec);

@@ -4,6 +4,13 @@
 //   fl-client --coordinator http://127.0.0.1:8080 --identity key.bin
 //             --population fmnist --data fashion-mnist --shard 3/10 --rounds 5
 //
+// The data: --shard I/N is an IID shard (client_sdk/shard.h); --partition
+// SPEC --clients N --index I takes client I's part of one of fl-sim's
+// partitions (iid, dirichlet:ALPHA, shards:K, quantity:power_law:EXPONENT,
+// quantity:dirichlet:BETA; model/partition.h), with --partition-seed the
+// scenario's seed and --data-limit its data.train_limit, so the process trains
+// on exactly the examples the in-process simulation gives its client I.
+//
 // Prints one line per round and exits 0 when the requested rounds completed
 // or the population finished.
 //
@@ -25,11 +32,23 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
 #include <sstream>
 #include <thread>
 
+#include "client_sdk/shard.h"
 #include "fl/client.h"
 #include "fl/model_trainer.h"
+#include "model/csv_reader.h"
+#include "model/fashion_mnist.h"
+#include "model/metrics.h"
+#include "model/model.h"
+#include "model/serialization.h"
+#include "model/train.h"
+#include "model/train_config.h"
 
 namespace {
 
@@ -102,8 +121,32 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--target", data.target_column, "CSV target column");
   app.add_flag("--regression", data.regression, "CSV target is real-valued");
-  app.add_option("--shard", shard, "I/N: this client's IID shard of the dataset");
-  app.add_option("--partition-seed", data.partition_seed, "shuffle seed shared by all shards");
+  std::string partition;
+  int64_t partition_clients = 0, partition_index = -1, data_limit = 0, min_examples = 1;
+  auto* shard_opt = app.add_option("--shard", shard, "I/N: this client's IID shard of the dataset");
+  auto* partition_opt =
+      app.add_option("--partition", partition,
+                     "non-IID data as fl-sim deals it: iid | dirichlet:ALPHA | shards:K | "
+                     "quantity:power_law:EXPONENT | quantity:dirichlet:BETA (with --clients, "
+                     "--index)")
+          ->excludes(shard_opt);
+  app.add_option("--clients", partition_clients, "--partition: the number of clients N")
+      ->needs(partition_opt);
+  app.add_option("--index", partition_index, "--partition: this client's index I, 0 <= I < N")
+      ->needs(partition_opt);
+  app.add_option("--data-limit", data_limit,
+                 "--partition: partition a seeded subset of this many examples (fl-sim's "
+                 "data.train_limit; 0: all)")
+      ->needs(partition_opt);
+  app.add_option("--min-examples", min_examples,
+                 "--partition: examples every client gets at least (fl-sim's "
+                 "partition.min_examples)")
+      ->needs(partition_opt);
+  app.add_option("--evaluation-fraction", data.evaluation_fraction,
+                 "share of this client's examples held out for federated evaluation")
+      ->check(CLI::Range(0.0, 0.9));
+  app.add_option("--partition-seed", data.partition_seed,
+                 "seed shared by all clients: the --shard shuffle, or fl-sim's scenario seed");
   app.add_option("--threads", data.num_threads, "training threads (0: one per core)");
   app.add_option("--rounds", rounds, "rounds to complete (0: until the population finishes)");
   app.add_option("--max-failures", max_failures, "consecutive failed attempts before giving up");
@@ -119,6 +162,36 @@ int main(int argc, char** argv) {
     std::cerr << "fl-client: --shard must be I/N with 0 <= I < N, got '" << shard << "'\n";
     return 2;
   }
+  fl::client_sdk::PartitionedShard partitioned;
+  if (!partition.empty()) {
+    auto spec = fl::model::parse_partition_spec(partition);
+    if (!spec.ok()) {
+      std::cerr << "fl-client: --partition: " << spec.status().message() << "\n";
+      return 2;
+    }
+    partitioned.spec = *spec;
+    partitioned.spec.min_examples = min_examples;
+    if (partition_clients < 1) {
+      std::cerr << "fl-client: --clients: --partition needs the number of clients N >= 1\n";
+      return 2;
+    }
+    if (partition_index < 0 || partition_index >= partition_clients) {
+      std::cerr << "fl-client: --index: --partition needs 0 <= I < " << partition_clients
+                << ", got " << partition_index << "\n";
+      return 2;
+    }
+    if (data_limit < 0 || min_examples < 0) {
+      std::cerr << "fl-client: " << (data_limit < 0 ? "--data-limit" : "--min-examples")
+                << ": must be >= 0\n";
+      return 2;
+    }
+    partitioned.clients = partition_clients;
+    partitioned.index = partition_index;
+    partitioned.seed = data.partition_seed;
+    partitioned.data_limit = data_limit;
+    shard =
+        std::to_string(partition_index) + "/" + std::to_string(partition_clients) + " " + partition;
+  }
   if (verbose)
     options.logger = [](std::string_view line) { std::cerr << "fl-client: " << line << "\n"; };
   if (!dump_dir.empty())
@@ -131,11 +204,19 @@ int main(int argc, char** argv) {
     };
   }
 
-  auto trainer = fl::make_model_trainer(data);
+  if (!partition.empty()) {
+    data.partition = partition;
+    data.partition_clients = partition_clients;
+    data.partition_index = partition_index;
+    data.data_limit = data_limit;
+    data.min_examples = min_examples;
+  }
+  fl::Result<std::unique_ptr<fl::Trainer>> trainer = fl::make_model_trainer(data);
   if (!trainer.ok()) {
     std::cerr << "fl-client: " << trainer.status().to_string() << "\n";
     return 1;
   }
+  const uint64_t examples = (*trainer)->num_examples();
   auto client = fl::Client::create(options, std::move(*trainer));
   if (!client.ok()) {
     std::cerr << "fl-client: " << client.status().to_string() << "\n";
@@ -146,7 +227,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "client " << (*client)->client_id() << " (" << data.dataset << " shard " << shard
-            << ")" << std::endl;
+            << ", " << examples << " examples)" << std::endl;
 
   const auto max_wait = std::chrono::milliseconds(static_cast<int64_t>(max_wait_s * 1000));
   int completed = 0;

@@ -148,7 +148,9 @@ Result<KServeInferRequest> parse_kserve_infer(std::string_view body, const Signa
   json request;
   try {
     request = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond double (1e99999):
+    // found by fuzz_predict_request.
     return InvalidArgument(std::string("malformed JSON: ") + e.what());
   }
   if (!request.is_object()) return InvalidArgument("the request must be a JSON object");

@@ -75,7 +75,9 @@ Result<TfPredictRequest> parse_tree(std::string_view body, int input_dim, size_t
   json request;
   try {
     request = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond double (1e99999):
+    // found by fuzz_predict_request.
     return InvalidArgument(std::string("malformed JSON: ") + e.what());
   }
   if (!request.is_object()) {

@@ -60,5 +60,11 @@ int main(int argc, char** argv) {
         "  secure_aggregation: {graph: harary, degree: 2, threshold: 2}\n");
   auto model = fl::model::create_model(fl::model::ModelSpec::softmax_regression(6, 3), 1);
   write(out / "model_file" / "softmax", *fl::model::save_model(*model));
+  // Serving requests (a model of 4 features): both APIs, rows and columns.
+  write(out / "predict_request" / "tf_rows", R"({"instances": [[1, 2.5, -3e-2, 4], [0, 0, 0, 1]]})");
+  write(out / "predict_request" / "tf_columns", R"({"signature_name": "serving_default", "inputs": {"inputs": [[1, 2, 3, 4]]}})");
+  write(out / "predict_request" / "tf_objects", R"({"instances": [{"inputs": [1, 2, 3, 4]}]})");
+  write(out / "predict_request" / "kserve", R"({"id": "a", "inputs": [{"name": "inputs", "shape": [2, 4], "datatype": "FP64", "data": [1, 2, 3, 4, 5, 6, 7, 8]}], "outputs": [{"name": "classes"}]})");
+  write(out / "predict_request" / "kserve_nested", R"({"inputs": [{"name": "inputs", "shape": [1, 4], "datatype": "INT32", "data": [[1, 2, 3, 4]]}]})");
   return 0;
 }

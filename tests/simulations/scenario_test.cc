@@ -36,7 +36,7 @@ TEST(Scenario, ValidFileParses) {
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   EXPECT_EQ(s->name, "tiny");
   EXPECT_EQ(s->clients_per_round, 5);
-  EXPECT_EQ(s->partition.kind, PartitionKind::kDirichlet);
+  EXPECT_EQ(s->partition.kind, model::PartitionKind::kDirichlet);
   EXPECT_EQ(s->output, "results/tiny");
 }
 
@@ -112,13 +112,21 @@ TEST(Scenario, SetOverridesApplyBeforeValidation) {
   EXPECT_EQ(o->value, "c=d");
 }
 
-TEST(Scenario, CommandExitsTwoOnBadInputAndNetworkMode) {
+TEST(Scenario, CommandExitsTwoOnBadInputAndOnWhatNetworkModeCannotRun) {
   EXPECT_EQ(run_scenario_command("/nonexistent/x.yaml", {}, nullptr, stderr), 2);
   const std::string path = ::testing::TempDir() + "/net.yaml";
   std::FILE* f = std::fopen(path.c_str(), "w");
-  std::fputs("name: net\nmode: network\n", f);
+  std::fputs("name: net\nmode: network\n", f);  // synthetic data: in-process only
   std::fclose(f);
-  EXPECT_EQ(run_scenario_command(path, {}, nullptr, stderr), 2);
+  std::FILE* err = std::tmpfile();
+  EXPECT_EQ(run_scenario_command(path, {}, nullptr, err), 2);
+  std::rewind(err);
+  char message[512] = {};
+  (void)!std::fread(message, 1, sizeof message - 1, err);
+  std::fclose(err);
+  EXPECT_NE(std::string(message).find("data.source: not supported in network mode"),
+            std::string::npos)
+      << message;
   EXPECT_EQ(run_scenario_command(path, {"mode=inprocess", "rounds=0"}, nullptr, stderr), 2);
   EXPECT_EQ(run_scenario_command(path, {"=x"}, nullptr, stderr), 2);
 }

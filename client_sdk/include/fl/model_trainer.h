@@ -31,7 +31,18 @@ struct BuiltinTrainerOptions {
   uint32_t shard_index = 0;   // 0 <= shard_index < shard_count
   uint32_t shard_count = 1;
   uint64_t partition_seed = 1;
-  int num_threads = 1;  // threads splitting each training batch (0: one per core)
+  // Non-IID data instead of an IID shard: a partition of the whole dataset as
+  // fl-sim's scenarios describe it ("iid", "dirichlet:ALPHA", "shards:K",
+  // "quantity:power_law:EXP", "quantity:dirichlet:BETA"; model/partition.h),
+  // of which this client is `partition_index` of `partition_clients`. Empty:
+  // the IID shard above. Client I gets exactly fl-sim's client I's examples
+  // for the same seed (partition_seed) and data_limit.
+  std::string partition;
+  int64_t partition_clients = 1;
+  int64_t partition_index = 0;
+  int64_t data_limit = 0;    // > 0: partition a seeded subset of this many examples
+  int64_t min_examples = 1;  // every client gets at least this many
+  int num_threads = 1;       // threads splitting each training batch (0: one per core)
   // Share of this client's examples held out from training for federated
   // evaluation (the last ones of the shard, which is already shuffled).
   double evaluation_fraction = 0.1;

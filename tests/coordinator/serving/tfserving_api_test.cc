@@ -165,6 +165,12 @@ TEST_F(TfServingApiTest, MalformedRequestsAre400WithAnErrorAndTheServerKeepsServ
   json too_large = json::parse(instances_body(pixel_rows(1, 784, 1)));
   too_large["instances"][0][0] = 1e60;
   expect_error(predict, too_large.dump(), 400, "outside the float32 range");
+  // A number beyond double: nlohmann throws out_of_range, not parse_error
+  // (found by fuzz_predict_request; it used to end in a 500).
+  expect_error(predict, R"({"instances": [[1, -3e65111, 2]]})", 400, "malformed JSON");
+  expect_error("/v2/models/fashion/infer",
+               R"({"inputs": [{"name": "inputs", "shape": [1, 1], "datatype": "FP64", "data": [1e99999]}]})",
+               400, "malformed JSON");
   expect_error(predict, R"({"rows": [[1]]})", 400, "neither");
   expect_error(predict, R"({"instances": [[1]], "inputs": [[1]]})", 400, "both");
   expect_error(predict, R"({"instances": [{"pixels": [1]}]})", 400, "only input is 'inputs'");

@@ -1,12 +1,12 @@
 // Partitioners: every example goes to exactly one client, and each kind skews
 // labels (or sizes) the way its paper describes.
-#include "simulations/partition.h"
+#include "model/partition.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
-namespace fl::sim {
+namespace fl::model {
 namespace {
 
 Eigen::VectorXi balanced_labels(int n, int classes) {
@@ -115,5 +115,37 @@ TEST(Partition, RefusesMoreClientsThanExamples) {
   EXPECT_FALSE(make_partition(labels, 2, 11, {}, 1).ok());
 }
 
+TEST(PartitionSpecText, EveryKindRoundTripsThroughItsCommandLineForm) {
+  const std::vector<PartitionSpec> specs = {
+      {.kind = PartitionKind::kIid},
+      {.kind = PartitionKind::kDirichlet, .alpha = 0.1 + 0.2},  // not exact in binary
+      {.kind = PartitionKind::kShards, .shards_per_client = 3},
+      {.kind = PartitionKind::kQuantitySkew, .exponent = 2.5},
+      {.kind = PartitionKind::kQuantitySkew,
+       .sizes = QuantityDistribution::kDirichlet,
+       .beta = 0.7}};
+  for (const PartitionSpec& spec : specs) {
+    const std::string text = format_partition_spec(spec);
+    auto parsed = parse_partition_spec(text);
+    ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.status().to_string();
+    const auto labels = balanced_labels(2000, 10);
+    EXPECT_EQ(*make_partition(labels, 10, 20, *parsed, 9), *make_partition(labels, 10, 20, spec, 9))
+        << text;
+  }
+  EXPECT_EQ(parse_partition_spec("quantity:1.5")->exponent, 1.5);
+}
+
+TEST(PartitionSpecText, RefusesBadValuesNamingWhatIsWrong) {
+  for (const char* bad :
+       {"", "iid:2", "dirichlet", "dirichlet:0", "dirichlet:-1", "dirichlet:x", "shards:0",
+        "shards:1.5", "quantity:", "quantity:dirichlet:0", "zipf:2"}) {
+    auto parsed = parse_partition_spec(bad);
+    EXPECT_FALSE(parsed.ok()) << bad;
+    EXPECT_FALSE(parsed.status().message().empty());
+  }
+  EXPECT_NE(parse_partition_spec("dirichlet:-1").status().message().find("alpha"),
+            std::string::npos);
+}
+
 }  // namespace
-}  // namespace fl::sim
+}  // namespace fl::model

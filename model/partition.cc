@@ -1,12 +1,14 @@
-#include "simulations/partition.h"
+#include "model/partition.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <numeric>
 
 #include "model/dataset.h"
 
-namespace fl::sim {
+namespace fl::model {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
@@ -69,7 +71,7 @@ std::vector<std::vector<int64_t>> by_class(const Eigen::VectorXi& labels, int nu
   std::vector<std::vector<int64_t>> classes(static_cast<size_t>(num_classes));
   for (Eigen::Index i = 0; i < labels.size(); ++i)
     classes[static_cast<size_t>(labels[i])].push_back(i);
-  for (auto& c : classes) model::shuffle_indices(c, rng);
+  for (auto& c : classes) shuffle_indices(c, rng);
   return classes;
 }
 
@@ -113,6 +115,84 @@ std::string partition_kind_name(PartitionKind kind) {
   return "?";
 }
 
+namespace {
+
+// A finite number filling all of `text`.
+bool parse_number(const std::string& text, double& out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  out = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && std::isfinite(out);
+}
+
+std::string exact_number(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+Result<PartitionSpec> parse_partition_spec(const std::string& text) {
+  const auto colon = text.find(':');
+  const std::string kind = text.substr(0, colon);
+  const std::string arg = colon == std::string::npos ? "" : text.substr(colon + 1);
+  const std::string expected =
+      "expected iid, dirichlet:ALPHA, shards:K, quantity:power_law:EXPONENT or "
+      "quantity:dirichlet:BETA, got '" +
+      text + "'";
+  PartitionSpec spec;
+  double v = 0;
+  if (kind == "iid" && colon == std::string::npos) {
+    spec.kind = PartitionKind::kIid;
+  } else if (kind == "dirichlet") {
+    if (!parse_number(arg, v) || !(v > 0))
+      return InvalidArgument("dirichlet: alpha must be a number > 0, got '" + arg + "'");
+    spec.kind = PartitionKind::kDirichlet;
+    spec.alpha = v;
+  } else if (kind == "shards") {
+    if (!parse_number(arg, v) || v < 1 || v != std::floor(v) || v > 1e6)
+      return InvalidArgument("shards: K must be an integer >= 1, got '" + arg + "'");
+    spec.kind = PartitionKind::kShards;
+    spec.shards_per_client = static_cast<int>(v);
+  } else if (kind == "quantity") {
+    spec.kind = PartitionKind::kQuantitySkew;
+    std::string number = arg;
+    if (arg.starts_with("power_law:")) {
+      number = arg.substr(10);
+    } else if (arg.starts_with("dirichlet:")) {
+      spec.sizes = QuantityDistribution::kDirichlet;
+      number = arg.substr(10);
+    }
+    if (!parse_number(number, v) || !(v > 0))
+      return InvalidArgument("quantity: the " +
+                             std::string(spec.sizes == QuantityDistribution::kDirichlet
+                                             ? "dirichlet beta"
+                                             : "power-law exponent") +
+                             " must be a number > 0, got '" + number + "'");
+    (spec.sizes == QuantityDistribution::kDirichlet ? spec.beta : spec.exponent) = v;
+  } else {
+    return InvalidArgument(expected);
+  }
+  return spec;
+}
+
+std::string format_partition_spec(const PartitionSpec& spec) {
+  switch (spec.kind) {
+    case PartitionKind::kIid:
+      return "iid";
+    case PartitionKind::kDirichlet:
+      return "dirichlet:" + exact_number(spec.alpha);
+    case PartitionKind::kShards:
+      return "shards:" + std::to_string(spec.shards_per_client);
+    case PartitionKind::kQuantitySkew:
+      return spec.sizes == QuantityDistribution::kDirichlet
+                 ? "quantity:dirichlet:" + exact_number(spec.beta)
+                 : "quantity:power_law:" + exact_number(spec.exponent);
+  }
+  return "?";
+}
+
 Result<Partition> make_partition(const Eigen::VectorXi& labels, int num_classes,
                                  int64_t num_clients, const PartitionSpec& spec, uint64_t seed) {
   const int64_t n = labels.size();
@@ -133,7 +213,7 @@ Result<Partition> make_partition(const Eigen::VectorXi& labels, int num_classes,
 
   switch (spec.kind) {
     case PartitionKind::kIid: {
-      const std::vector<int64_t> order = model::shuffled_indices(n, rng());
+      const std::vector<int64_t> order = shuffled_indices(n, rng());
       const std::vector<int64_t> sizes = apportion(std::vector<double>(clients, 1.0), n);
       int64_t at = 0;
       for (size_t c = 0; c < clients; ++c)
@@ -179,8 +259,7 @@ Result<Partition> make_partition(const Eigen::VectorXi& labels, int num_classes,
           at += static_cast<size_t>(size);
         }
       }
-      std::vector<int64_t> order =
-          model::shuffled_indices(static_cast<int64_t>(shards.size()), rng());
+      std::vector<int64_t> order = shuffled_indices(static_cast<int64_t>(shards.size()), rng());
       for (size_t s = 0; s < order.size(); ++s) {
         const auto& shard = shards[static_cast<size_t>(order[s])];
         auto& client = parts[s / static_cast<size_t>(spec.shards_per_client)];
@@ -199,7 +278,7 @@ Result<Partition> make_partition(const Eigen::VectorXi& labels, int num_classes,
       }
       const int64_t floor_size = std::max<int64_t>(spec.min_examples, 1);
       std::vector<int64_t> sizes = apportion(weights, n - num_clients * floor_size);
-      const std::vector<int64_t> order = model::shuffled_indices(n, rng());
+      const std::vector<int64_t> order = shuffled_indices(n, rng());
       int64_t at = 0;
       for (size_t c = 0; c < clients; ++c)
         for (int64_t j = 0; j < sizes[c] + floor_size; ++j)
@@ -254,4 +333,4 @@ PartitionSummary summarize_partition(const Partition& partition, const Eigen::Ve
   return s;
 }
 
-}  // namespace fl::sim
+}  // namespace fl::model

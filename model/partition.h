@@ -1,5 +1,8 @@
-// Splitting a pooled, labelled training set among simulated clients, and
-// summarising how skewed the result is.
+// Splitting a pooled, labelled training set among federated clients, and
+// summarising how skewed the result is. The simulator (simulations/) splits
+// its data with these, and fl-client (--partition) takes its own part with the
+// same call, so a client process trains on exactly the examples the in-process
+// simulation gives the client of that index.
 //
 //  - IID: a seeded shuffle dealt into equal parts (sizes differ by at most 1).
 //  - Dirichlet(alpha) over labels (Hsu et al., 2019): for every class, client
@@ -19,6 +22,9 @@
 // are drawn by our own code over std::mt19937_64 so a seed gives the same
 // partition with any standard library.
 //
+// Not for: loading data (dataset.h) or choosing which clients train in a
+// round (the simulator and the coordinator do that).
+//
 // Thread-safety: pure functions.
 #pragma once
 
@@ -30,7 +36,7 @@
 
 #include "base/status.h"
 
-namespace fl::sim {
+namespace fl::model {
 
 enum class PartitionKind { kIid, kDirichlet, kShards, kQuantitySkew };
 enum class QuantityDistribution { kPowerLaw, kDirichlet };
@@ -47,7 +53,15 @@ struct PartitionSpec {
 
 std::string partition_kind_name(PartitionKind kind);
 
-// Client c's example indices into `labels`, in a seeded order.
+// The command-line form of a spec, as fl-client's --partition takes it:
+// "iid", "dirichlet:ALPHA", "shards:K", "quantity:power_law:EXPONENT" or
+// "quantity:dirichlet:BETA" ("quantity:EXPONENT" is a power law).
+// min_examples is not part of the text. format_partition_spec prints numbers
+// with 17 significant digits, so parse(format(spec)) == spec.
+Result<PartitionSpec> parse_partition_spec(const std::string& text);
+std::string format_partition_spec(const PartitionSpec& spec);
+
+// Client c's example indices into `labels`, in increasing order.
 using Partition = std::vector<std::vector<int64_t>>;
 
 Result<Partition> make_partition(const Eigen::VectorXi& labels, int num_classes,
@@ -71,4 +85,4 @@ double standard_normal(std::mt19937_64& rng);
 double gamma_variate(double shape, std::mt19937_64& rng);
 double uniform01(std::mt19937_64& rng);
 
-}  // namespace fl::sim
+}  // namespace fl::model
