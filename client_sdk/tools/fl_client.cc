@@ -226,8 +226,13 @@ int main(int argc, char** argv) {
     std::cerr << "fl-client: " << s.to_string() << "\n";
     return 1;
   }
-  std::cout << "client " << (*client)->client_id() << " (" << data.dataset << " shard " << shard
-            << ", " << examples << " examples)" << std::endl;
+  const std::string piece =
+      data.partition.empty()
+          ? "shard " + shard
+          : "client " + std::to_string(data.partition_index) + "/" +
+                std::to_string(data.partition_clients) + " of " + data.partition;
+  std::cout << "client " << (*client)->client_id() << " (" << data.dataset << " " << piece << ", "
+            << examples << " examples)" << std::endl;
 
   const auto max_wait = std::chrono::milliseconds(static_cast<int64_t>(max_wait_s * 1000));
   int completed = 0;
