@@ -1,8 +1,6 @@
 // The coordinator's HTTP API against bad input: every kind gets a 4xx with a
 // clear message and changes no stored or round state; and its configuration
 // file errors name the file, the key and the line.
-#include "coordinator/service/coordinator_service.h"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,6 +9,7 @@
 
 #include "client_sdk/transport/http_client.h"
 #include "coordinator/http/auth/request_signer.h"
+#include "coordinator/service/coordinator_service.h"
 #include "crypto/ed25519.h"
 #include "proto/coordinator.pb.h"
 
@@ -38,8 +37,9 @@ std::string config_yaml(const std::string& db) {
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("fl-service-test-" + std::to_string(getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = fs::temp_directory_path() /
+          ("fl-service-test-" + std::to_string(getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir);
     auto c = parse_config(config_yaml((dir / "fl.db").string()), "test.yaml");
     ASSERT_TRUE(c.ok()) << c.status().to_string();
@@ -150,8 +150,7 @@ TEST_F(ServiceTest, RejectsBadInputWithClearErrorsAndNoStateChange) {
   expect(c.send("POST", "/v1/rounds/999/secagg", x.SerializeAsString(), "application/x-protobuf"),
          409, "not running");
   // Oversized body: refused before it is read.
-  expect(c.send("POST", "/v1/rounds/1/secagg", std::string(2 << 20, 'x'),
-                "application/x-protobuf"),
+  expect(c.send("POST", "/v1/rounds/1/secagg", std::string(2 << 20, 'x'), "application/x-protobuf"),
          413, "error");
   // Enrolment with a key of the wrong size.
   proto::EnrollRequest bad_key;
@@ -170,8 +169,9 @@ TEST_F(ServiceTest, RejectsForgedAndReplayedRequests) {
   auto [id, c] = enrolled(3);
   // Sign as client `id` with a different key: the signature does not verify.
   crypto::SeededRng rng(77);
-  auth::RequestSigner forger(id, crypto::ed25519_keypair(rng), [] { return unix_millis_now(); },
-                             std::make_unique<crypto::SeededRng>(78));
+  auth::RequestSigner forger(
+      id, crypto::ed25519_keypair(rng), [] { return unix_millis_now(); },
+      std::make_unique<crypto::SeededRng>(78));
   auto headers = forger.sign("POST", "/v1/checkin", checkin_body());
   auto plain = client();
   auto r = plain.send("POST", "/v1/checkin", checkin_body(), "application/x-protobuf", headers);
@@ -179,8 +179,9 @@ TEST_F(ServiceTest, RejectsForgedAndReplayedRequests) {
   EXPECT_EQ(r->status, 401) << r->body;
   // A genuine signed request replayed byte for byte: the nonce is refused.
   crypto::SeededRng krng(3);
-  auth::RequestSigner genuine(id, crypto::ed25519_keypair(krng), [] { return unix_millis_now(); },
-                              std::make_unique<crypto::SeededRng>(79));
+  auth::RequestSigner genuine(
+      id, crypto::ed25519_keypair(krng), [] { return unix_millis_now(); },
+      std::make_unique<crypto::SeededRng>(79));
   auto h = genuine.sign("POST", "/v1/checkin", checkin_body());
   auto first = plain.send("POST", "/v1/checkin", checkin_body(), "application/x-protobuf", h);
   ASSERT_TRUE(first.ok());
@@ -190,9 +191,9 @@ TEST_F(ServiceTest, RejectsForgedAndReplayedRequests) {
   EXPECT_EQ(replay->status, 401);
   EXPECT_NE(replay->body.find("replay"), std::string::npos) << replay->body;
   // An unknown client id.
-  auth::RequestSigner stranger(987654, crypto::ed25519_keypair(rng),
-                               [] { return unix_millis_now(); },
-                               std::make_unique<crypto::SeededRng>(80));
+  auth::RequestSigner stranger(
+      987654, crypto::ed25519_keypair(rng), [] { return unix_millis_now(); },
+      std::make_unique<crypto::SeededRng>(80));
   auto u = plain.send("POST", "/v1/checkin", checkin_body(), "application/x-protobuf",
                       stranger.sign("POST", "/v1/checkin", checkin_body()));
   ASSERT_TRUE(u.ok());
