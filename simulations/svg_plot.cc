@@ -62,8 +62,12 @@ std::string accuracy_svg(const AccuracyPlot& plot) {
        fmt("%.0f", kHeight) + "\" viewBox=\"0 0 " + fmt("%.0f", kWidth) + " " +
        fmt("%.0f", kHeight) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  s += "<text x=\"" + fmt("%.1f", kWidth / 2) +
-       "\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">" + escape(plot.title) + "</text>\n";
+  // A long title (scenario, model, partition, cohort) shrinks to fit the
+  // width rather than being clipped: sans-serif glyphs average ~0.55 em.
+  const double title_font =
+      std::clamp((kWidth - 20) / (0.55 * std::max<size_t>(plot.title.size(), 1)), 9.0, 16.0);
+  s += "<text x=\"" + fmt("%.1f", kWidth / 2) + "\" y=\"28\" text-anchor=\"middle\" font-size=\"" +
+       fmt("%.1f", title_font) + "\">" + escape(plot.title) + "</text>\n";
 
   // Grid and ticks.
   const double ystep = nice_step(hi - lo, 6);
