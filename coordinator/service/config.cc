@@ -343,7 +343,7 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
     FL_RETURN_IF_ERROR(gate.get("tolerance", c.gate.tolerance));
     FL_RETURN_IF_ERROR(gate.get("require_metric", c.gate.require_metric));
     if (Status st = validate_gate_policy(c.gate); !st.ok())
-      return gate.invalid("tolerance", st.message());
+      return gate.invalid(c.gate.metric.empty() ? "metric" : "tolerance", st.message());
   }
   if (registry.has("monitor")) {
     const Section monitor = registry.sub("monitor");
@@ -355,7 +355,7 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
     FL_RETURN_IF_ERROR(monitor.get("floor", m.floor));
     FL_RETURN_IF_ERROR(monitor.get("higher_is_better", m.higher_is_better));
     if (Status st = validate_monitor_policy(m); !st.ok())
-      return monitor.invalid("floor", st.message());
+      return monitor.invalid(m.metric.empty() ? "metric" : "floor", st.message());
     c.monitor = m;
   }
   const Section serving = top.sub("serving");

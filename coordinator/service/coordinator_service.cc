@@ -197,6 +197,16 @@ std::string CoordinatorService::metrics_text() const {
 // callback; possibly inside a round's completion, so no engine lock here).
 void CoordinatorService::on_published(std::string_view model, int64_t version,
                                       std::string_view reason) {
+  std::lock_guard lock(publication_mu_);
+  apply_publication(model, version, reason);
+}
+
+// Under publication_mu_: the registry's callback and the once-a-second sync
+// may both learn of one publication; it is applied (swapped, counted, logged)
+// once.
+void CoordinatorService::apply_publication(std::string_view model, int64_t version,
+                                           std::string_view reason) {
+  if (auto served = served_->published(model); served && served->version == version) return;
   auto v = store_->get_version(version);
   if (!v.ok()) {
     log_->write(
@@ -234,6 +244,9 @@ void CoordinatorService::on_published(std::string_view model, int64_t version,
 
 // Picks up publications made by another process on the same store.
 void CoordinatorService::sync_published() {
+  // Read and apply under the lock, so a stale read cannot undo a newer
+  // publication the callback applied meanwhile.
+  std::lock_guard lock(publication_mu_);
   const std::string& model = config_.population.model_name;
   auto published = registry_->published_version(model);
   if (!published.ok()) return;
@@ -244,7 +257,7 @@ void CoordinatorService::sync_published() {
   if (auto history = registry_->publications(model, 1);
       history.ok() && !history->empty() && history->front().version_id == published->id)
     reason = history->front().reason;
-  on_published(model, published->id, reason);
+  apply_publication(model, published->id, reason);
 }
 
 http::Router CoordinatorService::routes() {

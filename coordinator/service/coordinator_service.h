@@ -30,6 +30,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -69,6 +70,7 @@ class CoordinatorService {
   CoordinatorService() = default;
   http::Router routes();
   void on_published(std::string_view model, int64_t version, std::string_view reason);
+  void apply_publication(std::string_view model, int64_t version, std::string_view reason);
   void sync_published();
 
   CoordinatorConfig config_;
@@ -80,6 +82,7 @@ class CoordinatorService {
   std::unique_ptr<Registry> registry_;
   std::shared_ptr<serving::ServedModels> served_;
   std::optional<model::Dataset> holdout_;
+  std::mutex publication_mu_;  // orders applying publications (on_published, sync)
   crypto::SystemRng rng_;
   std::unique_ptr<RoundEngine> engine_;
   std::unique_ptr<http::HttpServer> server_;

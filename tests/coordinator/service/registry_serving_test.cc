@@ -495,6 +495,8 @@ TEST(CoordinatorConfig, RegistryServingAndLoggingErrorsNameTheKeyAndLine) {
   };
   for (const Case& c : std::vector<Case>{
            {"registry: {gate: {tolerance: -0.5}}\n", "registry.gate.tolerance"},
+           {"registry: {gate: {metric: \"\"}}\n", "registry.gate.metric"},
+           {"registry: {monitor: {metric: \"\", floor: 0.5}}\n", "registry.monitor.metric"},
            {"serving: {max_batch_rows: 0}\n", "serving.max_batch_rows"},
            {"logging: {format: xml}\n", "logging.format"},
            {"registry: {holdout: bogus}\n", "registry.holdout"},
