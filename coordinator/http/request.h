@@ -9,6 +9,7 @@
 // Thread-safety: a value; handlers get a const reference valid for the call.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -52,6 +53,11 @@ struct Request {
   std::map<std::string, std::string, std::less<>> params;  // "{round}" -> "17"
   std::optional<uint64_t> client_id;                       // set by client authentication
   bool admin = false;                                      // set by admin authentication
+  // Set by client authentication, which runs once the header is read and
+  // before any of the body is: the BLAKE2b-256 digest the signed header
+  // declares for the body. The server reads the body only after that
+  // check and refuses it if its digest differs (nullopt: nothing declared).
+  std::optional<std::array<uint8_t, 32>> declared_body_hash;
 
   // A path parameter ("" if the route has none by that name).
   std::string_view param(std::string_view name) const;
