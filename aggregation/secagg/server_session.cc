@@ -24,12 +24,18 @@ constexpr size_t kUnmaskBlock = 8192;
 
 std::string stage_name(SecAggServer::Stage stage) {
   switch (stage) {
-    case SecAggServer::Stage::kAdvertiseKeys: return "advertise keys (round 0)";
-    case SecAggServer::Stage::kShareKeys: return "share keys (round 1)";
-    case SecAggServer::Stage::kMaskedInput: return "masked input (round 2)";
-    case SecAggServer::Stage::kUnmasking: return "unmasking (round 3)";
-    case SecAggServer::Stage::kCompleted: return "completed";
-    case SecAggServer::Stage::kAborted: return "aborted";
+    case SecAggServer::Stage::kAdvertiseKeys:
+      return "advertise keys (round 0)";
+    case SecAggServer::Stage::kShareKeys:
+      return "share keys (round 1)";
+    case SecAggServer::Stage::kMaskedInput:
+      return "masked input (round 2)";
+    case SecAggServer::Stage::kUnmasking:
+      return "unmasking (round 3)";
+    case SecAggServer::Stage::kCompleted:
+      return "completed";
+    case SecAggServer::Stage::kAborted:
+      return "aborted";
   }
   return "unknown";
 }
@@ -72,8 +78,8 @@ size_t SecAggServer::state_bytes() const {
   for (const auto& r : clients_) bytes += r.signature.capacity();
   bytes += inbox_.capacity() * sizeof(inbox_[0]) + inbox_bytes_;
   bytes += sum_.capacity() * sizeof(uint64_t);
-  bytes += revealed_.capacity() * sizeof(revealed_[0]) +
-           revealed_count_ * sizeof(crypto::ShamirShare);
+  bytes +=
+      revealed_.capacity() * sizeof(revealed_[0]) + revealed_count_ * sizeof(crypto::ShamirShare);
   return bytes;
 }
 
@@ -109,16 +115,26 @@ Result<std::vector<proto::ServerToClient>> SecAggServer::handle(
   FL_RETURN_IF_ERROR(check_envelope(sender, message, index));
   if (stage_ == Stage::kCompleted || stage_ == Stage::kAborted)
     return FailedPrecondition("session is " + stage_name(stage_));
+  if (unmasking_ready_) return FailedPrecondition("the unmasking stage has closed");
   ClientRecord& me = clients_[index];
-  if (me.gone) return FailedPrecondition("client " + std::to_string(sender) + " has left the round");
+  if (me.gone)
+    return FailedPrecondition("client " + std::to_string(sender) + " has left the round");
 
   // Which stage the message belongs to, to tell "too late" from "too early".
   Stage expected;
   switch (message.body_case()) {
-    case proto::ClientToServer::kAdvertiseKeys: expected = Stage::kAdvertiseKeys; break;
-    case proto::ClientToServer::kEncryptedShares: expected = Stage::kShareKeys; break;
-    case proto::ClientToServer::kMaskedInput: expected = Stage::kMaskedInput; break;
-    case proto::ClientToServer::kUnmaskingShares: expected = Stage::kUnmasking; break;
+    case proto::ClientToServer::kAdvertiseKeys:
+      expected = Stage::kAdvertiseKeys;
+      break;
+    case proto::ClientToServer::kEncryptedShares:
+      expected = Stage::kShareKeys;
+      break;
+    case proto::ClientToServer::kMaskedInput:
+      expected = Stage::kMaskedInput;
+      break;
+    case proto::ClientToServer::kUnmaskingShares:
+      expected = Stage::kUnmasking;
+      break;
     case proto::ClientToServer::kAbort:
       me.gone = true;
       if (stage_complete()) return advance();
@@ -132,11 +148,20 @@ Result<std::vector<proto::ServerToClient>> SecAggServer::handle(
                               (expected < stage_ ? ": that stage has closed" : ": too early"));
   Status s;
   switch (expected) {
-    case Stage::kAdvertiseKeys: s = on_advertise(index, message.advertise_keys()); break;
-    case Stage::kShareKeys: s = on_shares(index, message.encrypted_shares()); break;
-    case Stage::kMaskedInput: s = on_masked_input(index, message.masked_input()); break;
-    case Stage::kUnmasking: s = on_unmasking(index, message.unmasking_shares()); break;
-    default: break;
+    case Stage::kAdvertiseKeys:
+      s = on_advertise(index, message.advertise_keys());
+      break;
+    case Stage::kShareKeys:
+      s = on_shares(index, message.encrypted_shares());
+      break;
+    case Stage::kMaskedInput:
+      s = on_masked_input(index, message.masked_input());
+      break;
+    case Stage::kUnmasking:
+      s = on_unmasking(index, message.unmasking_shares());
+      break;
+    default:
+      break;
   }
   if (!s.ok()) return s;
   note_state();
@@ -208,8 +233,8 @@ Status SecAggServer::on_masked_input(uint32_t index, const proto::MaskedInput& m
   if (me.masked) return AlreadyExists("masked input already received from this client");
   if (m.vector().size() != config_->input_bytes())
     return InvalidArgument("masked input is " + std::to_string(m.vector().size()) +
-                           " bytes; this session expects " +
-                           std::to_string(config_->dimension()) + " elements of " +
+                           " bytes; this session expects " + std::to_string(config_->dimension()) +
+                           " elements of " +
                            std::to_string(crypto::ring_element_bytes(config_->ring())) + " bytes");
   if (sum_.empty()) sum_.assign(config_->dimension(), 0);
   FL_RETURN_IF_ERROR(add_ring_vector(m.vector(), config_->ring(), sum_));
@@ -236,8 +261,8 @@ Status SecAggServer::on_unmasking(uint32_t index, const proto::UnmaskingShares& 
         o.masked ? proto::RevealedShare::SELF_MASK_SEED : proto::RevealedShare::MASK_SECRET_KEY;
     if (r.kind() != want)
       return InvalidArgument("wrong kind of share for client " + std::to_string(r.owner()));
-    auto share = crypto::ShamirShare::parse(crypto::ByteSpan(
-        reinterpret_cast<const uint8_t*>(r.share().data()), r.share().size()));
+    auto share = crypto::ShamirShare::parse(
+        crypto::ByteSpan(reinterpret_cast<const uint8_t*>(r.share().data()), r.share().size()));
     if (!share.ok()) return share.status();
     if (share->x != point) return InvalidArgument("a client can only reveal its own shares");
     owners.push_back(*owner);
@@ -263,18 +288,27 @@ bool SecAggServer::stage_complete() const {
   for (const auto& r : clients_) {
     if (r.gone) continue;
     switch (stage_) {
-      case Stage::kAdvertiseKeys: if (!r.advertised) return false; break;
-      case Stage::kShareKeys: if (r.advertised && !r.shared) return false; break;
-      case Stage::kMaskedInput: if (r.shared && !r.masked) return false; break;
-      case Stage::kUnmasking: if (r.masked && !r.unmasked) return false; break;
-      default: return false;
+      case Stage::kAdvertiseKeys:
+        if (!r.advertised) return false;
+        break;
+      case Stage::kShareKeys:
+        if (r.advertised && !r.shared) return false;
+        break;
+      case Stage::kMaskedInput:
+        if (r.shared && !r.masked) return false;
+        break;
+      case Stage::kUnmasking:
+        if (r.masked && !r.unmasked) return false;
+        break;
+      default:
+        return false;
     }
   }
   return true;
 }
 
 std::vector<proto::ServerToClient> SecAggServer::close_stage() {
-  if (stage_ == Stage::kCompleted || stage_ == Stage::kAborted) return {};
+  if (stage_ == Stage::kCompleted || stage_ == Stage::kAborted || unmasking_ready_) return {};
   return advance();
 }
 
@@ -363,7 +397,11 @@ std::vector<proto::ServerToClient> SecAggServer::advance() {
     }
     case Stage::kUnmasking: {
       if (c.unmasked < t) return too_few(c.unmasked, "sent unmasking shares");
-      out = finish_unmasking();
+      if (options_.defer_unmasking) {
+        unmasking_ready_ = true;
+        break;
+      }
+      out = unmask();
       break;
     }
     default:
@@ -374,6 +412,14 @@ std::vector<proto::ServerToClient> SecAggServer::advance() {
 }
 
 std::vector<proto::ServerToClient> SecAggServer::finish_unmasking() {
+  if (!unmasking_ready_) return {};
+  unmasking_ready_ = false;
+  auto out = unmask();
+  note_state();
+  return out;
+}
+
+std::vector<proto::ServerToClient> SecAggServer::unmask() {
   const uint32_t t = config_->threshold();
   const uint32_t n = config_->cohort_size();
   // Every client in U2 has a secret to open: b if its input is in the sum, s if not.
@@ -382,8 +428,8 @@ std::vector<proto::ServerToClient> SecAggServer::finish_unmasking() {
     if (clients_[u].shared) {
       if (revealed_.empty() || revealed_[u].size() < t) {
         return abort("cannot unmask client " + std::to_string(config_->client_id(u)) + ": only " +
-              std::to_string(revealed_.empty() ? 0 : revealed_[u].size()) + " of " +
-              std::to_string(t) + " shares arrived");
+                     std::to_string(revealed_.empty() ? 0 : revealed_[u].size()) + " of " +
+                     std::to_string(t) + " shares arrived");
       }
       owners.push_back(u);
     }
@@ -455,9 +501,9 @@ std::vector<proto::ServerToClient> SecAggServer::finish_unmasking() {
       auto shared = crypto::x25519_agree(secrets[i], clients_[v].mask_pk);
       if (!shared) continue;  // impossible: v's key passed u's low-order check
       const uint64_t vid = config_->client_id(v);
-      per_owner[i].push_back(Mask{crypto::derive_pair_key(*shared, config_->session_id(), uid,
-                                                          vid, kPairwiseMaskPurpose),
-                                  vid < uid});
+      per_owner[i].push_back(Mask{
+          crypto::derive_pair_key(*shared, config_->session_id(), uid, vid, kPairwiseMaskPurpose),
+          vid < uid});
     }
   });
   for (size_t i = 0; i < owners.size(); ++i)
@@ -472,8 +518,7 @@ std::vector<proto::ServerToClient> SecAggServer::finish_unmasking() {
   for (uint32_t u : owners)
     if (clients_[u].masked) ++stats_.self_masks_removed;
   stats_.pairwise_masks_removed = masks.size() - stats_.self_masks_removed;
-  stats_.mask_bytes_expanded =
-      static_cast<uint64_t>(masks.size()) * config_->input_bytes();
+  stats_.mask_bytes_expanded = static_cast<uint64_t>(masks.size()) * config_->input_bytes();
 
   const size_t dim = sum_.size();
   const size_t blocks = (dim + kUnmaskBlock - 1) / kUnmaskBlock;

@@ -51,6 +51,12 @@ class SecAggServer {
 
   struct Options {
     unsigned threads = 1;  // threads used to reconstruct secrets and expand masks
+    // When the unmasking stage closes, stop there (unmasking_ready() turns
+    // true) instead of reconstructing and removing the masks inside
+    // handle()/close_stage(); the caller then runs finish_unmasking() where
+    // slow work belongs (the coordinator: on its aggregation executor, never
+    // on an HTTP io thread).
+    bool defer_unmasking = false;
   };
 
   // Clients that answered each stage: U1 (advertised keys), U2 (shared keys),
@@ -76,6 +82,14 @@ class SecAggServer {
 
   // The current stage's deadline has passed: close it with whoever answered.
   std::vector<proto::ServerToClient> close_stage();
+
+  // With Options::defer_unmasking: the unmasking stage has closed with enough
+  // shares and waits for finish_unmasking(); further messages are refused.
+  bool unmasking_ready() const { return unmasking_ready_; }
+  // Reconstructs the secrets and removes the masks: the session ends
+  // kCompleted (or kAborted when shares do not reconstruct). Only when
+  // unmasking_ready(); returns the messages to send (aborts).
+  std::vector<proto::ServerToClient> finish_unmasking();
 
   Stage stage() const { return stage_; }
   const std::string& abort_reason() const { return abort_reason_; }
@@ -115,13 +129,14 @@ class SecAggServer {
   bool stage_complete() const;
   std::vector<proto::ServerToClient> advance();
   std::vector<proto::ServerToClient> abort(std::string reason);
-  std::vector<proto::ServerToClient> finish_unmasking();
+  std::vector<proto::ServerToClient> unmask();
   proto::ServerToClient envelope(uint32_t index) const;
   void note_state();
 
   std::shared_ptr<const SessionConfig> config_;
   Options options_;
   Stage stage_ = Stage::kAdvertiseKeys;
+  bool unmasking_ready_ = false;
   std::string abort_reason_;
   std::vector<ClientRecord> clients_;
   std::vector<std::vector<Routed>> inbox_;  // round-1 ciphertexts by recipient

@@ -22,7 +22,9 @@
 namespace fl::coordinator {
 
 struct StageDeadlines {
-  int64_t selection_ms = 30'000;  // wait this long for a full cohort, then start with >= min
+  // The selection window: check-ins during it form the pool the cohort is
+  // drawn from when it closes (extended while fewer than min_cohort came).
+  int64_t selection_ms = 30'000;
   int64_t advertise_keys_ms = 10'000;
   int64_t share_keys_ms = 10'000;
   int64_t masked_input_ms = 120'000;  // includes local training
@@ -40,6 +42,37 @@ struct FederatedEvaluationConfig {
   int64_t deadline_ms = 30'000;
 };
 
+// How a round's cohort is drawn from the clients that check in.
+enum class SelectionPolicy {
+  // Uniformly at random from every eligible client that checked in during the
+  // selection window (DESIGN.md section 9): an attacker's chance of filling a
+  // cohort depends on its share of the check-ins, not on being first.
+  kUniform,
+  // The first ceil(cohort x over-selection) to check in, as soon as they do.
+  // Insecure (whoever checks in first fills the cohort: the n-1 attack); kept
+  // for benchmarks that want no selection window and as the n-1 attack
+  // test's control. Refused unless allow_small_cohorts is also set.
+  kFirstCome,
+};
+
+// Smallest min_cohort accepted with secure aggregation unless
+// allow_small_cohorts: the sum the coordinator learns mixes at least this many
+// selected clients. With uniform selection, an attacker holding a fraction f
+// of a window's check-ins isolates one honest client (all but one of the m
+// selected are its own) with probability m(1-f)f^(m-1); at m = 10 that is
+// 4.1e-6 for f = 0.2 and 1.4e-4 for f = 0.3 per round (README, "Threat model
+// and hardening").
+inline constexpr uint32_t kMinSecureCohort = 10;
+
+struct SelectionConfig {
+  SelectionPolicy policy = SelectionPolicy::kUniform;
+  // A client selected in one window may be selected again only R windows
+  // later (1: every round). Caps how often one device spends battery and
+  // how much one device weighs in the model; it also bounds each client's
+  // participation for privacy accounting.
+  uint32_t once_in_rounds = 1;
+};
+
 struct PopulationConfig {
   std::string population = "default";
   std::string model_name = "model";
@@ -52,7 +85,11 @@ struct PopulationConfig {
   // closes as soon as cohort_size inputs arrived, so stragglers cost nothing.
   uint32_t cohort_size = 10;
   double over_selection = 1.3;
-  uint32_t min_cohort = 3;          // fewer selected by the selection deadline: keep waiting
+  // Fewer eligible check-ins when the selection window closes: extend it.
+  // At least kMinSecureCohort unless allow_small_cohorts.
+  uint32_t min_cohort = 10;
+  bool allow_small_cohorts = false;  // tests and demos on a handful of clients only
+  SelectionConfig selection;
   uint32_t retry_after_ms = 5'000;  // told to clients not selected (pace steering)
   StageDeadlines deadlines;
 

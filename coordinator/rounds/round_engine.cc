@@ -8,6 +8,7 @@
 #include "aggregation/quantization.h"
 #include "aggregation/secagg/session_config.h"
 #include "coordinator/registry/evaluation.h"
+#include "coordinator/rounds/cohort_selection.h"
 #include "model/layout.h"
 #include "model/serialization.h"
 
@@ -43,6 +44,8 @@ std::string_view phase_name(RoundEngine::Phase phase) {
       return "selecting";
     case RoundEngine::Phase::kRunning:
       return "running";
+    case RoundEngine::Phase::kAggregating:
+      return "aggregating";
     case RoundEngine::Phase::kFinished:
       return "finished";
   }
@@ -61,6 +64,17 @@ Status validate_population(const PopulationConfig& c) {
     return InvalidArgument("over_selection must be in [1, 10]");
   if (c.min_cohort < 2 || c.min_cohort > c.selection_target())
     return InvalidArgument("min_cohort must be in [2, cohort_size x over_selection]");
+  if (!c.allow_small_cohorts && c.min_cohort < kMinSecureCohort)
+    return InvalidArgument("min_cohort " + std::to_string(c.min_cohort) + " is below " +
+                           std::to_string(kMinSecureCohort) +
+                           ", the smallest cohort secure aggregation is trusted with; set "
+                           "allow_small_cohorts to run smaller ones knowingly");
+  if (c.selection.policy == SelectionPolicy::kFirstCome && !c.allow_small_cohorts)
+    return InvalidArgument(
+        "selection policy first_come lets whoever checks in first fill the cohort (the n-1 "
+        "attack); it needs allow_small_cohorts, for benchmarks and tests only");
+  if (c.selection.once_in_rounds == 0)
+    return InvalidArgument("selection.once_in_rounds must be at least 1");
   for (int64_t d :
        {c.deadlines.selection_ms, c.deadlines.advertise_keys_ms, c.deadlines.share_keys_ms,
         c.deadlines.masked_input_ms, c.deadlines.unmasking_ms})
@@ -167,6 +181,8 @@ Status RoundEngine::open_selection(int64_t now_ms) {
   round_id_ = *id;
   phase_ = Phase::kSelecting;
   selection_deadline_ = now_ms + config_.deadlines.selection_ms;
+  pool_.clear();
+  pool_set_.clear();
   selected_.clear();
   selected_set_.clear();
   session_.reset();
@@ -190,14 +206,26 @@ Result<proto::CheckinResponse> RoundEngine::checkin(uint64_t client_id,
     out.set_round_id(static_cast<uint64_t>(round_id_));
     return out;
   }
-  if (phase_ == Phase::kSelecting && selected_.size() < config_.selection_target()) {
-    selected_.push_back(client_id);
-    selected_set_.insert(client_id);
-    out.set_decision(proto::CheckinResponse::SELECTED);
-    out.set_round_id(static_cast<uint64_t>(round_id_));
-    if (selected_.size() == config_.selection_target()) {
-      if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
+  if (phase_ == Phase::kSelecting && may_be_selected(client_id)) {
+    if (config_.selection.policy == SelectionPolicy::kFirstCome) {
+      selected_.push_back(client_id);
+      selected_set_.insert(client_id);
+      out.set_decision(proto::CheckinResponse::SELECTED);
+      out.set_round_id(static_cast<uint64_t>(round_id_));
+      if (selected_.size() == config_.selection_target()) {
+        ++selections_;
+        for (uint64_t id : selected_) last_selected_[id] = selections_;
+        if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
+      }
+      return out;
     }
+    // Uniform: join the pool and come back when the window closes, to learn
+    // whether the draw chose you.
+    if (pool_set_.insert(client_id).second) pool_.push_back(client_id);
+    out.set_decision(proto::CheckinResponse::RETRY_LATER);
+    const int64_t until_close = std::max<int64_t>(selection_deadline_ - now_ms, 0);
+    out.set_retry_after_ms(static_cast<uint32_t>(std::min<int64_t>(
+        until_close + 100 + static_cast<int64_t>(rng_.uniform(500)), UINT32_MAX)));
     return out;
   }
   // Pace steering: spread the retries of unselected clients over the window.
@@ -205,6 +233,30 @@ Result<proto::CheckinResponse> RoundEngine::checkin(uint64_t client_id,
   out.set_retry_after_ms(config_.retry_after_ms / 2 +
                          static_cast<uint32_t>(rng_.uniform(config_.retry_after_ms / 2 + 1)));
   return out;
+}
+
+// A client chosen in window w sits out until window w + once_in_rounds.
+bool RoundEngine::may_be_selected(uint64_t client_id) const {
+  if (config_.selection.once_in_rounds <= 1) return true;
+  auto it = last_selected_.find(client_id);
+  return it == last_selected_.end() ||
+         selections_ + 1 >= it->second + config_.selection.once_in_rounds;
+}
+
+// The window's draw: a uniformly random subset of the pool, of the selection
+// target's size or the whole pool if smaller.
+void RoundEngine::close_selection(int64_t now_ms) {
+  if (pool_.size() < config_.min_cohort) {
+    selection_deadline_ = now_ms + config_.deadlines.selection_ms;  // keep the pool, wait on
+    return;
+  }
+  selected_ = draw_cohort(std::move(pool_), config_.selection_target(), rng_);
+  selected_set_.insert(selected_.begin(), selected_.end());
+  ++selections_;
+  for (uint64_t id : selected_) last_selected_[id] = selections_;
+  pool_.clear();
+  pool_set_.clear();
+  if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
 }
 
 Status RoundEngine::start_round(int64_t now_ms) {
@@ -242,7 +294,10 @@ Status RoundEngine::start_round(int64_t now_ms) {
       config_.quantization, static_cast<uint64_t>(global_.params.size()));
   auto secagg = aggregation::secagg::make_config(session_id, selected_, params, dim,
                                                  config_.quantization.ring, identities);
-  auto session = SecAggServer::create(secagg, {config_.unmask_threads});
+  SecAggServer::Options session_options;
+  session_options.threads = config_.unmask_threads;
+  session_options.defer_unmasking = true;  // unmasked by aggregate(), on the executor
+  auto session = SecAggServer::create(secagg, session_options);
   if (!session.ok()) return session.status();
   session_ = std::move(*session);
   session_stage_ = session_->stage();
@@ -296,42 +351,51 @@ Result<std::shared_ptr<const std::string>> RoundEngine::model_bytes(int64_t vers
 Result<proto::SecAggExchangeResponse> RoundEngine::exchange(uint64_t client_id, int64_t round_id,
                                                             const proto::SecAggExchange& request,
                                                             int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  proto::SecAggExchangeResponse out;
-  if (round_id != round_id_ || phase_ != Phase::kRunning) {
-    auto it = outcomes_.find(round_id);
-    if (it == outcomes_.end())
-      return FailedPrecondition("round " + std::to_string(round_id) + " is not running");
-    if (request.has_message())
-      return FailedPrecondition("round " + std::to_string(round_id) + " has ended");
-    out.set_state(it->second.state);
-    out.set_new_version(it->second.new_version);
-    out.set_failure_reason(it->second.reason);
+  Result<proto::SecAggExchangeResponse> result = [&]() -> Result<proto::SecAggExchangeResponse> {
+    std::lock_guard<std::mutex> lock(mutex_);
+    proto::SecAggExchangeResponse out;
+    const bool current =
+        round_id == round_id_ && (phase_ == Phase::kRunning || phase_ == Phase::kAggregating);
+    if (!current) {
+      auto it = outcomes_.find(round_id);
+      if (it == outcomes_.end())
+        return FailedPrecondition("round " + std::to_string(round_id) + " is not running");
+      if (request.has_message())
+        return FailedPrecondition("round " + std::to_string(round_id) + " has ended");
+      out.set_state(it->second.state);
+      out.set_new_version(it->second.new_version);
+      out.set_failure_reason(it->second.reason);
+      return out;
+    }
+    if (!selected_set_.count(client_id))
+      return PermissionDenied("client " + std::to_string(client_id) + " is not in round " +
+                              std::to_string(round_id));
+    if (request.has_message()) {
+      if (phase_ == Phase::kAggregating)
+        return FailedPrecondition("round " + std::to_string(round_id) +
+                                  " has closed its unmasking stage; poll for the outcome");
+      auto sent = session_->handle(client_id, request.message());
+      if (!sent.ok()) return sent.status();
+      route(std::move(*sent));
+      after_progress(now_ms);
+    }
+    if (round_id == round_id_ && (phase_ == Phase::kRunning || phase_ == Phase::kAggregating)) {
+      out.set_state(proto::SecAggExchangeResponse::RUNNING);
+    } else {
+      const Outcome& o = outcomes_[round_id];
+      out.set_state(o.state);
+      out.set_new_version(o.new_version);
+      out.set_failure_reason(o.reason);
+    }
+    auto it = outbox_.find(client_id);
+    if (it != outbox_.end()) {
+      for (auto& m : it->second) *out.add_messages() = std::move(m);
+      outbox_.erase(it);
+    }
     return out;
-  }
-  if (!selected_set_.count(client_id))
-    return PermissionDenied("client " + std::to_string(client_id) + " is not in round " +
-                            std::to_string(round_id));
-  if (request.has_message()) {
-    auto sent = session_->handle(client_id, request.message());
-    if (!sent.ok()) return sent.status();
-    route(std::move(*sent));
-    after_progress(now_ms);
-  }
-  if (phase_ == Phase::kRunning && round_id == round_id_) {
-    out.set_state(proto::SecAggExchangeResponse::RUNNING);
-  } else {
-    const Outcome& o = outcomes_[round_id];
-    out.set_state(o.state);
-    out.set_new_version(o.new_version);
-    out.set_failure_reason(o.reason);
-  }
-  auto it = outbox_.find(client_id);
-  if (it != outbox_.end()) {
-    for (auto& m : it->second) *out.add_messages() = std::move(m);
-    outbox_.erase(it);
-  }
-  return out;
+  }();
+  post_aggregation_if_due();
+  return result;
 }
 
 void RoundEngine::route(std::vector<proto::ServerToClient> messages) {
@@ -393,10 +457,30 @@ void RoundEngine::after_progress(int64_t now_ms) {
     stage_started_ms_ = now_ms;
     stage_deadline_ = stage_deadline(now_ms);
   }
-  if (session_stage_ == Stage::kCompleted) {
-    finish_round(now_ms);
+  if (session_->unmasking_ready()) {
+    // The slow part leaves this thread: aggregate() runs on the executor.
+    phase_ = Phase::kAggregating;
+    aggregating_counts_ = session_->counts();
+    aggregation_due_at_ = now_ms;
   } else if (session_stage_ == Stage::kAborted) {
     fail_round(session_->abort_reason(), now_ms, "secagg_aborted");
+  }
+}
+
+void RoundEngine::post_aggregation_if_due() {
+  int64_t round_id = 0, now_ms = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!aggregation_due_at_) return;
+    now_ms = *aggregation_due_at_;
+    aggregation_due_at_.reset();
+    round_id = round_id_;
+  }
+  auto task = [this, round_id, now_ms] { aggregate(round_id, now_ms); };
+  if (hooks_.executor) {
+    hooks_.executor->post(std::move(task));
+  } else {
+    task();
   }
 }
 
@@ -413,88 +497,126 @@ StageCounts RoundEngine::stage_counts() const {
   return c;
 }
 
-void RoundEngine::finish_round(int64_t now_ms) {
-  // Wall time of the server's own work after unmasking, for the metrics only
-  // (no decision depends on it, so the engine stays deterministic).
-  const auto aggregation_started = std::chrono::steady_clock::now();
-  const auto included = session_->included_clients();
+struct RoundEngine::NextVersion {
+  NewVersion version;
+  std::string bytes;
+  model::Model model;
+  std::unique_ptr<aggregation::ServerOptimizer> optimizer;
+  std::vector<uint64_t> included;
+};
+
+// De-quantises the secure sum and steps a copy of the optimiser. Reads
+// global_ and optimizer_ without the lock: nothing else writes them while the
+// phase is kAggregating.
+Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) {
+  NextVersion next;
+  next.included = session_->included_clients();
   auto mean =
-      aggregation::dequantize_sum(session_->result(), included.size(), config_.quantization);
+      aggregation::dequantize_sum(session_->result(), next.included.size(), config_.quantization);
   if (!mean.ok())
-    return fail_round("cannot decode the secure sum: " + mean.status().message(), now_ms,
-                      "aggregation");
+    return Status(mean.status().code(), "cannot decode the secure sum: " + mean.status().message());
   if (mean->mean.size() != static_cast<size_t>(global_.params.size()))
-    return fail_round("the secure sum has the wrong dimension", now_ms, "aggregation");
+    return Internal("the secure sum has the wrong dimension");
   std::vector<float> weights(global_.params.data(), global_.params.data() + global_.params.size());
   // Work on a copy of the optimiser so a failed commit leaves it untouched.
-  auto next_optimizer = aggregation::ServerOptimizer::create(config_.optimizer);
-  if (!next_optimizer.ok())
-    return fail_round(next_optimizer.status().message(), now_ms, "aggregation");
-  if (Status s = (*next_optimizer)->restore_state(optimizer_->serialize_state()); !s.ok())
-    return fail_round(s.message(), now_ms, "aggregation");
-  if (Status s = (*next_optimizer)->apply(weights, mean->mean); !s.ok())
-    return fail_round("server optimiser refused the update: " + s.message(), now_ms, "aggregation");
+  auto optimizer = aggregation::ServerOptimizer::create(config_.optimizer);
+  if (!optimizer.ok()) return optimizer.status();
+  FL_RETURN_IF_ERROR((*optimizer)->restore_state(optimizer_->serialize_state()));
+  if (Status s = (*optimizer)->apply(weights, mean->mean); !s.ok())
+    return Status(s.code(), "server optimiser refused the update: " + s.message());
+  next.optimizer = std::move(*optimizer);
 
-  model::Model next = global_;
-  next.params =
+  next.model = global_;
+  next.model.params =
       Eigen::Map<const Eigen::VectorXf>(weights.data(), static_cast<Eigen::Index>(weights.size()));
-  next.metadata["round"] = std::to_string(round_id_);
-  auto bytes = model::save_model(next);
-  if (!bytes.ok()) return fail_round(bytes.status().message(), now_ms, "aggregation");
-  NewVersion v;
+  next.model.metadata["round"] = std::to_string(round_id_);
+  auto bytes = model::save_model(next.model);
+  if (!bytes.ok()) return bytes.status();
+  next.bytes = std::move(*bytes);
+  NewVersion& v = next.version;
   v.model = config_.model_name;
   v.parent_id = global_version_;
   v.created_at_ms = now_ms;
-  v.metrics["clients"] = static_cast<double>(included.size());
+  v.metrics["clients"] = static_cast<double>(next.included.size());
   v.metrics["total_weight"] = mean->total_weight;
   if (hooks_.holdout) {
     // Server-side holdout evaluation, so the quality gate has a metric.
-    auto counts = evaluation_counts(next, *hooks_.holdout);
+    auto counts = evaluation_counts(next.model, *hooks_.holdout);
     if (counts.ok()) {
       auto scored = combine_evaluations(std::span<const EvaluationCounts>(&*counts, 1));
       if (scored.ok())
         for (const auto& [name, value] : *scored) v.metrics[name] = value;
     }
   }
-  v.model_bytes = *bytes;
-  v.optimizer_state = (*next_optimizer)->serialize_state();
+  v.model_bytes = next.bytes;
+  v.optimizer_state = next.optimizer->serialize_state();
+  return next;
+}
+
+// The round's slow tail, on the executor: unmask, build and commit the next
+// version, let the gate judge it, then (under the lock, briefly) make it the
+// global model and open the next selection window. While it runs the phase is
+// kAggregating, so no other call touches the session, global_ or optimizer_.
+void RoundEngine::aggregate(int64_t round_id, int64_t now_ms) {
+  // Wall time of the server's own work after unmasking, for the metrics only
+  // (no decision depends on it, so the engine stays deterministic).
+  std::vector<proto::ServerToClient> aborts = session_->finish_unmasking();
+  if (session_->stage() != Stage::kCompleted) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    route(std::move(aborts));
+    fail_round(session_->abort_reason(), now_ms, "secagg_aborted");
+    return;
+  }
+  const auto aggregation_started = std::chrono::steady_clock::now();
+  const StageCounts counts = stage_counts();
+  auto next = make_next_version(now_ms);
+  if (!next.ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fail_round(next.status().message(), now_ms, "aggregation");
+  }
   // The version and the round's outcome are one transaction; the version is
   // published before any client hears that the round completed.
-  auto id = store_.complete_round(round_id_, stage_counts(), v, now_ms);
-  if (!id.ok())
+  auto id = store_.complete_round(round_id, counts, next->version, now_ms);
+  if (!id.ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
     return fail_round("cannot persist the new version: " + id.status().message(), now_ms,
                       "persist");
+  }
   // Without a registry every new version is published. With one, the
   // quality gate decides; a held candidate is not a failed round, and the
   // next round trains on from it (the gate guards what is served, not the
   // training lineage; a rollback rebases training, see rebase_on).
   const bool evaluate = config_.federated_evaluation.enabled;
   if (!hooks_.registry) {
-    if (Status s = store_.publish(config_.model_name, *id); !s.ok())
+    if (Status s = store_.publish(config_.model_name, *id); !s.ok()) {
+      std::lock_guard<std::mutex> lock(mutex_);
       return fail_round("cannot publish version " + std::to_string(*id) + ": " + s.message(),
                         now_ms, "persist");
+    }
   } else if (!(evaluate && hooks_.gate_waits_for_federated_evaluation)) {
     auto decision = hooks_.registry->consider(*id, now_ms);
     (void)decision;  // alerts and publications reach the service through the registry
-  }  // else: the gate runs when the federated evaluation concludes
-  global_ = std::move(next);
+  }                  // else: the gate runs when the federated evaluation concludes
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  global_ = std::move(next->model);
   global_version_ = *id;
-  global_bytes_ = std::make_shared<const std::string>(std::move(*bytes));
-  optimizer_ = std::move(*next_optimizer);
+  global_bytes_ = std::make_shared<const std::string>(std::move(next->bytes));
+  optimizer_ = std::move(next->optimizer);
   if (evaluate) {
-    EvaluationTally& tally = evaluations_[round_id_];
+    EvaluationTally& tally = evaluations_[round_id];
     tally.version = *id;
-    tally.eligible.insert(included.begin(), included.end());
+    tally.eligible.insert(next->included.begin(), next->included.end());
     tally.deadline_ms = now_ms + config_.federated_evaluation.deadline_ms;
     tally.gate_pending = hooks_.registry && hooks_.gate_waits_for_federated_evaluation;
   }
   ++rounds_completed_;
-  outcomes_[round_id_] = Outcome{proto::SecAggExchangeResponse::COMPLETED, *id, ""};
+  outcomes_[round_id] = Outcome{proto::SecAggExchangeResponse::COMPLETED, *id, ""};
   if (outcomes_.size() > kOutcomesKept) outcomes_.erase(outcomes_.begin());
   session_.reset();
   if (hooks_.listener)
     hooks_.listener->round_completed(
-        round_id_, *id,
+        round_id, *id,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - aggregation_started)
             .count());
   if (rounds_completed_ >= config_.rounds) {
@@ -573,23 +695,28 @@ void RoundEngine::conclude_evaluation(int64_t round_id, int64_t now_ms) {
 }
 
 void RoundEngine::tick(int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<int64_t> due;
-  for (const auto& [round, tally] : evaluations_)
-    if (now_ms >= tally.deadline_ms) due.push_back(round);
-  for (int64_t round : due) conclude_evaluation(round, now_ms);
-  if (phase_ == Phase::kSelecting && now_ms >= selection_deadline_) {
-    if (selected_.size() >= config_.min_cohort) {
-      if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
-    } else {
-      selection_deadline_ = now_ms + config_.deadlines.selection_ms;  // keep waiting
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<int64_t> due;
+    for (const auto& [round, tally] : evaluations_)
+      if (now_ms >= tally.deadline_ms) due.push_back(round);
+    for (int64_t round : due) conclude_evaluation(round, now_ms);
+    if (phase_ == Phase::kSelecting && now_ms >= selection_deadline_) {
+      if (config_.selection.policy == SelectionPolicy::kUniform) {
+        close_selection(now_ms);
+      } else if (selected_.size() >= config_.min_cohort) {
+        ++selections_;
+        for (uint64_t id : selected_) last_selected_[id] = selections_;
+        if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
+      } else {
+        selection_deadline_ = now_ms + config_.deadlines.selection_ms;  // keep waiting
+      }
+    } else if (phase_ == Phase::kRunning && session_ && now_ms >= stage_deadline_) {
+      route(session_->close_stage());
+      after_progress(now_ms);
     }
-    return;
   }
-  if (phase_ == Phase::kRunning && session_ && now_ms >= stage_deadline_) {
-    route(session_->close_stage());
-    after_progress(now_ms);
-  }
+  post_aggregation_if_due();
 }
 
 RoundEngine::Snapshot RoundEngine::snapshot() const {
@@ -601,7 +728,12 @@ RoundEngine::Snapshot RoundEngine::snapshot() const {
   s.rounds_completed = rounds_completed_;
   s.rounds_failed = rounds_failed_;
   s.selected = static_cast<uint32_t>(selected_.size());
-  if (session_) {
+  s.pool = static_cast<uint32_t>(pool_.size());
+  if (phase_ == Phase::kAggregating) {
+    // The aggregation task owns the session now: report what it closed with.
+    s.counts = aggregating_counts_;
+    s.secagg_stage = "aggregating";
+  } else if (session_) {
     s.counts = session_->counts();
     s.secagg_stage = aggregation::secagg::stage_name(session_->stage());
   }

@@ -2,26 +2,33 @@
 // per round, stage deadlines, and turning the secure sum into the next global
 // model version (DESIGN.md section 5, "rounds/").
 //
-// A round: clients check in; the first ceil(cohort x over-selection) are
-// selected, the rest are told when to retry. When the cohort is full (or the
-// selection deadline passes with at least min_cohort) the round's secure
-// aggregation session starts; selected clients fetch their task, train, and
-// exchange protocol messages. The masked-input stage closes once cohort_size
-// inputs arrived or at its deadline. When the server session completes, the
-// sum is de-quantised into the weighted mean update, the server optimiser
-// steps the global weights, and the new version (with the optimiser state) is
-// committed with the round's outcome in one store transaction and published,
-// before any client is told the round completed. A session that aborts fails
-// the round, which is then re-run.
+// A round: a selection window opens; every eligible client that checks in
+// during it joins the pool and is told to come back when the window closes.
+// At the close, ceil(cohort x over-selection) clients are drawn uniformly at
+// random from the pool (at least min_cohort must have checked in, else the
+// window is extended), so an outsider cannot fill the cohort by checking in
+// first, and a client selected recently may be made to sit out
+// (SelectionConfig::once_in_rounds). Selected clients fetch their task, train
+// and exchange protocol messages. The masked-input stage closes once
+// cohort_size inputs arrived or at its deadline. When the unmasking stage
+// closes, the slow part (reconstructing secrets and removing masks,
+// de-quantising, the optimiser step, holdout evaluation, the store commit
+// and the quality gate) runs as one task on the injected Executor, never
+// inside the call that delivered the last message (an HTTP io thread); the
+// new version is committed with the round's outcome in one store transaction
+// and published before any client is told the round completed. A session
+// that aborts fails the round, which is then re-run.
 //
-// Pure apart from the injected Store: no sockets, no threads, no clock (every
-// call takes now_ms; tick() delivers deadlines). The HTTP layer
-// (coordinator/service) calls it.
+// Pure apart from the injected Store and Executor: no sockets, no threads of
+// its own, no clock (every call takes now_ms; tick() delivers deadlines).
+// With InlineExecutor (the default) the aggregation task runs on the calling
+// thread after the engine's lock is released, so tests stay deterministic.
 //
 // Bad input (unknown round, a client not in the cohort, a protocol message the
 // session rejects) returns an error Status and changes nothing.
 //
-// Thread-safety: every public method takes the engine's mutex.
+// Thread-safety: every public method takes the engine's mutex; the
+// aggregation task holds it only to publish its result.
 #pragma once
 
 #include <atomic>
@@ -29,12 +36,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "aggregation/secagg/server_session.h"
 #include "aggregation/server_optimizer.h"
+#include "base/executor.h"
 #include "base/status.h"
 #include "coordinator/registry/evaluation.h"
 #include "coordinator/registry/registry.h"
@@ -47,8 +56,9 @@
 namespace fl::coordinator {
 
 // What the engine reports as rounds progress, for metrics and logs. Called
-// with the engine's lock held: implementations must be quick and must not call
-// back into the engine.
+// with the engine's lock held, on the thread of the call that made progress
+// or on the aggregation executor: implementations must be quick, thread-safe
+// and must not call back into the engine.
 class RoundListener {
  public:
   virtual ~RoundListener() = default;
@@ -76,11 +86,18 @@ struct EngineHooks {
   // The gate judges a federated metric (fed_*): a new version is handed to
   // the registry once its federated evaluation concluded, not at commit.
   bool gate_waits_for_federated_evaluation = false;
+  // Runs each round's aggregation (unmasking to publication). Null: inline,
+  // on the thread whose call closed the unmasking stage, after the engine's
+  // lock is released. Must outlive the engine, and must have run every task
+  // it was given before the engine is destroyed.
+  Executor* executor = nullptr;
 };
 
 class RoundEngine {
  public:
-  enum class Phase { kSelecting, kRunning, kFinished };
+  // kAggregating: the unmasking stage has closed and the executor is turning
+  // the sum into the next version; clients polling are told RUNNING.
+  enum class Phase { kSelecting, kRunning, kAggregating, kFinished };
 
   struct Snapshot {
     Phase phase = Phase::kSelecting;
@@ -89,6 +106,7 @@ class RoundEngine {
     uint32_t rounds_completed = 0;
     uint32_t rounds_failed = 0;
     uint32_t selected = 0;
+    uint32_t pool = 0;  // clients that checked in during the open selection window
     aggregation::secagg::SecAggServer::Counts counts;
     std::string secagg_stage;
   };
@@ -151,10 +169,17 @@ class RoundEngine {
 
   Status load_global(int64_t now_ms);
   Status open_selection(int64_t now_ms);
+  bool may_be_selected(uint64_t client_id) const;
+  void close_selection(int64_t now_ms);
   Status start_round(int64_t now_ms);
+  // After a call under the lock: posts the aggregation task if that call
+  // closed the unmasking stage. Call with the lock released.
+  void post_aggregation_if_due();
+  void aggregate(int64_t round_id, int64_t now_ms);
   void route(std::vector<proto::ServerToClient> messages);
   void after_progress(int64_t now_ms);
-  void finish_round(int64_t now_ms);
+  struct NextVersion;
+  Result<NextVersion> make_next_version(int64_t now_ms);
   void fail_round(const std::string& reason, int64_t now_ms, std::string_view kind = "secagg");
   Status apply_rebase();
   Status load_version(const ModelVersion& version);
@@ -178,6 +203,12 @@ class RoundEngine {
 
   int64_t round_id_ = 0;
   int64_t selection_deadline_ = 0;
+  // The open window's check-ins, in arrival order (the draw is uniform, so the
+  // order only makes the draw reproducible from the seed).
+  std::vector<uint64_t> pool_;
+  std::set<uint64_t> pool_set_;
+  uint64_t selections_ = 0;                     // selection windows closed so far
+  std::map<uint64_t, uint64_t> last_selected_;  // client -> the window that chose it
   std::vector<uint64_t> selected_;
   std::set<uint64_t> selected_set_;
   proto::TaskAssignment task_;
@@ -187,9 +218,13 @@ class RoundEngine {
   int64_t stage_started_ms_ = 0;
   uint32_t stage_clients_ = 0;  // clients in the stage before the current one
   std::map<uint64_t, std::vector<proto::ServerToClient>> outbox_;
-  std::map<int64_t, Outcome> outcomes_;
-  std::map<int64_t, EvaluationTally>
-      evaluations_;  // by round  // recent rounds, for clients polling after the end
+  // Set under the lock when the unmasking stage closed; taken by
+  // post_aggregation_if_due(). aggregating_counts_ is the session's counts
+  // at that moment (the task owns the session until it publishes).
+  std::optional<int64_t> aggregation_due_at_;
+  aggregation::secagg::SecAggServer::Counts aggregating_counts_;
+  std::map<int64_t, Outcome> outcomes_;  // recent rounds, for clients polling after the end
+  std::map<int64_t, EvaluationTally> evaluations_;  // by round
 };
 
 std::string_view phase_name(RoundEngine::Phase phase);

@@ -128,10 +128,10 @@ Status read_model(const Section& s, PopulationConfig& p) {
 }
 
 Status read_population(const Section& s, PopulationConfig& p) {
-  FL_RETURN_IF_ERROR(
-      s.check_keys({"name", "model", "rounds", "cohort_size", "over_selection", "min_cohort",
-                    "retry_after_ms", "deadlines_ms", "training", "quantization",
-                    "secure_aggregation", "server_optimizer", "federated_evaluation"}));
+  FL_RETURN_IF_ERROR(s.check_keys(
+      {"name", "model", "rounds", "cohort_size", "over_selection", "min_cohort",
+       "allow_small_cohorts", "selection", "retry_after_ms", "deadlines_ms", "training",
+       "quantization", "secure_aggregation", "server_optimizer", "federated_evaluation"}));
   FL_RETURN_IF_ERROR(s.get("name", p.population));
   if (s.has("federated_evaluation")) {
     const Section fe = s.sub("federated_evaluation");
@@ -153,8 +153,33 @@ Status read_population(const Section& s, PopulationConfig& p) {
   FL_RETURN_IF_ERROR(s.get("retry_after_ms", p.retry_after_ms));
   if (p.cohort_size < 2) return s.invalid("cohort_size", "must be at least 2");
   if (!(p.over_selection >= 1.0)) return s.invalid("over_selection", "must be at least 1.0");
+  FL_RETURN_IF_ERROR(s.get("allow_small_cohorts", p.allow_small_cohorts));
   if (p.min_cohort < 2 || p.min_cohort > p.selection_target())
     return s.invalid("min_cohort", "must be in [2, cohort_size x over_selection]");
+  if (!p.allow_small_cohorts && p.min_cohort < kMinSecureCohort)
+    return s.invalid("min_cohort", "is below " + std::to_string(kMinSecureCohort) +
+                                       ", the smallest cohort secure aggregation is trusted "
+                                       "with (README: threat model); set allow_small_cohorts: "
+                                       "true to run smaller ones knowingly");
+  if (s.has("selection")) {
+    const Section sel = s.sub("selection");
+    FL_RETURN_IF_ERROR(sel.check_keys({"policy", "once_in_rounds"}));
+    std::string policy = "uniform";
+    FL_RETURN_IF_ERROR(sel.get("policy", policy));
+    if (policy == "uniform") {
+      p.selection.policy = SelectionPolicy::kUniform;
+    } else if (policy == "first_come") {
+      if (!p.allow_small_cohorts)
+        return sel.invalid("policy",
+                           "first_come lets whoever checks in first fill the cohort (the n-1 "
+                           "attack); it needs allow_small_cohorts: true (benchmarks, tests)");
+      p.selection.policy = SelectionPolicy::kFirstCome;
+    } else {
+      return sel.invalid("policy", "must be uniform or first_come");
+    }
+    FL_RETURN_IF_ERROR(sel.get("once_in_rounds", p.selection.once_in_rounds));
+    if (p.selection.once_in_rounds < 1) return sel.invalid("once_in_rounds", "must be at least 1");
+  }
 
   const Section d = s.sub("deadlines_ms");
   FL_RETURN_IF_ERROR(

@@ -17,7 +17,8 @@
 //     rounds: 3
 //     cohort_size: 20
 //     over_selection: 1.3
-//     min_cohort: 10
+//     min_cohort: 10                     # at least 10 unless allow_small_cohorts: true
+//     selection: {policy: uniform, once_in_rounds: 1}   # first_come: insecure, tests only
 //     retry_after_ms: 2000
 //     deadlines_ms: {selection: 30000, advertise_keys: 10000, share_keys: 10000,
 //                    masked_input: 120000, unmasking: 10000}

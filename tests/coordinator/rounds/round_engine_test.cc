@@ -6,10 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
 #include <map>
+#include <set>
 
 #include "aggregation/quantization.h"
 #include "aggregation/secagg/client_session.h"
+#include "coordinator/rounds/cohort_selection.h"
 #include "coordinator/store/sqlite_store.h"
 #include "crypto/ed25519.h"
 #include "model/serialization.h"
@@ -28,6 +34,7 @@ PopulationConfig small_population() {
   c.cohort_size = 5;
   c.over_selection = 1.2;  // selects 6
   c.min_cohort = 3;
+  c.allow_small_cohorts = true;  // a handful of in-process clients
   c.training.set_epochs(1);
   c.training.set_batch_size(8);
   c.training.set_learning_rate(0.1f);
@@ -73,23 +80,32 @@ class RoundEngineTest : public ::testing::Test {
     return clients[*id];
   }
 
-  // Checks in every client; returns the ids selected.
+  // Checks in every client (each joins the selection window's pool), lets the
+  // window close, and checks everyone in again; returns the ids selected.
   std::vector<uint64_t> checkin_all(RoundEngine& e) {
-    std::vector<uint64_t> chosen;
-    for (auto& [id, c] : clients) {
-      proto::CheckinRequest req;
-      req.set_population("test");
-      auto r = e.checkin(id, req, now);
-      EXPECT_TRUE(r.ok());
-      if (r->decision() == proto::CheckinResponse::SELECTED) chosen.push_back(id);
-    }
-    return chosen;
+    auto checkin_everyone = [&] {
+      std::vector<uint64_t> chosen;
+      for (auto& [id, c] : clients) {
+        proto::CheckinRequest req;
+        req.set_population("test");
+        auto r = e.checkin(id, req, now);
+        EXPECT_TRUE(r.ok());
+        if (r->decision() == proto::CheckinResponse::SELECTED) chosen.push_back(id);
+      }
+      return chosen;
+    };
+    auto chosen = checkin_everyone();
+    if (!chosen.empty() || e.snapshot().phase != RoundEngine::Phase::kSelecting) return chosen;
+    now += e.config().deadlines.selection_ms;
+    e.tick(now);
+    return checkin_everyone();
   }
 
   // Every selected client not in `absent_from` (by stage) fetches the task and
   // exchanges messages until the round ends. Returns the final response state.
-  proto::SecAggExchangeResponse run_round(RoundEngine& e, const std::vector<uint64_t>& chosen,
-                                          std::map<uint64_t, int> drop_at = {}) {
+  proto::SecAggExchangeResponse run_round(
+      RoundEngine& e, const std::vector<uint64_t>& chosen, std::map<uint64_t, int> drop_at = {},
+      const std::map<uint64_t, double>& zero_update_weight = {}) {
     const int64_t round = e.snapshot().round_id;
     for (uint64_t id : chosen) {
       auto task = e.task(id, round, now);
@@ -102,6 +118,10 @@ class RoundEngineTest : public ::testing::Test {
       crypto::SeededRng urng(id * 17 + round, "test.update");
       for (auto& x : c.update) x = static_cast<float>(urng.uniform01() * 0.2 - 0.1);
       c.weight = 10 + static_cast<double>(id % 5) * 10;
+      if (auto z = zero_update_weight.find(id); z != zero_update_weight.end()) {
+        std::fill(c.update.begin(), c.update.end(), 0.0f);  // a sybil's known input
+        c.weight = z->second;
+      }
     }
     proto::SecAggExchangeResponse last;
     // stage k: 0 advertise, 1 share, 2 masked input, 3 unmasking
@@ -205,8 +225,7 @@ TEST_F(RoundEngineTest, NewVersionIsTheWeightedFedAvgOfTheClientsUpdates) {
   auto w0 = weights_of(v0), w1 = weights_of(v1);
   const double tol = 2 * aggregation::quantization_step(small_population().quantization) *
                      small_population().quantization.max_weight / total * included.size();
-  for (size_t j = 0; j < dim; ++j)
-    EXPECT_NEAR(w1[j] - w0[j], expected[j] / total, tol + 1e-6) << j;
+  for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(w1[j] - w0[j], expected[j] / total, tol + 1e-6) << j;
   // It is published: the registry serves it.
   auto published = store->latest_version("tiny", VersionStage::kPublished);
   ASSERT_TRUE(published.ok());
@@ -235,7 +254,7 @@ TEST_F(RoundEngineTest, FailsTheRoundAndReRunsItWhenTooManyDrop) {
   auto end = run_round(*e, chosen, drops);
   EXPECT_EQ(end.state(), proto::SecAggExchangeResponse::FAILED);
   EXPECT_FALSE(end.failure_reason().empty());
-  EXPECT_EQ(e->snapshot().global_version, v0);  // nothing published
+  EXPECT_EQ(e->snapshot().global_version, v0);                     // nothing published
   EXPECT_EQ(e->snapshot().phase, RoundEngine::Phase::kSelecting);  // re-run
   EXPECT_EQ(e->snapshot().rounds_failed, 1u);
 }
@@ -245,6 +264,17 @@ TEST_F(RoundEngineTest, TellsUnselectedClientsToRetryLater) {
   auto e = make_engine();
   proto::CheckinRequest req;
   req.set_population("test");
+  // During the window nobody is selected yet: everyone is told to come back
+  // when it closes.
+  for (auto& [id, c] : clients) {
+    auto r = e->checkin(id, req, now);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->decision(), proto::CheckinResponse::RETRY_LATER);
+    EXPECT_GE(r->retry_after_ms(), static_cast<uint32_t>(e->config().deadlines.selection_ms));
+  }
+  EXPECT_EQ(e->snapshot().pool, 8u);
+  now += e->config().deadlines.selection_ms;
+  e->tick(now);
   int selected = 0, retry = 0;
   for (auto& [id, c] : clients) {
     auto r = e->checkin(id, req, now);
@@ -259,16 +289,143 @@ TEST_F(RoundEngineTest, TellsUnselectedClientsToRetryLater) {
   EXPECT_EQ(retry, 2);
 }
 
+TEST_F(RoundEngineTest, ExtendsTheWindowUntilMinCohortCheckedIn) {
+  for (uint64_t s = 1; s <= 3; ++s) enroll(s);
+  auto config = small_population();
+  config.min_cohort = 4;
+  auto e = make_engine(config);
+  proto::CheckinRequest req;
+  req.set_population("test");
+  for (uint64_t id = 1; id <= 3; ++id) ASSERT_TRUE(e->checkin(id, req, now).ok());
+  now += config.deadlines.selection_ms;
+  e->tick(now);
+  EXPECT_EQ(e->snapshot().phase, RoundEngine::Phase::kSelecting);  // 3 < 4: wait on
+  EXPECT_EQ(e->snapshot().pool, 3u);                               // keeping the pool
+  enroll(4);
+  ASSERT_TRUE(e->checkin(4, req, now).ok());
+  now += config.deadlines.selection_ms;
+  e->tick(now);
+  EXPECT_EQ(e->snapshot().phase, RoundEngine::Phase::kRunning);
+  EXPECT_EQ(e->snapshot().selected, 4u);
+}
+
+// The property an outsider cares about: checking in first buys nothing. Over
+// many windows each of 12 clients is chosen about half the time (6 of 12),
+// whatever its arrival order, which is always the same here.
+TEST_F(RoundEngineTest, DrawsTheCohortUniformlyNotByArrivalOrder) {
+  for (uint64_t s = 1; s <= 12; ++s) enroll(s);
+  auto config = small_population();
+  config.rounds = 1'000;
+  auto e = make_engine(config);
+  std::map<uint64_t, int> chosen_count;
+  const int windows = 300;
+  for (int w = 0; w < windows; ++w) {
+    auto chosen = checkin_all(*e);
+    ASSERT_EQ(chosen.size(), 6u);
+    for (uint64_t id : chosen) ++chosen_count[id];
+    // Nobody answers: the advertise deadline fails the round and a new
+    // window opens.
+    now += config.deadlines.advertise_keys_ms;
+    e->tick(now);
+    ASSERT_EQ(e->snapshot().phase, RoundEngine::Phase::kSelecting);
+  }
+  // Each count is Binomial(300, 0.5): mean 150, sd 8.7. First-come would
+  // give the first six 300 and the rest 0.
+  for (uint64_t id = 1; id <= 12; ++id) {
+    EXPECT_GT(chosen_count[id], 150 - 45) << id;
+    EXPECT_LT(chosen_count[id], 150 + 45) << id;
+  }
+}
+
+TEST_F(RoundEngineTest, OnceInRoundsMakesASelectedClientSitOut) {
+  for (uint64_t s = 1; s <= 12; ++s) enroll(s);
+  auto config = small_population();
+  config.rounds = 100;
+  config.selection.once_in_rounds = 2;  // chosen in window w: not before w + 2
+  auto e = make_engine(config);
+  std::set<uint64_t> previous;
+  for (int w = 0; w < 20; ++w) {
+    auto chosen = checkin_all(*e);
+    ASSERT_EQ(chosen.size(), 6u);
+    for (uint64_t id : chosen) EXPECT_FALSE(previous.count(id)) << "window " << w << ": " << id;
+    previous = std::set<uint64_t>(chosen.begin(), chosen.end());
+    now += config.deadlines.advertise_keys_ms;
+    e->tick(now);
+  }
+}
+
 TEST_F(RoundEngineTest, StartsWithMinCohortAtTheSelectionDeadline) {
   for (uint64_t s = 1; s <= 3; ++s) enroll(s);
   auto e = make_engine();
-  checkin_all(*e);
+  proto::CheckinRequest req;
+  req.set_population("test");
+  for (auto& [id, c] : clients) ASSERT_TRUE(e->checkin(id, req, now).ok());
   EXPECT_EQ(e->snapshot().phase, RoundEngine::Phase::kSelecting);
   EXPECT_EQ(e->task(clients.begin()->first, e->snapshot().round_id, now).status().code(),
-            ErrorCode::kUnavailable);
+            ErrorCode::kPermissionDenied);  // not selected (yet)
   now += small_population().deadlines.selection_ms;
   e->tick(now);
   EXPECT_EQ(e->snapshot().phase, RoundEngine::Phase::kRunning);
+  EXPECT_EQ(e->snapshot().selected, 3u);
+}
+
+TEST_F(RoundEngineTest, FirstComeSelectsOnArrivalWhenExplicitlyChosen) {
+  for (uint64_t s = 1; s <= 8; ++s) enroll(s);
+  auto config = small_population();
+  config.selection.policy = SelectionPolicy::kFirstCome;
+  auto e = make_engine(config);
+  proto::CheckinRequest req;
+  req.set_population("test");
+  std::vector<uint64_t> selected;
+  for (auto& [id, c] : clients)
+    if (e->checkin(id, req, now)->decision() == proto::CheckinResponse::SELECTED)
+      selected.push_back(id);
+  EXPECT_EQ(selected, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));  // the first six, at once
+  EXPECT_EQ(e->snapshot().phase, RoundEngine::Phase::kRunning);
+}
+
+// Where slow work runs: the call that delivers the last unmasking share
+// returns at once; unmasking, the optimiser step and the commit wait for the
+// executor, and meanwhile the engine keeps answering.
+TEST_F(RoundEngineTest, AggregatesOnTheExecutorNotInTheCallThatClosedTheRound) {
+  struct QueueExecutor final : Executor {
+    std::vector<std::function<void()>> tasks;
+    void post(std::function<void()> task) override { tasks.push_back(std::move(task)); }
+  } executor;
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);
+  EngineHooks hooks;
+  hooks.executor = &executor;
+  auto created = RoundEngine::create(small_population(), *store, rng, now, hooks);
+  ASSERT_TRUE(created.ok()) << created.status().to_string();
+  auto& e = **created;
+  const int64_t v0 = e.snapshot().global_version;
+  auto chosen = checkin_all(e);
+  auto end = run_round(e, chosen);
+  EXPECT_EQ(end.state(), proto::SecAggExchangeResponse::RUNNING);  // not yet aggregated
+  ASSERT_EQ(executor.tasks.size(), 1u);
+  EXPECT_EQ(e.snapshot().phase, RoundEngine::Phase::kAggregating);
+  EXPECT_EQ(e.snapshot().secagg_stage, "aggregating");
+  EXPECT_EQ(e.snapshot().global_version, v0);
+  // Still answering: check-ins, polls, model downloads.
+  proto::CheckinRequest req;
+  req.set_population("test");
+  EXPECT_TRUE(e.checkin(chosen[0], req, now).ok());
+  EXPECT_TRUE(e.model_bytes(v0).ok());
+  auto poll = e.exchange(chosen[0], e.snapshot().round_id, proto::SecAggExchange(), now);
+  ASSERT_TRUE(poll.ok());
+  EXPECT_EQ(poll->state(), proto::SecAggExchangeResponse::RUNNING);
+  e.tick(now + 10'000'000);  // no deadline fires on a round being aggregated
+  EXPECT_EQ(e.snapshot().phase, RoundEngine::Phase::kAggregating);
+
+  auto task = std::move(executor.tasks.front());
+  executor.tasks.clear();
+  task();
+  auto after = e.exchange(chosen[0], e.snapshot().round_id - 1, proto::SecAggExchange(), now);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state(), proto::SecAggExchangeResponse::COMPLETED);
+  EXPECT_GT(after->new_version(), v0);
+  EXPECT_EQ(e.snapshot().global_version, after->new_version());
+  EXPECT_EQ(e.snapshot().phase, RoundEngine::Phase::kSelecting);
 }
 
 TEST_F(RoundEngineTest, RejectsBadInputWithoutChangingState) {
@@ -276,7 +433,10 @@ TEST_F(RoundEngineTest, RejectsBadInputWithoutChangingState) {
   auto e = make_engine();
   auto chosen = checkin_all(*e);
   const int64_t round = e->snapshot().round_id;
-  const uint64_t outsider = clients.rbegin()->first;  // the 7th was not selected
+  uint64_t outsider = 0;  // the one of the 7 the draw left out
+  for (auto& [id, c] : clients)
+    if (std::find(chosen.begin(), chosen.end(), id) == chosen.end()) outsider = id;
+  ASSERT_NE(outsider, 0u);
   proto::CheckinRequest wrong;
   wrong.set_population("nope");
   EXPECT_EQ(e->checkin(chosen[0], wrong, now).status().code(), ErrorCode::kNotFound);
@@ -331,6 +491,110 @@ TEST_F(RoundEngineTest, AnswersFinishedAfterTheLastRound) {
             proto::CheckinResponse::FINISHED);
 }
 
+// The n-1 attack on secure aggregation (DESIGN.md section 9, "Outsider"),
+// played against the engine. An attacker who can enrol identities at will
+// (open enrolment) and colludes with the curious coordinator checks in
+// selection_target - 1 sybils the moment selection opens; they follow the
+// protocol with a known input (a zero update of known weight). When the one
+// remaining seat goes to an honest client, the secure sum minus the sybils'
+// inputs is that client's update: secure aggregation intact and useless.
+class NMinusOneAttackTest : public RoundEngineTest {
+ protected:
+  static PopulationConfig attacked_population(SelectionPolicy policy) {
+    auto c = small_population();
+    c.cohort_size = 6;
+    c.over_selection = 1.0;  // six seats
+    c.rounds = 1'000;
+    c.selection.policy = policy;
+    return c;
+  }
+  static constexpr double kSybilWeight = 10;
+};
+
+TEST_F(NMinusOneAttackTest, RecoversTheHonestUpdateUnderFirstComeSelection) {
+  // The weakened setting, kept as this test's control: first-come selection.
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);  // ids 1..5 the sybils, 6 the victim
+  const uint64_t victim = 6;
+  auto e = make_engine(attacked_population(SelectionPolicy::kFirstCome));
+  const int64_t v0 = e->snapshot().global_version;
+  auto chosen = checkin_all(*e);  // arrival order: the sybils first
+  ASSERT_EQ(chosen.size(), 6u);
+  std::map<uint64_t, double> sybils;
+  for (uint64_t id = 1; id <= 5; ++id) sybils[id] = kSybilWeight;
+  auto end = run_round(*e, chosen, {}, sybils);
+  ASSERT_EQ(end.state(), proto::SecAggExchangeResponse::COMPLETED) << end.failure_reason();
+  // The coordinator's view: the new version, the old one, and the sum's
+  // total weight (it unmasks it); the sybils' weights are the attacker's own.
+  auto version = store->get_version(end.new_version());
+  ASSERT_TRUE(version.ok());
+  const double total = version->metrics.at("total_weight");
+  const double sybil_total = kSybilWeight * 5;
+  auto w0 = weights_of(v0), w1 = weights_of(end.new_version());
+  double max_error = 0, max_update = 0;
+  for (size_t j = 0; j < dim; ++j) {
+    const double recovered = (w1[j] - w0[j]) * total / (total - sybil_total);
+    max_error = std::max(max_error, std::abs(recovered - clients[victim].update[j]));
+    max_update = std::max(max_update, std::abs(static_cast<double>(clients[victim].update[j])));
+  }
+  EXPECT_GT(max_update, 0.05);
+  EXPECT_LT(max_error, 1e-3) << "the attack should recover the victim's update";
+}
+
+// With uniform selection the attacker needs every seat but one, and the draw
+// decides: its success rate over many windows matches the hypergeometric
+// probability that exactly one honest client is drawn.
+TEST_F(NMinusOneAttackTest, UniformSelectionLeavesOnlyTheComputedChance) {
+  const uint64_t honest = 4, sybils = 8;
+  for (uint64_t s = 1; s <= honest + sybils; ++s) enroll(s);  // ids 1..8 sybils, 9..12 honest
+  auto config = attacked_population(SelectionPolicy::kUniform);
+  auto e = make_engine(config);
+  const int windows = 400;
+  int isolated = 0;
+  for (int w = 0; w < windows; ++w) {
+    auto chosen = checkin_all(*e);  // sybils check in first, to no avail
+    ASSERT_EQ(chosen.size(), 6u);
+    const auto honest_drawn =
+        std::count_if(chosen.begin(), chosen.end(), [&](uint64_t id) { return id > sybils; });
+    isolated += honest_drawn == 1;
+    now += config.deadlines.advertise_keys_ms;  // nobody plays on: next window
+    e->tick(now);
+  }
+  const double p = isolation_probability(honest, sybils, 6);
+  EXPECT_NEAR(p, 4.0 * 56 / 924, 1e-12);  // 4 C(8,5) / C(12,6)
+  const double measured = static_cast<double>(isolated) / windows;
+  const double sd = std::sqrt(p * (1 - p) / windows);
+  std::printf(
+      "n-1 attack, uniform selection, %llu honest + %llu sybils, 6 seats: measured %.4f, "
+      "computed %.4f (first-come: 1.0000)\n",
+      static_cast<unsigned long long>(honest), static_cast<unsigned long long>(sybils), measured,
+      p);
+  EXPECT_NEAR(measured, p, 4 * sd);
+}
+
+TEST(CohortSelection, IsolationProbabilityIsTheHypergeometricTerm) {
+  EXPECT_DOUBLE_EQ(isolation_probability(1, 5, 6), 1.0);  // only one honest: always isolated
+  EXPECT_DOUBLE_EQ(isolation_probability(0, 5, 6), 0.0);
+  EXPECT_DOUBLE_EQ(isolation_probability(3, 2, 4), 0.0);  // too few sybils to fill 3 seats
+  // 10 seats, an attacker with a fifth of 1,000 check-ins: m(1-f)f^(m-1) ~ 4.1e-6.
+  EXPECT_NEAR(isolation_probability(800, 200, 10), 10 * 0.8 * std::pow(0.2, 9), 1e-6);
+}
+
+TEST(CohortSelection, EverySubsetIsEquallyLikely) {
+  crypto::SeededRng rng(3);
+  std::map<std::vector<uint64_t>, int> seen;
+  const int draws = 20'000;
+  for (int i = 0; i < draws; ++i) {
+    auto c = draw_cohort({1, 2, 3, 4, 5}, 2, rng);
+    std::sort(c.begin(), c.end());
+    ++seen[c];
+  }
+  ASSERT_EQ(seen.size(), 10u);  // C(5,2)
+  // Chi-square with 9 degrees of freedom; 27.9 is its 0.999 quantile.
+  double chi2 = 0;
+  for (auto& [subset, n] : seen) chi2 += std::pow(n - draws / 10.0, 2) / (draws / 10.0);
+  EXPECT_LT(chi2, 27.9);
+}
+
 TEST(PopulationConfig, RefusesImpossibleSettings) {
   auto c = small_population();
   c.cohort_size = 1;
@@ -340,6 +604,15 @@ TEST(PopulationConfig, RefusesImpossibleSettings) {
   EXPECT_FALSE(validate_population(c).ok());
   c = small_population();
   c.min_cohort = 50;
+  EXPECT_FALSE(validate_population(c).ok());
+  // Below the secure-aggregation floor only when asked for knowingly.
+  c = small_population();
+  c.allow_small_cohorts = false;
+  EXPECT_FALSE(validate_population(c).ok());
+  c.cohort_size = 10;
+  c.min_cohort = kMinSecureCohort;
+  EXPECT_TRUE(validate_population(c).ok()) << validate_population(c).to_string();
+  c.selection.policy = SelectionPolicy::kFirstCome;  // the n-1 attack's enabler
   EXPECT_FALSE(validate_population(c).ok());
   c = small_population();
   c.optimizer.set_kind(proto::SERVER_OPTIMIZER_KIND_UNSPECIFIED);
