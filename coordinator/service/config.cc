@@ -1,5 +1,7 @@
 #include "coordinator/service/config.h"
 
+#include "base/loopback.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -351,7 +353,11 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
   const Section top(root, "", source);
   FL_RETURN_IF_ERROR(top.check_keys({"listen", "tls", "store", "admin_token", "admin_token_file",
                                      "enrollment_token", "limits", "population", "registry",
-                                     "serving", "logging"}));
+                                     "serving", "logging", "allow_insecure_http", "audience"}));
+  FL_RETURN_IF_ERROR(top.get("allow_insecure_http", c.allow_insecure_http));
+  FL_RETURN_IF_ERROR(top.get("audience", c.audience));
+  if (top.has("audience") && (c.audience.empty() || c.audience.size() > 200))
+    return top.invalid("audience", "must be 1 to 200 characters");
   const Section registry = top.sub("registry");
   FL_RETURN_IF_ERROR(registry.check_keys({"holdout", "holdout_limit", "gate", "monitor"}));
   FL_RETURN_IF_ERROR(registry.get("holdout", c.holdout));
@@ -404,11 +410,14 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
   if (c.io_threads < 1 || c.io_threads > 64)
     return listen.invalid("io_threads", "must be in [1, 64]");
   const Section tls = top.sub("tls");
-  FL_RETURN_IF_ERROR(tls.check_keys({"certificate", "private_key"}));
+  FL_RETURN_IF_ERROR(tls.check_keys({"certificate", "private_key", "client_ca"}));
   FL_RETURN_IF_ERROR(tls.get("certificate", c.tls_certificate));
   FL_RETURN_IF_ERROR(tls.get("private_key", c.tls_private_key));
+  FL_RETURN_IF_ERROR(tls.get("client_ca", c.tls_client_ca));
   if (c.tls_certificate.empty() != c.tls_private_key.empty())
     return tls.invalid("private_key", "certificate and private_key go together");
+  if (!c.tls_client_ca.empty() && c.tls_certificate.empty())
+    return tls.invalid("client_ca", "mutual TLS needs the server's certificate and private_key");
   const Section store = top.sub("store");
   FL_RETURN_IF_ERROR(store.check_keys({"path"}));
   FL_RETURN_IF_ERROR(store.get("path", c.store_path));
@@ -422,8 +431,14 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
   }
   FL_RETURN_IF_ERROR(top.get("enrollment_token", c.enrollment_token));
   const Section limits = top.sub("limits");
-  FL_RETURN_IF_ERROR(limits.check_keys(
-      {"max_update_bytes", "requests_per_second", "burst", "max_concurrent_uploads"}));
+  FL_RETURN_IF_ERROR(limits.check_keys({"max_update_bytes", "requests_per_second", "burst",
+                                        "ip_requests_per_second", "ip_burst",
+                                        "max_concurrent_uploads"}));
+  FL_RETURN_IF_ERROR(limits.get("ip_requests_per_second", c.ip_requests_per_second));
+  FL_RETURN_IF_ERROR(limits.get("ip_burst", c.ip_burst));
+  if (!(c.ip_requests_per_second > 0) || !(c.ip_burst >= 1))
+    return limits.invalid(c.ip_requests_per_second > 0 ? "ip_burst" : "ip_requests_per_second",
+                          "ip_requests_per_second must be > 0 and ip_burst >= 1");
   FL_RETURN_IF_ERROR(limits.get("max_update_bytes", c.max_update_bytes));
   FL_RETURN_IF_ERROR(limits.get("requests_per_second", c.requests_per_second));
   FL_RETURN_IF_ERROR(limits.get("burst", c.burst));
@@ -452,6 +467,13 @@ Status validate_config(const CoordinatorConfig& c) {
         "admin_token_file)");
   if (!(c.requests_per_second > 0) || !(c.burst >= 1))
     return InvalidArgument("limits: requests_per_second must be > 0 and burst >= 1");
+  // Plaintext only where no network attacker sits: a man in the middle could
+  // otherwise swap peers' secure aggregation keys and read an update.
+  if (c.tls_certificate.empty() && !c.allow_insecure_http && !is_loopback_host(c.address))
+    return InvalidArgument("listen.address " + c.address +
+                           " is not loopback and tls is not configured: clients' traffic would be "
+                           "plaintext; configure tls (certificate, private_key) or set "
+                           "allow_insecure_http: true knowingly");
   return validate_population(c.population);
 }
 

@@ -4,12 +4,17 @@
 // starts, with the file, the key and the line.
 //
 //   listen:   {address: 127.0.0.1, port: 8080, io_threads: 2}
-//   tls:      {certificate: server.pem, private_key: server.key}   # optional
+//   tls:      {certificate: server.pem, private_key: server.key,   # optional
+//              client_ca: devices-ca.pem}    # optional: mutual TLS, clients need a cert from it
+//   allow_insecure_http: false           # plain HTTP on a non-loopback address: refused unless true
+//   audience: "fl-prod-eu"               # optional: the id signed requests are bound to
 //   store:    {path: fl.db}
 //   admin_token_file: admin.token        # or admin_token: "..."
 //   enrollment_token: "..."              # optional: required from enrolling clients
 //   limits:   {max_update_bytes: 67108864, requests_per_second: 50, burst: 200,
-//              max_concurrent_uploads: 4}
+//              ip_requests_per_second: 500, ip_burst: 1000, max_concurrent_uploads: 4}
+//             # requests_per_second/burst: per authenticated client; ip_*: per peer
+//             # address, applied before authentication
 //   population:
 //     name: fmnist
 //     model: {name: fmnist-softmax, kind: softmax, input_dim: 784, classes: 10,
@@ -62,6 +67,13 @@ struct CoordinatorConfig {
   int io_threads = 2;
   std::string tls_certificate;  // both empty: plain HTTP
   std::string tls_private_key;
+  std::string tls_client_ca;  // set: mutual TLS, clients present a certificate from this CA
+  // Plain HTTP on a non-loopback address is refused unless this is set.
+  bool allow_insecure_http = false;
+  // The coordinator's id that client signatures cover, so a request signed for
+  // one coordinator is refused by another. Empty: derived from the admin token
+  // (distinct per deployment, stable across restarts).
+  std::string audience;
   std::string store_path = "fl-coordinator.db";
   std::string admin_token;
   std::string enrollment_token;
@@ -71,6 +83,10 @@ struct CoordinatorConfig {
   // sockets. The coordinator's memory for uploads is this x update size.
   size_t max_concurrent_uploads = 4;
   double burst = 200;
+  // Per peer address, before authentication (enrolment, unsigned traffic, and
+  // every request's header); a NAT with many devices shares one budget.
+  double ip_requests_per_second = 500;
+  double ip_burst = 1000;
   PopulationConfig population;
 
   // The registry's policies. Without a holdout, candidates carry no accuracy:

@@ -1,0 +1,91 @@
+// The coordinator's configuration refuses the settings that would void its
+// threat model unless an operator asks for them by name: plaintext on a
+// network address, cohorts too small for secure aggregation, first-come
+// selection; and its new keys are checked like every other one
+// (file:line: key: why).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "coordinator/service/config.h"
+
+namespace fl::coordinator {
+namespace {
+
+std::string population(const std::string& extra = "") {
+  return "population:\n"
+         "  name: pop\n"
+         "  model: {name: tiny, kind: softmax, input_dim: 4, classes: 3}\n"
+         "  cohort_size: 12\n"
+         "  min_cohort: 10\n"
+         "  training: {epochs: 1, batch_size: 4, learning_rate: 0.1}\n"
+         "  quantization: {clip: 1.0, bits: 16, ring_bits: 32}\n" +
+         extra;
+}
+
+std::string config(const std::string& top, const std::string& population_extra = "") {
+  return "admin_token: hardening-test-admin-token\n" + top + population(population_extra);
+}
+
+std::string error_of(const std::string& yaml) {
+  auto c = parse_config(yaml, "coord.yaml");
+  return c.ok() ? std::string("(accepted)") : c.status().message();
+}
+
+TEST(HardeningConfig, PlaintextOnANetworkAddressNeedsAllowInsecureHttp) {
+  EXPECT_EQ(error_of(config("listen: {address: 127.0.0.1}\n")), "(accepted)");
+  EXPECT_EQ(error_of(config("listen: {address: '::1'}\n")), "(accepted)");
+  const std::string m = error_of(config("listen: {address: 0.0.0.0}\n"));
+  EXPECT_NE(m.find("allow_insecure_http"), std::string::npos) << m;
+  EXPECT_NE(m.find("tls"), std::string::npos) << m;
+  EXPECT_EQ(error_of(config("listen: {address: 0.0.0.0}\nallow_insecure_http: true\n")),
+            "(accepted)");
+  // Not fooled by look-alikes of loopback.
+  EXPECT_NE(error_of(config("listen: {address: 127.0.0.1.example.com}\n")), "(accepted)");
+  EXPECT_NE(error_of(config("listen: {address: 1127.0.0.1}\n")), "(accepted)");
+}
+
+TEST(HardeningConfig, MutualTlsNeedsAServerCertificate) {
+  const std::string m = error_of(config("tls: {client_ca: ca.pem}\n"));
+  EXPECT_NE(m.find("tls.client_ca"), std::string::npos) << m;
+  auto c = parse_config(
+      config("tls: {certificate: s.pem, private_key: s.key, client_ca: ca.pem}\n"), "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->tls_client_ca, "ca.pem");
+}
+
+TEST(HardeningConfig, SmallCohortsAndFirstComeOnlyWhenAskedFor) {
+  const std::string small = population().replace(population().find("min_cohort: 10"), 14,
+                                                 "min_cohort: 3");
+  std::string m = error_of("admin_token: hardening-test-admin-token\n" + small);
+  EXPECT_NE(m.find("population.min_cohort"), std::string::npos) << m;
+  EXPECT_NE(m.find("allow_small_cohorts"), std::string::npos) << m;
+  EXPECT_EQ(error_of("admin_token: hardening-test-admin-token\n" + small +
+                     "  allow_small_cohorts: true\n"),
+            "(accepted)");
+  m = error_of(config("", "  selection: {policy: first_come}\n"));
+  EXPECT_NE(m.find("population.selection.policy"), std::string::npos) << m;
+  EXPECT_NE(m.find("n-1"), std::string::npos) << m;
+  EXPECT_NE(error_of(config("", "  selection: {policy: lottery}\n")).find("uniform or first_come"),
+            std::string::npos);
+  EXPECT_NE(error_of(config("", "  selection: {once_in_rounds: 0}\n")).find("once_in_rounds"),
+            std::string::npos);
+  auto c = parse_config(config("", "  selection: {policy: uniform, once_in_rounds: 3}\n"), "c");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->population.selection.once_in_rounds, 3u);
+}
+
+TEST(HardeningConfig, AudienceAndPerAddressLimitsAreChecked) {
+  auto c = parse_config(config("audience: fl-prod-eu\n"
+                               "limits: {ip_requests_per_second: 20, ip_burst: 40}\n"),
+                        "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->audience, "fl-prod-eu");
+  EXPECT_EQ(c->ip_burst, 40);
+  EXPECT_NE(error_of(config("audience: ''\n")).find("audience"), std::string::npos);
+  EXPECT_NE(error_of(config("limits: {ip_requests_per_second: 0}\n")).find("limits.ip_"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace fl::coordinator
