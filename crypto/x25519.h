@@ -24,4 +24,17 @@ Key32 x25519_public_key(const Secret32& secret_key);
 // would be all zero and independent of our secret): reject such peers.
 std::optional<Secret32> x25519_agree(const Secret32& secret_key, const Key32& peer_public_key);
 
+// Whether `public_key` may be accepted from another party: false for the
+// canonical encodings of the points of small order (0, 1, p - 1 and the two
+// points of order 8: libsodium's `has_small_order` blocklist in
+// crypto_scalarmult/curve25519/ref10/x25519_ref10.c, after Bernstein's list on
+// cr.yp.to/ecdh.html), and for every non-canonical encoding: the top bit set or
+// a value >= p = 2^255 - 19 (this covers p and p + 1, the other encodings of 0
+// and 1 on that list). Agreement with a small-order key gives an all-zero or
+// otherwise predictable point (RFC 7748 section 6.1 asks for the all-zero
+// check); an honest key from x25519_public_key() is always canonical, so a
+// canonical-only rule refuses nobody honest and makes equal points equal bytes
+// (a duplicate check on bytes is then sound).
+bool is_acceptable_x25519_public_key(const Key32& public_key);
+
 }  // namespace fl::crypto

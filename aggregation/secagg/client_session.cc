@@ -26,12 +26,18 @@ std::string share_string(const crypto::ShamirShare& share) {
 
 std::string stage_name(SecAggClient::Stage stage) {
   switch (stage) {
-    case SecAggClient::Stage::kIdle: return "idle";
-    case SecAggClient::Stage::kAdvertised: return "advertised keys";
-    case SecAggClient::Stage::kSharedKeys: return "shared keys";
-    case SecAggClient::Stage::kMaskedInputSent: return "sent masked input";
-    case SecAggClient::Stage::kCompleted: return "completed";
-    case SecAggClient::Stage::kAborted: return "aborted";
+    case SecAggClient::Stage::kIdle:
+      return "idle";
+    case SecAggClient::Stage::kAdvertised:
+      return "advertised keys";
+    case SecAggClient::Stage::kSharedKeys:
+      return "shared keys";
+    case SecAggClient::Stage::kMaskedInputSent:
+      return "sent masked input";
+    case SecAggClient::Stage::kCompleted:
+      return "completed";
+    case SecAggClient::Stage::kAborted:
+      return "aborted";
   }
   return "unknown";
 }
@@ -105,8 +111,8 @@ Result<proto::ClientToServer> SecAggClient::start() {
   adv->set_encryption_public_key(key_string(encryption_keys_.public_key));
   adv->set_mask_public_key(key_string(mask_keys_.public_key));
   if (identity_) {
-    const auto msg = config_->advertise_message(self_id_, adv->encryption_public_key(),
-                                                adv->mask_public_key());
+    const auto msg =
+        config_->advertise_message(self_id_, adv->encryption_public_key(), adv->mask_public_key());
     const auto sig = crypto::ed25519_sign(*identity_, msg);
     adv->set_signature(std::string(sig.begin(), sig.end()));
   }
@@ -115,8 +121,7 @@ Result<proto::ClientToServer> SecAggClient::start() {
 }
 
 Status SecAggClient::set_input(std::vector<uint64_t> input) {
-  if (stage_ == Stage::kMaskedInputSent || stage_ == Stage::kCompleted ||
-      stage_ == Stage::kAborted)
+  if (stage_ == Stage::kMaskedInputSent || stage_ == Stage::kCompleted || stage_ == Stage::kAborted)
     return FailedPrecondition("input can no longer be set (stage: " + stage_name(stage_) + ")");
   if (input.size() != config_->dimension())
     return InvalidArgument("input has " + std::to_string(input.size()) + " elements, the session " +
@@ -145,15 +150,14 @@ Status SecAggClient::check_envelope(const proto::ServerToClient& m) const {
 Result<std::optional<proto::ClientToServer>> SecAggClient::handle(
     const proto::ServerToClient& message) {
   FL_RETURN_IF_ERROR(check_envelope(message));
-  if (stage_ == Stage::kAborted)
-    return FailedPrecondition("session was aborted: " + abort_reason_);
+  if (stage_ == Stage::kAborted) return FailedPrecondition("session was aborted: " + abort_reason_);
   auto wrap = [](Result<proto::ClientToServer> r) -> Result<std::optional<proto::ClientToServer>> {
     if (!r.ok()) return r.status();
     return std::optional<proto::ClientToServer>(std::move(*r));
   };
   auto wrong_stage = [&](const char* what) {
-    return FailedPrecondition(std::string(what) + " is not expected now (stage: " +
-                              stage_name(stage_) + ")");
+    return FailedPrecondition(std::string(what) +
+                              " is not expected now (stage: " + stage_name(stage_) + ")");
   };
   switch (message.body_case()) {
     case proto::ServerToClient::kAbort:
@@ -179,7 +183,10 @@ Result<std::optional<proto::ClientToServer>> SecAggClient::handle(
 Result<proto::ClientToServer> SecAggClient::on_share_keys(const proto::ShareKeysRequest& request) {
   // Validate everything before changing anything.
   std::map<uint64_t, Peer> peers;
+  std::set<uint64_t> listed;
   for (const auto& pk : request.peers()) {
+    if (!listed.insert(pk.client()).second)
+      return InvalidArgument("peer " + std::to_string(pk.client()) + " listed twice");
     auto index = config_->index_of(pk.client());
     if (!index) return NotFound("peer " + std::to_string(pk.client()) + " is not in the cohort");
     if (*index == self_index_) return InvalidArgument("own keys listed as a peer's");
@@ -196,27 +203,35 @@ Result<proto::ClientToServer> SecAggClient::on_share_keys(const proto::ShareKeys
       if (pk.signature().size() != sig.size())
         return PermissionDenied("peer " + std::to_string(pk.client()) + " keys are not signed");
       std::copy(pk.signature().begin(), pk.signature().end(), sig.begin());
-      const auto msg = config_->advertise_message(pk.client(), pk.encryption_public_key(),
-                                                  pk.mask_public_key());
+      const auto msg =
+          config_->advertise_message(pk.client(), pk.encryption_public_key(), pk.mask_public_key());
       if (!crypto::ed25519_verify(config_->identity_key(*index), msg, sig))
         return PermissionDenied("peer " + std::to_string(pk.client()) +
                                 " keys carry a bad signature (substituted keys?)");
     }
-    // Low-order keys would make the agreement independent of our secret.
+    // A low-order or non-canonical key would make the agreement independent of
+    // our secret: anyone could read the shares or predict the mask. The server
+    // refuses such keys at advertise time, so only a server without that check
+    // lets one through; it is one peer's fault, not a reason to end the round.
+    // We exclude that peer: no shares to it, no mask with it, and by omitting
+    // our ciphertext to it we tell the server, which then routes nothing
+    // between us and never lists it to us again (mutual edges, server_session).
+    // Our input stays masked by the remaining peers (checked against t below).
+    if (!crypto::is_acceptable_x25519_public_key(peer.encryption_pk) ||
+        !crypto::is_acceptable_x25519_public_key(peer.mask_pk))
+      continue;
     auto enc_shared = crypto::x25519_agree(encryption_keys_.secret_key, peer.encryption_pk);
     auto mask_shared = crypto::x25519_agree(mask_keys_.secret_key, peer.mask_pk);
-    if (!enc_shared || !mask_shared)
-      return InvalidArgument("peer " + std::to_string(pk.client()) + " sent a low-order key");
-    peer.share_key = crypto::derive_pair_key(*enc_shared, config_->session_id(), self_id_,
-                                             peer.id, kShareEncryptionPurpose);
-    peer.mask_seed = crypto::derive_pair_key(*mask_shared, config_->session_id(), self_id_,
-                                             peer.id, kPairwiseMaskPurpose);
-    if (!peers.emplace(peer.id, peer).second)
-      return InvalidArgument("peer " + std::to_string(pk.client()) + " listed twice");
+    if (!enc_shared || !mask_shared) continue;  // unreachable after the check above
+    peer.share_key = crypto::derive_pair_key(*enc_shared, config_->session_id(), self_id_, peer.id,
+                                             kShareEncryptionPurpose);
+    peer.mask_seed = crypto::derive_pair_key(*mask_shared, config_->session_id(), self_id_, peer.id,
+                                             kPairwiseMaskPurpose);
+    peers.emplace(peer.id, peer);
   }
   const uint32_t t = config_->threshold();
   if (peers.size() + 1 < t)
-    return abort("only " + std::to_string(peers.size()) + " neighbours advertised keys; " +
+    return abort("only " + std::to_string(peers.size()) + " neighbours advertised usable keys; " +
                  std::to_string(t) + " holders are needed to share secrets safely");
 
   // Draw b and share b and s among the neighbours and ourselves.
@@ -244,8 +259,8 @@ Result<proto::ClientToServer> SecAggClient::on_share_keys(const proto::ShareKeys
     wipe_string(*bundle.mutable_mask_secret_key_share());
     const auto ad = crypto::aead_context(config_->session_id(), 1, self_id_, id);
     const auto sealed = crypto::aead_seal(
-        peer.share_key, crypto::ByteSpan(reinterpret_cast<const uint8_t*>(plain.data()), plain.size()), ad,
-        rng_);
+        peer.share_key,
+        crypto::ByteSpan(reinterpret_cast<const uint8_t*>(plain.data()), plain.size()), ad, rng_);
     wipe_string(plain);
     auto* s = shares->add_shares();
     s->set_recipient(id);
@@ -261,7 +276,19 @@ Result<proto::ClientToServer> SecAggClient::on_share_keys(const proto::ShareKeys
 
 Result<proto::ClientToServer> SecAggClient::on_masked_input(
     const proto::MaskedInputRequest& request) {
+  // The server routes the ciphertexts of exactly our peers in U2, and we mask
+  // with exactly those peers, as the server assumes when it unmasks. A
+  // ciphertext that does not decrypt, parse or name the right owner, holder and
+  // point is the sender's fault (or a tamperer's) and leaves us without that
+  // peer's shares: we still mask with it (keeping the masks consistent with the
+  // server's view: dropping the mask would leave the peer's partner mask in the
+  // sum with nothing to cancel it, and revealing anything extra to make up for
+  // it would break privacy), and at unmasking we give no share for it. The
+  // round then survives if t other holders answer for that peer; if none can,
+  // the server aborts for want of shares and nothing is exposed. No secret of
+  // ours depends on a peer's ciphertext, so this never reveals more.
   struct Received {
+    bool usable = false;
     crypto::ShamirShare b, s;
   };
   std::map<uint64_t, Received> received;
@@ -273,35 +300,38 @@ Result<proto::ClientToServer> SecAggClient::on_masked_input(
                       ", which is not a neighbour that advertised keys");
     if (received.count(in.sender()))
       return InvalidArgument("shares from client " + std::to_string(in.sender()) + " listed twice");
-    if (in.ciphertext().size() > kMaxCiphertextBytes)
-      return InvalidArgument("ciphertext from client " + std::to_string(in.sender()) +
-                             " is too large");
+    Received& slot = received[in.sender()];
+    if (in.ciphertext().size() > kMaxCiphertextBytes) continue;  // unusable
     const Peer& peer = it->second;
     const auto ad = crypto::aead_context(config_->session_id(), 1, peer.id, self_id_);
-    auto plain = crypto::aead_open(
-        peer.share_key,
-        crypto::ByteSpan(reinterpret_cast<const uint8_t*>(in.ciphertext().data()),
-                         in.ciphertext().size()),
-        ad);
-    if (!plain.ok())
-      return DataLoss("shares from client " + std::to_string(peer.id) +
-                      " rejected: " + plain.status().message());
+    auto plain =
+        crypto::aead_open(peer.share_key,
+                          crypto::ByteSpan(reinterpret_cast<const uint8_t*>(in.ciphertext().data()),
+                                           in.ciphertext().size()),
+                          ad);
+    if (!plain.ok()) continue;  // unusable: tampered, truncated or for another sender
     proto::ShareBundle bundle;
     const bool parsed = bundle.ParseFromArray(plain->data(), static_cast<int>(plain->size()));
     crypto::wipe(plain->data(), plain->size());
-    if (!parsed || bundle.owner() != peer.id || bundle.holder() != self_id_)
-      return DataLoss("share bundle from client " + std::to_string(peer.id) + " is malformed");
-    auto b = crypto::ShamirShare::parse(crypto::ByteSpan(
-        reinterpret_cast<const uint8_t*>(bundle.self_mask_seed_share().data()),
-        bundle.self_mask_seed_share().size()));
-    auto s = crypto::ShamirShare::parse(crypto::ByteSpan(
-        reinterpret_cast<const uint8_t*>(bundle.mask_secret_key_share().data()),
-        bundle.mask_secret_key_share().size()));
+    if (!parsed || bundle.owner() != peer.id || bundle.holder() != self_id_) {
+      wipe_string(*bundle.mutable_self_mask_seed_share());
+      wipe_string(*bundle.mutable_mask_secret_key_share());
+      continue;  // unusable
+    }
+    auto b = crypto::ShamirShare::parse(
+        crypto::ByteSpan(reinterpret_cast<const uint8_t*>(bundle.self_mask_seed_share().data()),
+                         bundle.self_mask_seed_share().size()));
+    auto s = crypto::ShamirShare::parse(
+        crypto::ByteSpan(reinterpret_cast<const uint8_t*>(bundle.mask_secret_key_share().data()),
+                         bundle.mask_secret_key_share().size()));
     wipe_string(*bundle.mutable_self_mask_seed_share());
     wipe_string(*bundle.mutable_mask_secret_key_share());
-    if (!b.ok() || !s.ok() || b->x != my_point || s->x != my_point)
-      return DataLoss("shares from client " + std::to_string(peer.id) + " are malformed");
-    received.emplace(peer.id, Received{*b, *s});
+    if (!b.ok() || !s.ok() || b->x != my_point || s->x != my_point) {
+      if (b.ok()) b->wipe();
+      if (s.ok()) s->wipe();
+      continue;  // unusable
+    }
+    slot = Received{true, *b, *s};
   }
   if (!has_input_)
     return FailedPrecondition("no input was set before the masked-input request arrived");
@@ -312,6 +342,7 @@ Result<proto::ClientToServer> SecAggClient::on_masked_input(
   for (auto& [id, r] : received) {
     Peer& peer = peers_[id];
     peer.in_u2 = true;
+    peer.holds_shares = r.usable;
     peer.self_mask_share = r.b;
     peer.mask_key_share = r.s;
     r.b.wipe();
@@ -342,7 +373,7 @@ Result<proto::ClientToServer> SecAggClient::on_unmasking(const proto::UnmaskingR
     auto it = peers_.find(id);
     if (it == peers_.end() || !it->second.in_u2)
       return NotFound("client " + std::to_string(id) +
-                      " did not share keys with this client; it cannot be unmasked here");
+                      " is not a peer this client masked with; it cannot be unmasked here");
     if (!into.insert(id).second)
       return InvalidArgument("client " + std::to_string(id) + " listed twice");
     return Status::Ok();
@@ -376,12 +407,15 @@ Result<proto::ClientToServer> SecAggClient::on_unmasking(const proto::UnmaskingR
     r->set_share(share_string(share));
   };
   add(self_id_, proto::RevealedShare::SELF_MASK_SEED, own_self_mask_share_);
+  // A peer whose ciphertext was unusable gets no share from us (we hold none).
   for (uint64_t id : survivors) {
-    add(id, proto::RevealedShare::SELF_MASK_SEED, peers_[id].self_mask_share);
+    if (peers_[id].holds_shares)
+      add(id, proto::RevealedShare::SELF_MASK_SEED, peers_[id].self_mask_share);
     peers_[id].revealed = Peer::Revealed::kSelfMask;
   }
   for (uint64_t id : dropped) {
-    add(id, proto::RevealedShare::MASK_SECRET_KEY, peers_[id].mask_key_share);
+    if (peers_[id].holds_shares)
+      add(id, proto::RevealedShare::MASK_SECRET_KEY, peers_[id].mask_key_share);
     peers_[id].revealed = Peer::Revealed::kMaskKey;
   }
   stage_ = Stage::kCompleted;

@@ -8,10 +8,14 @@
 //        --MaskedInputRequest--> kMaskedInputSent --UnmaskingRequest--> kCompleted
 //   any stage --ServerAbort or a protocol violation--> kAborted
 //
-// Errors come in two kinds. A message that is malformed or not meant for this
+// Errors come in three kinds. A message that is malformed or not meant for this
 // session now (wrong version, session, recipient or stage; an unknown or
-// duplicated peer; a truncated or tampered ciphertext) is rejected with a
-// Status and leaves the session exactly as it was. A well-formed request that
+// duplicated peer; a bad identity signature) is rejected with a Status and
+// leaves the session exactly as it was. Bad data from ONE peer inside a good
+// server message (a low-order key in the broadcast, a share ciphertext that
+// does not decrypt, parse or name the right owner) is treated as that peer
+// dropping: the peer is excluded (bad key) or its shares are simply not held
+// (bad ciphertext); the .cc explains why each keeps the sum and privacy. A well-formed request that
 // would break the protocol's guarantees (too few peers to stay private, a peer
 // named both survivor and dropout, a second unmasking request) aborts the
 // session: an honest client then never reveals anything more.
@@ -72,11 +76,12 @@ class SecAggClient {
     uint32_t index = 0;
     crypto::Key32 encryption_pk{};
     crypto::Key32 mask_pk{};
-    crypto::Secret32 share_key;  // AEAD key for shares exchanged with this peer
-    crypto::Secret32 mask_seed;  // seed of the pairwise mask with this peer
-    bool in_u2 = false;  // its encrypted shares reached us in round 1
-    crypto::ShamirShare self_mask_share;   // its b, held by us (valid when in_u2)
-    crypto::ShamirShare mask_key_share;    // its s, held by us (valid when in_u2)
+    crypto::Secret32 share_key;           // AEAD key for shares exchanged with this peer
+    crypto::Secret32 mask_seed;           // seed of the pairwise mask with this peer
+    bool in_u2 = false;                   // the server routed its shares to us: we mask with it
+    bool holds_shares = false;            // and they decrypted and parsed: we hold them
+    crypto::ShamirShare self_mask_share;  // its b, held by us (valid when holds_shares)
+    crypto::ShamirShare mask_key_share;   // its s, held by us (valid when holds_shares)
     enum class Revealed { kNothing, kSelfMask, kMaskKey } revealed = Revealed::kNothing;
   };
 

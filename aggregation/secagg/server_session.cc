@@ -50,6 +50,16 @@ Result<std::unique_ptr<SecAggServer>> SecAggServer::create(const proto::SecAggCo
 
 SecAggServer::SecAggServer(std::shared_ptr<const SessionConfig> config, Options options)
     : config_(std::move(config)), options_(options) {
+  if (options_.executor) {
+    executor_ = options_.executor;
+  } else if (options_.threads > 1) {
+    own_pool_ = std::make_unique<ThreadPool>(options_.threads - 1);
+    own_executor_ = std::make_unique<ThreadPoolExecutor>(*own_pool_);
+    executor_ = own_executor_.get();
+  } else {
+    own_executor_ = std::make_unique<InlineExecutor>();
+    executor_ = own_executor_.get();
+  }
   clients_.resize(config_->cohort_size());
   note_state();
 }
@@ -78,6 +88,9 @@ size_t SecAggServer::state_bytes() const {
   for (const auto& r : clients_) bytes += r.signature.capacity();
   bytes += inbox_.capacity() * sizeof(inbox_[0]) + inbox_bytes_;
   bytes += sum_.capacity() * sizeof(uint64_t);
+  bytes += advertised_keys_.size() * (sizeof(crypto::Key32) + 4 * sizeof(void*));
+  for (const auto& list : sent_to_) bytes += sizeof(list) + list.capacity() * sizeof(uint32_t);
+  for (const auto& list : peers_) bytes += sizeof(list) + list.capacity() * sizeof(uint32_t);
   bytes +=
       revealed_.capacity() * sizeof(revealed_[0]) + revealed_count_ * sizeof(crypto::ShamirShare);
   return bytes;
@@ -175,6 +188,19 @@ Status SecAggServer::on_advertise(uint32_t index, const proto::AdvertiseKeys& m)
   crypto::Key32 enc, mask;
   if (!to_key(m.encryption_public_key(), enc) || !to_key(m.mask_public_key(), mask))
     return InvalidArgument("advertised public keys must be 32 bytes");
+  // Refused here, before the broadcast: a low-order key makes every agreement
+  // with it predictable, and once broadcast it would cost every neighbour the
+  // edge to this client (client_session.cc); refusing it leaves the client
+  // un-advertised, so it is dropped when the stage closes like any silent one.
+  if (!crypto::is_acceptable_x25519_public_key(enc) ||
+      !crypto::is_acceptable_x25519_public_key(mask))
+    return InvalidArgument(
+        "advertised public key is a low-order point or not canonically encoded; refused");
+  // Keys are canonical (checked above), so equal points are equal bytes. An
+  // honest client draws fresh independent pairs: a repeated key is a copy.
+  if (enc == mask) return InvalidArgument("encryption and mask public keys must differ");
+  if (advertised_keys_.count(enc) || advertised_keys_.count(mask))
+    return InvalidArgument("a public key advertised was already advertised in this round");
   if (config_->has_identities()) {
     crypto::Sig64 sig;
     if (m.signature().size() != sig.size())
@@ -185,6 +211,8 @@ Status SecAggServer::on_advertise(uint32_t index, const proto::AdvertiseKeys& m)
     if (!crypto::ed25519_verify(config_->identity_key(index), msg, sig))
       return PermissionDenied("key advertisement signature does not verify");
   }
+  advertised_keys_.insert(enc);
+  advertised_keys_.insert(mask);
   me.advertised = true;
   me.encryption_pk = enc;
   me.mask_pk = mask;
@@ -196,10 +224,13 @@ Status SecAggServer::on_shares(uint32_t index, const proto::EncryptedShares& m) 
   ClientRecord& me = clients_[index];
   if (!me.advertised) return PermissionDenied("client did not advertise keys in round 0");
   if (me.shared) return AlreadyExists("shares already received from this client");
-  // An honest client sends exactly one ciphertext to each neighbour in U1.
+  // An honest client sends one ciphertext to each neighbour in U1 whose keys it
+  // accepted; it omits a neighbour whose broadcast key it refused, and the
+  // omission cuts that edge for both ends (see close_key_sharing()).
   std::vector<uint32_t> expected;
   for (uint32_t v : config_->graph().neighbours(index))
     if (clients_[v].advertised) expected.push_back(v);
+  std::sort(expected.begin(), expected.end());
   std::vector<uint32_t> got;
   got.reserve(m.shares_size());
   for (const auto& s : m.shares()) {
@@ -214,13 +245,15 @@ Status SecAggServer::on_shares(uint32_t index, const proto::EncryptedShares& m) 
   std::sort(got.begin(), got.end());
   if (std::adjacent_find(got.begin(), got.end()) != got.end())
     return InvalidArgument("two ciphertexts for the same recipient");
-  if (got != expected)
-    return InvalidArgument("shares must go to exactly the " + std::to_string(expected.size()) +
-                           " neighbours that advertised keys; got " + std::to_string(got.size()));
+  if (!std::includes(expected.begin(), expected.end(), got.begin(), got.end()))
+    return InvalidArgument("shares may go only to the " + std::to_string(expected.size()) +
+                           " neighbours that advertised keys");
   if (inbox_.empty()) inbox_.resize(config_->cohort_size());
+  if (sent_to_.empty()) sent_to_.resize(config_->cohort_size());
   for (const auto& s : m.shares()) {
     const uint32_t r = *config_->index_of(s.recipient());
     inbox_[r].push_back(Routed{index, s.ciphertext()});
+    sent_to_[index].push_back(r);
     inbox_bytes_ += sizeof(Routed) + s.ciphertext().size();
   }
   me.shared = true;
@@ -252,8 +285,9 @@ Status SecAggServer::on_unmasking(uint32_t index, const proto::UnmaskingShares& 
   for (const auto& r : m.shares()) {
     auto owner = config_->index_of(r.owner());
     if (!owner) return NotFound("share of unknown client " + std::to_string(r.owner()));
-    if (*owner != index && !config_->graph().adjacent(index, *owner))
-      return InvalidArgument("client " + std::to_string(r.owner()) + " is not a neighbour");
+    if (*owner != index && !is_peer(index, *owner))
+      return InvalidArgument("client " + std::to_string(r.owner()) +
+                             " is not a peer this client exchanged shares with");
     const ClientRecord& o = clients_[*owner];
     if (!o.shared)
       return InvalidArgument("client " + std::to_string(r.owner()) + " shared no keys");
@@ -282,6 +316,47 @@ Status SecAggServer::on_unmasking(uint32_t index, const proto::UnmaskingShares& 
   }
   me.unmasked = true;
   return Status::Ok();
+}
+
+bool SecAggServer::is_peer(uint32_t u, uint32_t v) const {
+  return u < peers_.size() && std::binary_search(peers_[u].begin(), peers_[u].end(), v);
+}
+
+// Round 1 closes. The edges that carry shares and pairwise masks from now on
+// are the mutual ones: u sent a ciphertext to v and v to u. An honest client
+// omits a neighbour only when it refused that neighbour's key, and then neither
+// masks with it nor expects its shares; routing only mutual edges gives both
+// ends the same view, so every pairwise mask in the sum has a partner or a
+// reconstructible key. A client left with fewer than t - 1 peers could never
+// have its secrets reconstructed (and an honest one would refuse to mask), so
+// it leaves U2 now, before any masked input depends on it; that can lower its
+// peers' counts, hence the loop to a fixed point.
+void SecAggServer::close_key_sharing() {
+  const uint32_t n = config_->cohort_size();
+  const uint32_t t = config_->threshold();
+  if (sent_to_.empty()) sent_to_.resize(n);
+  for (auto& list : sent_to_) std::sort(list.begin(), list.end());
+  auto sent = [&](uint32_t from, uint32_t to) {
+    return std::binary_search(sent_to_[from].begin(), sent_to_[from].end(), to);
+  };
+  peers_.assign(n, {});
+  for (uint32_t u = 0; u < n; ++u) {
+    if (!clients_[u].shared) continue;
+    for (uint32_t v : sent_to_[u])
+      if (clients_[v].shared && sent(v, u)) peers_[u].push_back(v);
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (uint32_t u = 0; u < n; ++u) {
+      if (!clients_[u].shared || peers_[u].size() + 1 >= t) continue;
+      clients_[u].shared = false;
+      for (uint32_t v : peers_[u]) std::erase(peers_[v], u);
+      peers_[u].clear();
+      changed = true;
+    }
+  }
+  sent_to_.clear();
+  sent_to_.shrink_to_fit();
 }
 
 bool SecAggServer::stage_complete() const {
@@ -359,13 +434,16 @@ std::vector<proto::ServerToClient> SecAggServer::advance() {
       break;
     }
     case Stage::kShareKeys: {
-      if (c.shared_keys < t) return too_few(c.shared_keys, "shared keys");
+      close_key_sharing();
+      const uint32_t shared = counts().shared_keys;
+      if (shared < t) return too_few(shared, "shared keys with enough peers");
       for (uint32_t v = 0; v < clients_.size(); ++v) {
         if (!clients_[v].shared || clients_[v].gone) continue;
         auto m = envelope(v);
         auto* req = m.mutable_masked_input();
         if (!inbox_.empty())
           for (auto& routed : inbox_[v]) {
+            if (!is_peer(v, routed.sender)) continue;
             auto* in = req->add_shares();
             in->set_sender(config_->client_id(routed.sender));
             in->set_ciphertext(std::move(routed.ciphertext));
@@ -384,10 +462,10 @@ std::vector<proto::ServerToClient> SecAggServer::advance() {
         if (!clients_[v].masked || clients_[v].gone) continue;
         auto m = envelope(v);
         auto* req = m.mutable_unmasking();
-        for (uint32_t u : config_->graph().neighbours(v)) {
+        for (uint32_t u : peers_[v]) {
           if (clients_[u].masked)
             req->add_survivors(config_->client_id(u));
-          else if (clients_[u].shared)
+          else
             req->add_dropped(config_->client_id(u));
         }
         out.push_back(std::move(m));
@@ -422,10 +500,16 @@ std::vector<proto::ServerToClient> SecAggServer::finish_unmasking() {
 std::vector<proto::ServerToClient> SecAggServer::unmask() {
   const uint32_t t = config_->threshold();
   const uint32_t n = config_->cohort_size();
-  // Every client in U2 has a secret to open: b if its input is in the sum, s if not.
+  // Every client in U3 has its b to open; a client in U2 \ U3 has its s to
+  // open when some peer in U3 masked with it (else no mask of it is in the sum,
+  // as for a client whose shares no peer could use).
+  auto has_masked_peer = [&](uint32_t u) {
+    return std::any_of(peers_[u].begin(), peers_[u].end(),
+                       [&](uint32_t v) { return clients_[v].masked; });
+  };
   std::vector<uint32_t> owners;
   for (uint32_t u = 0; u < n; ++u)
-    if (clients_[u].shared) {
+    if (clients_[u].shared && (clients_[u].masked || has_masked_peer(u))) {
       if (revealed_.empty() || revealed_[u].size() < t) {
         return abort("cannot unmask client " + std::to_string(config_->client_id(u)) + ": only " +
                      std::to_string(revealed_.empty() ? 0 : revealed_[u].size()) + " of " +
@@ -440,7 +524,7 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
   std::vector<std::string> failures(owners.size());
   std::map<std::vector<uint64_t>, std::shared_ptr<crypto::LagrangeCoefficients>> cache;
   std::mutex cache_mutex;
-  parallel_for(owners.size(), options_.threads, [&](size_t i) {
+  executor_->parallel_for(owners.size(), [&](size_t i) {
     auto& shares = revealed_[owners[i]];
     std::sort(shares.begin(), shares.end(),
               [](const crypto::ShamirShare& a, const crypto::ShamirShare& b) { return a.x < b.x; });
@@ -483,7 +567,7 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
   };
   std::vector<std::vector<Mask>> per_owner(owners.size());
   std::vector<std::string> bad_key(owners.size());
-  parallel_for(owners.size(), options_.threads, [&](size_t i) {
+  executor_->parallel_for(owners.size(), [&](size_t i) {
     const uint32_t u = owners[i];
     const uint64_t uid = config_->client_id(u);
     if (clients_[u].masked) {
@@ -496,7 +580,7 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
                    " does not match its public key";
       return;
     }
-    for (uint32_t v : config_->graph().neighbours(u)) {
+    for (uint32_t v : peers_[u]) {
       if (!clients_[v].masked) continue;
       auto shared = crypto::x25519_agree(secrets[i], clients_[v].mask_pk);
       if (!shared) continue;  // impossible: v's key passed u's low-order check
@@ -523,7 +607,7 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
   const size_t dim = sum_.size();
   const size_t blocks = (dim + kUnmaskBlock - 1) / kUnmaskBlock;
   const crypto::RingBits ring = config_->ring();
-  parallel_for(blocks, options_.threads, [&](size_t b) {
+  executor_->parallel_for(blocks, [&](size_t b) {
     const size_t begin = b * kUnmaskBlock;
     std::span<uint64_t> slice(sum_.data() + begin, std::min(kUnmaskBlock, dim - begin));
     for (const Mask& m : masks) {

@@ -17,11 +17,19 @@
 // round-1 ciphertexts until they are routed and the revealed shares: O(dim +
 // cohort x k), independent of cohort x dim. state_bytes() accounts for it.
 //
-// Unmasking expands every mask to remove on up to Options::threads threads. The
-// coordinate range is cut into cache-sized blocks and each block runs every
-// mask (ChaCha20 can seek), so the running sum stays in cache and no thread
-// needs an accumulator of its own; the call joins its threads before it
-// returns.
+// Unmasking expands every mask to remove on the executor in Options (or
+// inline). The coordinate range is cut into cache-sized blocks and each block
+// runs every mask (ChaCha20 can seek), so the running sum stays in cache and no
+// thread needs an accumulator of its own; the result is bit-identical whatever
+// runs it. The session never starts a thread inside handle() or close_stage().
+//
+// One hostile member cannot fail the round: keys that are low-order,
+// non-canonical or copies of another client's are refused at advertise time
+// (the client stays out of U1); after round 1 only mutual edges (both ends sent
+// a ciphertext) carry shares and masks, and a client left with fewer than t - 1
+// peers leaves U2 (close_key_sharing()). Clients treat an unusable peer
+// message as that peer's shares missing (client_session.h), so the round still
+// completes whenever t holders of each needed secret answer.
 //
 // Bad input (wrong version, session, sender or stage; unknown or duplicate
 // client; wrong sizes; shares for the wrong owner or of the wrong kind) is
@@ -34,10 +42,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "aggregation/parallel.h"
 #include "aggregation/secagg/session_config.h"
 #include "base/status.h"
 #include "crypto/shamir.h"
@@ -50,7 +60,13 @@ class SecAggServer {
   enum class Stage { kAdvertiseKeys, kShareKeys, kMaskedInput, kUnmasking, kCompleted, kAborted };
 
   struct Options {
-    unsigned threads = 1;  // threads used to reconstruct secrets and expand masks
+    // Without an executor: 1 runs the unmasking inline; more makes the session
+    // start a pool of threads - 1 workers once, at create() (a convenience for
+    // tools and the simulator). Never threads per handle() call.
+    unsigned threads = 1;
+    // Runs the unmasking (secret reconstruction, mask expansion) when set; it
+    // must outlive the session. The coordinator passes its shared pool here.
+    ParallelExecutor* executor = nullptr;
     // When the unmasking stage closes, stop there (unmasking_ready() turns
     // true) instead of reconstructing and removing the masks inside
     // handle()/close_stage(); the caller then runs finish_unmasking() where
@@ -126,6 +142,8 @@ class SecAggServer {
   Status on_shares(uint32_t index, const proto::EncryptedShares& m);
   Status on_masked_input(uint32_t index, const proto::MaskedInput& m);
   Status on_unmasking(uint32_t index, const proto::UnmaskingShares& m);
+  void close_key_sharing();
+  bool is_peer(uint32_t u, uint32_t v) const;
   bool stage_complete() const;
   std::vector<proto::ServerToClient> advance();
   std::vector<proto::ServerToClient> abort(std::string reason);
@@ -135,11 +153,19 @@ class SecAggServer {
 
   std::shared_ptr<const SessionConfig> config_;
   Options options_;
+  std::unique_ptr<ThreadPool> own_pool_;  // only for Options::threads > 1 without an executor
+  std::unique_ptr<ParallelExecutor> own_executor_;
+  ParallelExecutor* executor_ = nullptr;  // never null after construction
   Stage stage_ = Stage::kAdvertiseKeys;
   bool unmasking_ready_ = false;
   std::string abort_reason_;
   std::vector<ClientRecord> clients_;
-  std::vector<std::vector<Routed>> inbox_;  // round-1 ciphertexts by recipient
+  std::set<crypto::Key32> advertised_keys_;     // every key of U1, to refuse copies
+  std::vector<std::vector<Routed>> inbox_;      // round-1 ciphertexts by recipient
+  std::vector<std::vector<uint32_t>> sent_to_;  // round 1: recipients of each sender
+  // From the close of round 1: each U2 client's peers in U2 (mutual edges),
+  // sorted. Masks, routed shares and unmasking requests follow these edges.
+  std::vector<std::vector<uint32_t>> peers_;
   size_t inbox_bytes_ = 0;
   std::vector<uint64_t> sum_;
   // Revealed shares by owner: of b for owners in U3, of s for owners in U2 \ U3.

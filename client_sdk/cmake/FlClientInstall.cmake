@@ -15,7 +15,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(FL_CLIENT_BUNDLED_TARGETS
-  fl_client fl_transport fl_auth fl_aggregation fl_model fl_crypto fl_proto)
+  fl_client fl_transport fl_auth fl_aggregation fl_model fl_crypto fl_proto fl_base)
 set(FL_CLIENT_BUNDLE ${CMAKE_CURRENT_BINARY_DIR}/bundle/libfl_client.a)
 
 # An ar MRI script naming each archive: GNU ar merges them member by member

@@ -39,7 +39,9 @@ TEST(Parameters, HararyDegreeGrowsLogarithmically) {
 }
 
 TEST(Parameters, CompleteGraphUsesTheWholeCohort) {
-  ParameterInputs in{.cohort_size = 500, .dropout_fraction = 0.3, .corrupt_fraction = 0.05,
+  ParameterInputs in{.cohort_size = 500,
+                     .dropout_fraction = 0.3,
+                     .corrupt_fraction = 0.05,
                      .graph = GraphKind::kComplete};
   auto p = choose_parameters(in);
   ASSERT_TRUE(p.ok()) << p.status().message();
@@ -53,8 +55,8 @@ TEST(Parameters, RefusesImpossibleSettings) {
   EXPECT_FALSE(choose_parameters({.cohort_size = 100, .dropout_fraction = -0.1}).ok());
   EXPECT_FALSE(choose_parameters({.cohort_size = 100, .corrupt_fraction = 0.5}).ok());
   // Small cohort, heavy dropout: the expected survivors fall below n/2 + 1.
-  auto p = choose_parameters({.cohort_size = 20, .dropout_fraction = 0.55,
-                              .graph = GraphKind::kComplete});
+  auto p = choose_parameters(
+      {.cohort_size = 20, .dropout_fraction = 0.55, .graph = GraphKind::kComplete});
   EXPECT_FALSE(p.ok());
 }
 

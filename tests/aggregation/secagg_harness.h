@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +30,7 @@ struct RoundSetup {
   crypto::RingBits ring = crypto::RingBits::k32;
   bool identities = false;
   unsigned server_threads = 1;
+  ParallelExecutor* executor = nullptr;
   uint64_t seed = 42;
 };
 
@@ -50,7 +52,7 @@ class TestRound {
     }
     config = make_config(sid, cohort, p, s.dim, s.ring,
                          s.identities ? ids : std::vector<crypto::Key32>{});
-    auto server_or = SecAggServer::create(config, {s.server_threads});
+    auto server_or = SecAggServer::create(config, {s.server_threads, s.executor});
     EXPECT_TRUE(server_or.ok()) << server_or.status().to_string();
     server = std::move(*server_or);
     for (uint32_t i = 0; i < s.clients; ++i) {
@@ -81,7 +83,7 @@ class TestRound {
       if (absent.count(i)) continue;
       auto m = clients[i]->start();
       EXPECT_TRUE(m.ok());
-      collect(out, server->handle(id(i), *m));
+      send(out, i, *m);
     }
     if (server->stage() == SecAggServer::Stage::kAdvertiseKeys) collect(out, server->close_stage());
     return out;
@@ -104,11 +106,25 @@ class TestRound {
       EXPECT_TRUE(reply.ok()) << "client " << i << ": " << reply.status().to_string();
       if (!reply.ok() || !reply->has_value()) continue;
       last_reply[i] = **reply;
-      collect(out, server->handle(id(i), **reply));
+      send(out, i, **reply);
     }
     // The stage's deadline, unless every client answered and it closed itself.
     if (close && server->stage() == stage_before) collect(out, server->close_stage());
     return out;
+  }
+
+  // Client i's message to the server, rewritten by `tamper` first when set. The
+  // server's answer to a hostile client's message is recorded, not checked.
+  void send(std::vector<proto::ServerToClient>& out, uint32_t i, proto::ClientToServer m) {
+    if (tamper) tamper(i, m);
+    auto r = server->handle(id(i), m);
+    if (hostile.count(i)) {
+      if (!r.ok()) hostile_refusals.push_back(r.status());
+      if (r.ok())
+        for (auto& x : *r) out.push_back(std::move(x));
+      return;
+    }
+    collect(out, std::move(r));
   }
 
   // Sum mod the ring of the inputs of clients at the given indices.
@@ -148,6 +164,10 @@ class TestRound {
   std::vector<crypto::Ed25519KeyPair> identities_;
   std::vector<std::vector<uint64_t>> inputs;
   std::map<uint32_t, proto::ClientToServer> last_reply;
+  // A hostile member: rewrites its messages; the server may refuse them.
+  std::function<void(uint32_t index, proto::ClientToServer&)> tamper;
+  std::set<uint32_t> hostile;
+  std::vector<Status> hostile_refusals;
 };
 
 inline const proto::ServerToClient& message_for(const std::vector<proto::ServerToClient>& ms,

@@ -16,8 +16,7 @@ TEST(SecAggServer, RecoversExactSumWithNoDropouts) {
   auto r2 = round.step(r1);
   auto r3 = round.step(r2);
   round.step(r3);
-  ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted)
-      << round.server->abort_reason();
+  ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted) << round.server->abort_reason();
   EXPECT_EQ(round.result(), round.plain_sum(round.all_but({})));
 }
 
@@ -30,8 +29,7 @@ TEST(SecAggServer, RecoversSumWhenClientsDropAtEveryStage) {
   auto r2 = round.step(r1, {1, 2});
   auto r3 = round.step(r2, {3, 4});
   round.step(r3, {5, 6});
-  ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted)
-      << round.server->abort_reason();
+  ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted) << round.server->abort_reason();
   EXPECT_EQ(round.result(), round.plain_sum(round.all_but({0, 1, 2, 3, 4})));
   auto counts = round.server->counts();
   EXPECT_EQ(counts.advertised, 19u);
@@ -41,14 +39,13 @@ TEST(SecAggServer, RecoversSumWhenClientsDropAtEveryStage) {
 }
 
 TEST(SecAggServer, RecoversSumOnHararyGraphWithDropouts) {
-  TestRound round({.clients = 40, .dim = 300, .graph = GraphKind::kHarary, .degree = 10,
-                   .threshold = 7});
+  TestRound round(
+      {.clients = 40, .dim = 300, .graph = GraphKind::kHarary, .degree = 10, .threshold = 7});
   auto r1 = round.advertise({7});
   auto r2 = round.step(r1, {11});
   auto r3 = round.step(r2, {13, 29});
   round.step(r3, {31});
-  ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted)
-      << round.server->abort_reason();
+  ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted) << round.server->abort_reason();
   EXPECT_EQ(round.result(), round.plain_sum(round.all_but({7, 11, 13, 29})));
 }
 
@@ -101,8 +98,8 @@ TEST(SecAggServer, FewerThanThresholdUnmaskingResponsesRevealNothing) {
 TEST(SecAggServer, KeepsOneRunningSumNotEveryUpdate) {
   // Peak state grows with dim + cohort x k, not with cohort x dim.
   const uint64_t dim = 50000;
-  TestRound round({.clients = 30, .dim = dim, .graph = GraphKind::kHarary, .degree = 6,
-                   .threshold = 4});
+  TestRound round(
+      {.clients = 30, .dim = dim, .graph = GraphKind::kHarary, .degree = 6, .threshold = 4});
   auto r3 = round.step(round.step(round.advertise()));
   round.step(r3);
   ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted);

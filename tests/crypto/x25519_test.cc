@@ -111,5 +111,61 @@ TEST(X25519, RejectsLowOrderPeerKeys) {
     EXPECT_FALSE(x25519_agree(ours.secret_key, key_from_hex(peer)).has_value()) << peer;
 }
 
+// Known answers for the advertise-time key check: libsodium's small-order
+// blocklist (canonical and non-canonical forms, with and without bit 255), the
+// other encodings >= p, and honest keys.
+TEST(X25519, KeyCheckRefusesSmallOrderAndNonCanonicalKeys) {
+  const char* refused[] = {
+      "0000000000000000000000000000000000000000000000000000000000000000",  // 0
+      "0100000000000000000000000000000000000000000000000000000000000000",  // 1
+      "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",  // order 8
+      "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",  // order 8
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // p - 1
+      "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // p (= 0)
+      "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // p + 1 (= 1)
+      "0000000000000000000000000000000000000000000000000000000000000080",  // 0 + 2^255
+      "0100000000000000000000000000000000000000000000000000000000000080",  // 1 + 2^255
+      "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880",  // order 8 + 2^255
+      "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7",  // order 8 + 2^255
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",  // p - 1 + 2^255
+      "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // p + 3
+      "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  // 2^255 - 1
+      "0900000000000000000000000000000000000000000000000000000000000080",  // 9 + 2^255
+  };
+  for (const char* hex : refused)
+    EXPECT_FALSE(is_acceptable_x25519_public_key(key_from_hex(hex))) << hex;
+}
+
+TEST(X25519, KeyCheckAcceptsHonestKeys) {
+  EXPECT_TRUE(is_acceptable_x25519_public_key(key_from_hex(kAlicePublic)));
+  EXPECT_TRUE(is_acceptable_x25519_public_key(key_from_hex(kBobPublic)));
+  // The base point and the largest canonical non-blocklisted value p - 2.
+  EXPECT_TRUE(is_acceptable_x25519_public_key(
+      key_from_hex("0900000000000000000000000000000000000000000000000000000000000000")));
+  EXPECT_TRUE(is_acceptable_x25519_public_key(
+      key_from_hex("ebffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")));
+  SeededRng rng(14);
+  for (int i = 0; i < 200; ++i)
+    EXPECT_TRUE(is_acceptable_x25519_public_key(x25519_keypair(rng).public_key));
+}
+
+TEST(X25519, EveryBlocklistedKeyReallyGivesAPredictableAgreement) {
+  // The control for the check above: these keys are refused because agreeing
+  // with them yields nothing secret (libsodium reports the all-zero result).
+  const char* small_order[] = {
+      "0000000000000000000000000000000000000000000000000000000000000000",
+      "0100000000000000000000000000000000000000000000000000000000000000",
+      "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+      "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  };
+  SeededRng rng(15);
+  const X25519KeyPair ours = x25519_keypair(rng);
+  for (const char* hex : small_order)
+    EXPECT_FALSE(x25519_agree(ours.secret_key, key_from_hex(hex)).has_value()) << hex;
+}
+
 }  // namespace
 }  // namespace fl::crypto
