@@ -92,7 +92,7 @@ void ThreadPool::parallel_for(size_t count, const std::function<void(size_t)>& f
   // One helper per worker at most, and none for work the caller can do alone.
   const size_t helpers = std::min(workers_.size(), count - 1);
   for (size_t h = 0; h < helpers; ++h)
-    if (!post([job] { job->help(); })) break;  // shutting down: the caller does it all
+    if (!try_post([job] { job->help(); })) break;  // shutting down: the caller does it all
   job->run();
   std::unique_lock<std::mutex> lock(job->mutex);
   job->closed = true;  // helpers not yet started will do nothing

@@ -296,6 +296,7 @@ Status RoundEngine::start_round(int64_t now_ms) {
                                                  config_.quantization.ring, identities);
   SecAggServer::Options session_options;
   session_options.threads = config_.unmask_threads;
+  session_options.executor = hooks_.parallel;
   session_options.defer_unmasking = true;  // unmasked by aggregate(), on the executor
   auto session = SecAggServer::create(secagg, session_options);
   if (!session.ok()) return session.status();

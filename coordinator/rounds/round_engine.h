@@ -41,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregation/parallel.h"
 #include "aggregation/secagg/server_session.h"
 #include "aggregation/server_optimizer.h"
 #include "base/executor.h"
@@ -91,6 +92,10 @@ struct EngineHooks {
   // lock is released. Must outlive the engine, and must have run every task
   // it was given before the engine is destroyed.
   Executor* executor = nullptr;
+  // Runs the unmasking's parallel loops (secret reconstruction, mask
+  // expansion), from inside the aggregation task. Null: the session makes its
+  // own pool of config.unmask_threads once per round.
+  aggregation::ParallelExecutor* parallel = nullptr;
 };
 
 class RoundEngine {

@@ -146,6 +146,11 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   hooks.listener = s->round_listener_.get();
   hooks.gate_waits_for_federated_evaluation = s->config_.population.federated_evaluation.enabled &&
                                               s->config_.gate.metric.rfind("fed_", 0) == 0;
+  s->aggregation_pool_ =
+      std::make_unique<ThreadPool>(std::max<unsigned>(1, s->config_.population.unmask_threads));
+  s->unmask_executor_ = std::make_unique<aggregation::ThreadPoolExecutor>(*s->aggregation_pool_);
+  hooks.executor = s->aggregation_pool_.get();
+  hooks.parallel = s->unmask_executor_.get();
   auto engine =
       RoundEngine::create(s->config_.population, *s->store_, s->rng_, unix_millis_now(), hooks);
   if (!engine.ok()) return engine.status();
@@ -519,6 +524,10 @@ Status CoordinatorService::start() {
 void CoordinatorService::stop() {
   if (running_.exchange(false) && ticker_.joinable()) ticker_.join();
   if (server_) server_->stop();
+  // Runs a round's aggregation still queued to its end (a commit is never cut
+  // short by a stop), then joins the workers.
+  aggregation_pool_.reset();
+  unmask_executor_.reset();
 }
 
 uint16_t CoordinatorService::port() const { return server_->port(); }

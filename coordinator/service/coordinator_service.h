@@ -28,6 +28,9 @@
 // threads and the engine serialises them.
 #pragma once
 
+#include "aggregation/parallel.h"
+#include "base/thread_pool.h"
+
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -84,6 +87,12 @@ class CoordinatorService {
   std::optional<model::Dataset> holdout_;
   std::mutex publication_mu_;  // orders applying publications (on_published, sync)
   crypto::SystemRng rng_;
+  // Where each round's slow tail runs (unmasking, evaluation, the store
+  // commit, the gate), so the io threads only parse, authenticate and
+  // enqueue (DESIGN.md section 10). Declared before the engine is used and
+  // drained in stop() before anything it touches goes away.
+  std::unique_ptr<ThreadPool> aggregation_pool_;
+  std::unique_ptr<aggregation::ThreadPoolExecutor> unmask_executor_;
   std::unique_ptr<RoundEngine> engine_;
   std::unique_ptr<http::HttpServer> server_;
   std::atomic<bool> running_{false};
