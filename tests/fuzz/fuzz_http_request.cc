@@ -3,7 +3,7 @@
 // input is one connection, driven through the real Session (http_session.cc)
 // over a socketpair on a single-threaded io_context, so nothing is mocked and
 // an input costs a few syscalls. The router holds a signed route, an admin
-// route, an open upload and an open poll, with limits small enough that
+// route, two open uploads and an open poll, with limits small enough that
 // fuzzed inputs reach every refusal (413, 429, 503, 401). A session that
 // does not finish (a leaked upload slot, a lost completion) hangs the input
 // and libFuzzer reports it as a timeout.
@@ -15,6 +15,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "coordinator/http/auth_hook.h"
@@ -51,6 +53,11 @@ http::Router make_router() {
   (void)router.add(
       "POST", "/v1/enroll",
       [](const http::Request& r) { return http::text_response(std::to_string(r.body.size())); },
+      open_route);
+  open_route.max_body_bytes = 512;
+  (void)router.add(
+      "POST", "/v1/models/{name}:predict",
+      [](const http::Request& r) { return http::text_response(std::string(r.param("name"))); },
       open_route);
   (void)router.add("GET", "/v1/poll", [](const http::Request& r) {
     return http::text_response(r.query_param("round").value_or("none"));
@@ -94,12 +101,19 @@ struct Harness {
   net::io_context ioc{1};
 };
 
-// Reads and discards whatever the server wrote; false once it closed.
+// FL_FUZZ_ECHO=1 prints the server's answers, to check what seeds reach.
+const bool kEcho = std::getenv("FL_FUZZ_ECHO") != nullptr;
+
+// Reads (and discards, unless echoing) whatever the server wrote; false once
+// it closed.
 bool drain(int fd) {
   char buf[16 * 1024];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n > 0) continue;
+    if (n > 0) {
+      if (kEcho) std::fwrite(buf, 1, static_cast<size_t>(n), stderr);
+      continue;
+    }
     return n < 0;  // EAGAIN: still open; 0: closed
   }
 }
