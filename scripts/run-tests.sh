@@ -32,7 +32,8 @@ if [[ "${FL_SKIP_FUZZ:-0}" != 1 ]]; then
   echo "== libFuzzer (clang): request and file parsers, ${FL_FUZZ_SECONDS:-20}s each =="
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DFL_FUZZ=ON -DFL_BUILD_TESTS=OFF -DFL_BUILD_BENCHMARKS=OFF
-  fuzzers=(secagg_server secagg_client request_auth coordinator_config model_file predict_request)
+  fuzzers=(secagg_server secagg_client request_auth coordinator_config model_file predict_request
+           http_request)
   cmake --build build-fuzz -j"$jobs" --target fuzz_seeds "${fuzzers[@]/#/fuzz_}"
   rm -rf build-fuzz/corpus && ./build-fuzz/tests/fuzz/fuzz_seeds build-fuzz/corpus
   for f in "${fuzzers[@]}"; do

@@ -6,7 +6,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <cerrno>
 #include <thread>
 #include <vector>
 
@@ -21,18 +23,26 @@ struct HttpServer::Impl {
   Impl(Router router, HttpServerOptions options)
       : context(std::move(router), std::move(options)),
         ioc(std::max(1, context.options.io_threads)),
-        acceptor(net::make_strand(ioc)) {}
+        acceptor(net::make_strand(ioc)),
+        accept_backoff_timer(acceptor.get_executor()) {}
 
   Status load_tls();
   Status listen();
   void do_accept();
   void on_accept(boost::system::error_code ec, tcp::socket socket);
+  void on_accept_error(boost::system::error_code ec);
 
   // Declaration order is destruction order in reverse: the io_context (and the
   // sessions its pending handlers own) dies before the context they point to.
   ServerContext context;
   net::io_context ioc;
   tcp::acceptor acceptor;
+  // Out of descriptors, the pending connection stays in the backlog and the
+  // listening socket stays readable: retrying at once would spin a core
+  // until a descriptor frees. Retry after a delay that doubles, reset by the
+  // next success.
+  net::steady_timer accept_backoff_timer;
+  std::chrono::milliseconds accept_backoff{0};
   std::vector<std::thread> threads;
   uint16_t port = 0;
   bool started = false;
@@ -93,28 +103,47 @@ void HttpServer::Impl::do_accept() {
 
 void HttpServer::Impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor.is_open()) return;  // stop()
-  if (!ec) {
-    ++context.connections_accepted;
-    bool over_limit;
-    {
-      std::lock_guard lock(context.sessions_mu);
-      over_limit = context.open_sessions >= context.options.max_connections;
-    }
-    if (over_limit || context.stopping) {
-      // Refused by closing: cheaper than an answer, and clients treat it like
-      // any other connection failure (retry with backoff).
-      boost::system::error_code ignored;
-      socket.close(ignored);
-    } else {
-      try {
-        start_session(context, std::move(socket));
-      } catch (...) {
-        // Out of memory or TLS state for this connection: drop it, keep accepting.
-      }
+  if (ec) return on_accept_error(ec);
+  accept_backoff = std::chrono::milliseconds(0);
+  ++context.connections_accepted;
+  bool over_limit;
+  {
+    std::lock_guard lock(context.sessions_mu);
+    over_limit = context.open_sessions >= context.options.max_connections;
+  }
+  if (over_limit || context.stopping) {
+    // Refused by closing: cheaper than an answer, and clients treat it like
+    // any other connection failure (retry with backoff).
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  } else {
+    try {
+      start_session(context, std::move(socket));
+    } catch (...) {
+      // Out of memory or TLS state for this connection: drop it, keep accepting.
     }
   }
-  // Transient accept errors (EMFILE, ECONNABORTED) must not stop the server.
   do_accept();
+}
+
+void HttpServer::Impl::on_accept_error(boost::system::error_code ec) {
+  // Accept errors must not stop the server. A connection the peer aborted
+  // is retried at once; a lack of resources (descriptors, buffers, memory)
+  // lasts until something is released, so wait for it.
+  ++context.accept_errors;
+  constexpr auto kFirstBackoff = std::chrono::milliseconds(10);
+  constexpr auto kMaxBackoff = std::chrono::milliseconds(1000);
+  const int code = ec.category() == boost::system::system_category() ? ec.value() : 0;
+  const bool out_of_resources =
+      code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM;
+  if (!out_of_resources) return do_accept();
+  accept_backoff =
+      accept_backoff.count() == 0 ? kFirstBackoff : std::min(accept_backoff * 2, kMaxBackoff);
+  accept_backoff_timer.expires_after(accept_backoff);
+  accept_backoff_timer.async_wait([this](boost::system::error_code wait_ec) {
+    if (wait_ec == net::error::operation_aborted || !acceptor.is_open()) return;  // stop()
+    do_accept();
+  });
 }
 
 HttpServer::HttpServer(Router router, HttpServerOptions options)
@@ -154,6 +183,7 @@ void HttpServer::stop() {
   net::post(impl.acceptor.get_executor(), [&impl] {
     boost::system::error_code ignored;
     impl.acceptor.close(ignored);
+    impl.accept_backoff_timer.cancel();
   });
   std::vector<std::shared_ptr<SessionControl>> live;
   {
@@ -183,6 +213,8 @@ uint16_t HttpServer::port() const { return impl_->port; }
 uint64_t HttpServer::connections_accepted() const {
   return impl_->context.connections_accepted.load();
 }
+
+uint64_t HttpServer::accept_errors() const { return impl_->context.accept_errors.load(); }
 
 size_t HttpServer::open_connections() const {
   std::lock_guard lock(impl_->context.sessions_mu);

@@ -1,19 +1,32 @@
 // The coordinator's HTTP(S) server: Boost.Beast, asynchronous, on N io threads.
 //
 // One session object per connection (http_session.cc, after Beast's
-// example/http/server/async) reads each request's header first, routes it,
-// and only then reads the body with the route's body limit, so an oversized
-// upload is refused with 413 before any of it is buffered. Every read and
-// write has a timeout; connections beyond max_connections are closed at
-// accept; an optional per-key token bucket answers 429 with Retry-After; an
-// optional authorizer runs for routes with an auth class (auth_hook.h wires in
-// the fl-request-v1 client signatures and the admin token). Handlers run on
-// the io thread that read the request and must not block for long.
-//
-// Error answers are JSON {"error": "..."}: 400 malformed request, 401 failed
-// authentication, 404 unknown path, 405 wrong method (with Allow), 413 body
-// over the route's limit, 429 rate limited, 431 header too large, 500 a
-// handler threw (the exception text goes to on_handler_error, not the client).
+// example/http/server/async) reads each request's header first and decides
+// everything it can from it before reading a byte of the body. The checks, in
+// order (the first that fails answers, and the handler never runs):
+//   1. framing: a parse error is 400; Transfer-Encoding other than exactly
+//      one `chunked` field without Content-Length is 400 and close (RFC 9112
+//      6.3: such a body's length is unknown, so the rest of the connection
+//      cannot be trusted to be the next request); an HTTP/1.1 request without
+//      Host, or any request with two, is 400;
+//   2. routing: 404 unknown path, 405 wrong method (with Allow);
+//   3. size: a declared body over the route's limit is 413;
+//   4. per-peer rate limit (routes with rate_limited): 429 with Retry-After;
+//   5. authentication (routes with an auth class), from the header alone:
+//      401 and close; then the per-client rate limit (429);
+//   6. resources: a body of an unauthenticated route reserves its length from
+//      max_unauthenticated_body_bytes (503 with Retry-After and close when
+//      over); a large body waits for an upload slot at most upload_slot_wait
+//      (503 with Retry-After and close);
+//   7. the body is read (413 past the limit for chunked bodies; a read timeout
+//      closes), and if authentication declared the body's digest, a body
+//      that does not match it is 401;
+//   8. the handler runs (500 if it throws; the exception text goes to
+//      on_handler_error, not the client).
+// Connections beyond max_connections are closed at accept; accept failures
+// for lack of descriptors back off (10 ms doubling to 1 s) instead of spinning.
+// Handlers run on the io thread that read the request and must not block for
+// long. Error answers are JSON {"error": "..."}; 431 for a header too large.
 //
 // Not for: HTTP/2, WebSockets, streaming bodies, Expect: 100-continue (the
 // client sends the body without waiting; curl waits 1 s and then does too).
@@ -45,14 +58,13 @@ struct TlsOptions {
   std::string private_key_file;        // PEM, unencrypted
 };
 
-// Authenticates `request` for a route whose auth class is `auth_class`; on
-// success it may fill request.client_id / request.admin. PermissionDenied is
-// answered with 401 and the Status message; other errors as http_status_for.
+// Authenticates `request` for a route whose auth class is `auth_class`. It
+// runs once the header is read, before any of the body (request.body is
+// empty): it may fill request.client_id / request.admin, and must set
+// request.declared_body_hash when the credential covers a body, which the
+// server then checks once the body is read. PermissionDenied is answered with
+// 401 and the Status message; other errors as http_status_for.
 using Authorizer = std::function<Status(Request& request, std::string_view auth_class)>;
-
-// The rate limiter's key for a request (header and peer known, body not yet
-// read). Default: the peer IP.
-using RateKeyFunction = std::function<std::string(const Request& request)>;
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
@@ -72,12 +84,27 @@ struct HttpServerOptions {
   // chunked body) are read at most max_concurrent_large_bodies at a time;
   // the rest wait with their bytes in the socket (upload_gate.h). Bounds
   // the memory of a cohort uploading at once to slots x update size.
+  // Slots are taken only after authentication, so unauthenticated stalled
+  // uploads cannot hold them; a request still waiting for a slot after
+  // upload_slot_wait is answered 503 with Retry-After and closed.
   size_t large_body_bytes = size_t{1} << 20;
   size_t max_concurrent_large_bodies = 4;
+  std::chrono::milliseconds upload_slot_wait{30'000};
+  // Bytes that bodies of routes without an auth class (enrolment, serving)
+  // may hold at once, whoever sends them: each reserves its declared length
+  // (a chunked body: the route's limit) until its handler returns. Over it:
+  // 503 with Retry-After and close. Bounds what anonymous peers make the
+  // server buffer, whatever the number of connections.
+  size_t max_unauthenticated_body_bytes = size_t{64} << 20;
 
-  std::optional<RateLimit> rate_limit;  // nullopt: no rate limiting
+  // Token buckets for routes with rate_limited (nullopt: none). rate_limit is
+  // keyed by peer IP and checked from the header, before authentication;
+  // client_rate_limit by the authenticated client id (admin requests share
+  // the key "admin"), checked after it, so a forged X-FL-Client header can
+  // neither escape the per-IP limit nor spend a victim's budget.
+  std::optional<RateLimit> rate_limit;
+  std::optional<RateLimit> client_rate_limit;
   RateLimiter::Clock rate_limit_clock = &std::chrono::steady_clock::now;
-  RateKeyFunction rate_limit_key;  // empty: peer IP
 
   Authorizer authorize;    // required if any route has an auth class
   MetricsSink on_request;  // optional; called on io threads
@@ -105,6 +132,8 @@ class HttpServer {
   uint16_t port() const;  // the bound port once started
   uint64_t connections_accepted() const;
   size_t open_connections() const;
+  // Failed accept() calls (EMFILE, ENFILE, ECONNABORTED, ...) since start().
+  uint64_t accept_errors() const;
 
  private:
   struct Impl;

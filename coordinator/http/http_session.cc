@@ -1,23 +1,29 @@
 // One connection's request loop (after Beast's example/http/server/async):
-// handshake (TLS) -> read header -> route, limit, rate-limit -> read body ->
-// authorize, handle -> write -> again or close. Every step is a named member
+// handshake (TLS) -> read header -> framing, route, size, per-peer rate limit,
+// authenticate, per-client rate limit, byte budget, upload slot (each may
+// refuse: http_server.h lists the answers) -> read body -> check its signed
+// digest, handle -> write -> again or close. Every step is a named member
 // function running on the connection's strand; the completion handlers hold
 // the session alive through shared_from_this.
 
+#include <sodium.h>
+
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <array>
 #include <exception>
-#include <memory>
 #include <limits>
+#include <memory>
 #include <type_traits>
 
 #include "coordinator/http/response.h"
 #include "coordinator/http/server_context.h"
+#include "crypto/kdf.h"
 
 namespace fl::http {
 namespace {
@@ -41,6 +47,9 @@ constexpr size_t kLingerMaxBytes = size_t{1} << 20;
 // single read in http::async_read).
 constexpr uint64_t kSmallBodyBytes = 16 * 1024;
 constexpr size_t kLargeReadBytes = 64 * 1024;
+// Retry-After for a refusal because the server's unauthenticated byte budget
+// is spent: it frees as soon as requests in flight finish.
+constexpr auto kBusyRetryAfter = std::chrono::seconds(1);
 
 // Responses are written from a view, so a shared payload is never copied.
 using ResponseBody = bhttp::span_body<const char>;
@@ -58,13 +67,16 @@ class Session final : public SessionControl, public std::enable_shared_from_this
  public:
   template <class... StreamArgs>
   Session(ServerContext& context, std::string peer, StreamArgs&&... args)
-      : context_(context), stream_(std::forward<StreamArgs>(args)...), peer_(std::move(peer)) {
+      : context_(context),
+        stream_(std::forward<StreamArgs>(args)...),
+        peer_(std::move(peer)),
+        slot_timer_(stream_.get_executor()) {
     std::lock_guard lock(context_.sessions_mu);
     ++context_.open_sessions;  // balanced by the destructor, which runs only if we get here
   }
 
   ~Session() override {
-    release_upload_slot();
+    release_request_resources();
     std::lock_guard lock(context_.sessions_mu);
     if (registered_) context_.sessions.erase(registry_entry_);
     --context_.open_sessions;
@@ -87,7 +99,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   }
 
  private:
-  enum class State { kHandshake, kReadingHeader, kBusy, kClosing };
+  enum class State { kHandshake, kReadingHeader, kBusy, kWaitingForSlot, kClosing };
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
   const HttpServerOptions& options() const { return context_.options; }
@@ -115,6 +127,13 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     const bool idle = state_ == State::kHandshake ||
                       (state_ == State::kReadingHeader && !(parser_ && parser_->got_some()));
     if (idle) lowest().cancel();
+    // A request still waiting for an upload slot has not started: drop it.
+    if (state_ == State::kWaitingForSlot && slot_ticket_ &&
+        context_.upload_gate.cancel(*slot_ticket_)) {
+      slot_ticket_.reset();
+      slot_timer_.cancel();
+      close_now();
+    }
   }
 
   void do_read_header() {
@@ -130,6 +149,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     release_response();  // nor the last response (a model download) while idle
     route_ = nullptr;
     bytes_in_ = 0;
+    close_after_response_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options().header_limit_bytes));
     // No body limit yet: the route, known once the header is read, sets it.
@@ -151,6 +171,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       if (is_parse_error(ec)) return send_error(400, "malformed HTTP request: " + ec.message());
       return close_now();  // end of stream, timeout, reset, cancelled by stop()
     }
+    if (!check_framing()) return;
     const auto& header = parser_->get();
     request_.method = std::string(header.method_string());
     request_.target = std::string(header.target());
@@ -182,35 +203,164 @@ class Session final : public SessionControl, public std::enable_shared_from_this
                                  " bytes exceeds this route's limit of " + std::to_string(limit));
     parser_->body_limit(limit);  // also bounds chunked bodies, which declare no length
 
-    if (context_.rate_limiter && route_->options.rate_limited) {
-      const std::string key =
-          options().rate_limit_key ? options().rate_limit_key(request_) : request_.peer_address;
-      const RateLimiter::Decision decision = context_.rate_limiter->acquire(key);
-      if (!decision.allowed) {
-        Response response = json_error(429, "rate limit exceeded; retry later");
-        response.headers.set("Retry-After", RateLimiter::retry_after_seconds(decision.retry_after));
-        return send_response(std::move(response));
-      }
+    // The peer's bucket is spent before authentication, so requests that
+    // fail it still count; the client's only after it, so nobody can spend
+    // another client's bucket by naming it in a header.
+    if (!take_rate_token(context_.rate_limiter, request_.peer_address)) return;
+    if (!authenticate()) return;
+    if (request_.client_id) {
+      if (!take_rate_token(context_.client_rate_limiter,
+                           "client:" + std::to_string(*request_.client_id)))
+        return;
+    } else if (request_.admin) {
+      if (!take_rate_token(context_.client_rate_limiter, "admin")) return;
     }
 
     if (parser_->is_done()) return handle_request();
+    if (route_->options.auth_class.empty() && !reserve_unauthenticated_body()) return;
     const uint64_t expected = parser_->content_length().value_or(limit);
-    if (expected > options().large_body_bytes) {
-      auto self = this->shared_from_this();
-      auto resume = [self] {
-        net::post(self->stream_.get_executor(), [self] {
-          self->holds_upload_slot_ = true;
-          self->do_read_body();
-        });
-      };
-      if (!context_.upload_gate.acquire_or_wait(std::move(resume))) {
-        // Wait without a deadline: the client is not slow, we are busy.
-        lowest().expires_never();
-        return;
-      }
-      holds_upload_slot_ = true;
-    }
+    if (expected > options().large_body_bytes) return wait_for_upload_slot();
     do_read_body();
+  }
+
+  // RFC 9112 6.3: a request whose body length the server cannot determine
+  // (a transfer coding other than a final chunked, which Beast would read as
+  // "no body") or could determine two ways (Transfer-Encoding and
+  // Content-Length, two Transfer-Encoding fields) must not be answered as if
+  // its remaining bytes were the next request: that is request smuggling
+  // through any proxy that frames it differently. 400 and close. Host: RFC
+  // 9112 3.2 requires exactly one in HTTP/1.1 (and never two).
+  bool check_framing() {
+    const auto& header = parser_->get();
+    const size_t encodings = header.count(bhttp::field::transfer_encoding);
+    std::string refusal;
+    if (encodings > 1) {
+      refusal = "more than one Transfer-Encoding field";
+    } else if (encodings == 1) {
+      const auto value = header[bhttp::field::transfer_encoding];
+      std::string_view coding(value.data(), value.size());
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+        coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+        coding.remove_suffix(1);
+      if (header.count(bhttp::field::content_length) != 0)
+        refusal = "Transfer-Encoding together with Content-Length";
+      else if (!iequals(coding, "chunked"))
+        refusal = "unsupported Transfer-Encoding; only chunked is accepted";
+    }
+    const size_t hosts = header.count(bhttp::field::host);
+    if (refusal.empty() && hosts > 1) refusal = "more than one Host field";
+    if (refusal.empty() && hosts == 0 && header.version() >= 11)
+      refusal = "an HTTP/1.1 request needs a Host field";
+    if (refusal.empty()) return true;
+    close_after_response_ = true;
+    send_error(400, "malformed HTTP request: " + refusal);
+    return false;
+  }
+
+  // Takes a token from `limiter`'s bucket for `key` on rate-limited routes;
+  // false (and a 429 sent) if there is none.
+  bool take_rate_token(std::optional<RateLimiter>& limiter, const std::string& key) {
+    if (!limiter || !route_->options.rate_limited) return true;
+    const RateLimiter::Decision decision = limiter->acquire(key);
+    if (decision.allowed) return true;
+    Response response = json_error(429, "rate limit exceeded; retry later");
+    response.headers.set("Retry-After", RateLimiter::retry_after_seconds(decision.retry_after));
+    send_response(std::move(response));
+    return false;
+  }
+
+  // From the header alone, before any of the body is read or a slot or byte
+  // budget taken: an unauthenticated peer costs the server one header's
+  // worth of work. A refusal closes (lingering), as the body is unread.
+  bool authenticate() {
+    const std::string& auth_class = route_->options.auth_class;
+    if (auth_class.empty()) return true;
+    close_after_response_ = true;  // until authenticated
+    if (!options().authorize) {
+      send_error(500, "route requires auth but none is configured");
+      return false;
+    }
+    Status status = Status::Ok();
+    try {
+      status = options().authorize(request_, auth_class);
+    } catch (const std::exception& e) {
+      report_handler_error(e.what());
+      send_error(500, "internal error");
+      return false;
+    } catch (...) {
+      report_handler_error("unknown exception");
+      send_error(500, "internal error");
+      return false;
+    }
+    if (!status.ok()) {
+      const int code =
+          status.code() == ErrorCode::kPermissionDenied ? 401 : http_status_for(status);
+      send_error(code, status.message());
+      return false;
+    }
+    close_after_response_ = false;
+    return true;
+  }
+
+  // Anonymous bodies share one budget, so many connections each sending a
+  // route's maximum cannot make the server buffer connections x limit.
+  bool reserve_unauthenticated_body() {
+    const uint64_t bytes = parser_->content_length().value_or(route_->options.max_body_bytes);
+    if (context_.reserve_unauthenticated(bytes)) {
+      unauthenticated_reserved_ = bytes;
+      return true;
+    }
+    refuse_busy("server is busy with other uploads; retry later", kBusyRetryAfter);
+    return false;
+  }
+
+  void refuse_busy(std::string message, std::chrono::milliseconds retry_after) {
+    close_after_response_ = true;
+    Response response = json_error(503, std::move(message));
+    response.headers.set("Retry-After", RateLimiter::retry_after_seconds(retry_after));
+    send_response(std::move(response));
+  }
+
+  void wait_for_upload_slot() {
+    auto self = this->shared_from_this();
+    auto resume = [self] {
+      net::post(self->stream_.get_executor(),
+                beast::bind_front_handler(&Session::on_upload_slot, self));
+    };
+    const std::optional<UploadGate::Ticket> ticket =
+        context_.upload_gate.acquire_or_wait(std::move(resume));
+    if (!ticket) {
+      holds_upload_slot_ = true;
+      return do_read_body();
+    }
+    // The client is not slow, we are busy: no read timeout while waiting, but
+    // a deadline, so requests cannot queue for ever behind stalled uploads.
+    state_ = State::kWaitingForSlot;
+    slot_ticket_ = ticket;
+    lowest().expires_never();
+    slot_timer_.expires_after(options().upload_slot_wait);
+    slot_timer_.async_wait(
+        beast::bind_front_handler(&Session::on_upload_slot_wait_over, this->shared_from_this()));
+  }
+
+  void on_upload_slot() {
+    slot_ticket_.reset();
+    holds_upload_slot_ = true;
+    slot_timer_.cancel();
+    if (state_ != State::kWaitingForSlot) return release_upload_slot();  // closed meanwhile
+    state_ = State::kBusy;
+    do_read_body();
+  }
+
+  void on_upload_slot_wait_over(beast::error_code ec) {
+    if (ec == net::error::operation_aborted || !slot_ticket_) return;
+    // cancel() fails if a slot was handed over just now: on_upload_slot is
+    // then already posted and proceeds.
+    if (!context_.upload_gate.cancel(*slot_ticket_)) return;
+    slot_ticket_.reset();
+    state_ = State::kBusy;
+    refuse_busy("no upload slot became free in time; retry later", options().upload_slot_wait);
   }
 
   void do_read_body() {
@@ -238,9 +388,17 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     context_.upload_gate.release();
   }
 
+  void release_request_resources() {
+    release_upload_slot();
+    if (unauthenticated_reserved_ != 0) {
+      context_.release_unauthenticated(unauthenticated_reserved_);
+      unauthenticated_reserved_ = 0;
+    }
+  }
+
   void on_read_body(beast::error_code ec, std::size_t bytes) {
     bytes_in_ += bytes;
-    if (ec) release_upload_slot();
+    if (ec) release_request_resources();
     if (ec == bhttp::error::body_limit)
       return send_error(413, "request body exceeds this route's limit of " +
                                  std::to_string(route_->options.max_body_bytes) + " bytes");
@@ -255,18 +413,10 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       buffer_.shrink_to_fit();
       grew_buffer_ = false;
     }
+    if (!body_matches_declared_hash())
+      return send_error(401, "request body does not match its signed hash");
     Response response;
     try {
-      if (const std::string& auth_class = route_->options.auth_class; !auth_class.empty()) {
-        if (!options().authorize)
-          return send_error(500, "route requires auth but none is configured");
-        const Status status = options().authorize(request_, auth_class);
-        if (!status.ok()) {
-          const int code =
-              status.code() == ErrorCode::kPermissionDenied ? 401 : http_status_for(status);
-          return send_error(code, status.message());
-        }
-      }
       response = route_->handler(request_);
     } catch (const std::exception& e) {
       report_handler_error(e.what());
@@ -276,6 +426,16 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       response = json_error(500, "internal error");
     }
     send_response(std::move(response));
+  }
+
+  // The signature covered the header, which names the body's digest; the
+  // body is only trusted once it hashes to that digest. Constant time, as the
+  // digest is compared against attacker-chosen bytes.
+  bool body_matches_declared_hash() const {
+    if (!request_.declared_body_hash) return true;
+    const crypto::Key32 digest = crypto::blake2b_256(crypto::ByteSpan(
+        reinterpret_cast<const uint8_t*>(request_.body.data()), request_.body.size()));
+    return sodium_memcmp(digest.data(), request_.declared_body_hash->data(), digest.size()) == 0;
   }
 
   // The exception's text goes to the operator, not to the client: it may name
@@ -300,11 +460,14 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       std::swap(request_, done);
       request_.method = std::move(method);
     }
-    release_upload_slot();
+    release_request_resources();
     // Keep the connection only if the request was read to its end and the
     // client wants it; an unread body would be parsed as the next request.
+    // Framing we refused, or a peer that failed authentication or was
+    // turned away, closes whatever it asked.
     const bool request_complete = parser_ && parser_->is_header_done() && parser_->is_done();
-    const bool keep_alive = request_complete && parser_->get().keep_alive() && !context_.stopping;
+    const bool keep_alive = request_complete && !close_after_response_ &&
+                            parser_->get().keep_alive() && !context_.stopping;
     const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
 
     response_.emplace();
@@ -326,7 +489,9 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     response_->body() = BodyView(body.data(), body.size());
     response_->keep_alive(keep_alive);
     response_->prepare_payload();
-    linger_ = !request_complete;
+    // Lingering only discards bytes: a refused request's remainder is never
+    // parsed as another request.
+    linger_ = !request_complete || close_after_response_;
 
     lowest().expires_after(options().write_timeout);
     bhttp::async_write(stream_, *response_,
@@ -419,6 +584,10 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   std::list<std::weak_ptr<SessionControl>>::iterator registry_entry_;
   bool registered_ = false;
   bool holds_upload_slot_ = false;
+  std::optional<UploadGate::Ticket> slot_ticket_;  // while waiting for a slot
+  net::steady_timer slot_timer_;
+  uint64_t unauthenticated_reserved_ = 0;  // of max_unauthenticated_body_bytes
+  bool close_after_response_ = false;
   bool grew_buffer_ = false;
 };
 

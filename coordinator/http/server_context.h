@@ -1,5 +1,6 @@
 // Internal to fl_http: the state an HttpServer shares with its connection
-// sessions (options, router, limiter, TLS context, connection bookkeeping).
+// sessions (options, router, limiters, byte budget, TLS context, connection
+// bookkeeping).
 // It outlives every session: HttpServer::Impl declares it before the
 // io_context, so sessions destroyed with the io_context can still deregister.
 //
@@ -41,16 +42,33 @@ struct ServerContext {
         options(std::move(o)),
         upload_gate(options.max_concurrent_large_bodies) {
     if (options.rate_limit) rate_limiter.emplace(*options.rate_limit, options.rate_limit_clock);
+    if (options.client_rate_limit)
+      client_rate_limiter.emplace(*options.client_rate_limit, options.rate_limit_clock);
   }
+
+  // Reserves `bytes` of max_unauthenticated_body_bytes; false if over it.
+  bool reserve_unauthenticated(uint64_t bytes) {
+    uint64_t used = unauthenticated_bytes.load();
+    do {
+      if (bytes > options.max_unauthenticated_body_bytes ||
+          used > options.max_unauthenticated_body_bytes - bytes)
+        return false;
+    } while (!unauthenticated_bytes.compare_exchange_weak(used, used + bytes));
+    return true;
+  }
+  void release_unauthenticated(uint64_t bytes) { unauthenticated_bytes -= bytes; }
 
   const Router router;
   const HttpServerOptions options;
-  std::optional<RateLimiter> rate_limiter;
+  std::optional<RateLimiter> rate_limiter;         // per peer IP
+  std::optional<RateLimiter> client_rate_limiter;  // per authenticated client
   UploadGate upload_gate;
   std::optional<boost::asio::ssl::context> tls;
 
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> accept_errors{0};
+  std::atomic<uint64_t> unauthenticated_bytes{0};  // reserved bodies in flight
 
   // Live sessions, for graceful stop; a session removes itself on destruction.
   std::mutex sessions_mu;

@@ -1,17 +1,19 @@
 #include "coordinator/http/upload_gate.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace fl::http {
 
-bool UploadGate::acquire_or_wait(std::function<void()> resume) {
+std::optional<UploadGate::Ticket> UploadGate::acquire_or_wait(std::function<void()> resume) {
   std::lock_guard lock(mu_);
   if (free_ > 0 && waiters_.empty()) {
     --free_;
-    return true;
+    return std::nullopt;
   }
-  waiters_.push_back(std::move(resume));
-  return false;
+  const Ticket ticket = next_ticket_++;
+  waiters_.push_back(Waiter{ticket, std::move(resume)});
+  return ticket;
 }
 
 void UploadGate::release() {
@@ -22,14 +24,25 @@ void UploadGate::release() {
       ++free_;
       return;
     }
-    next = std::move(waiters_.front());
+    next = std::move(waiters_.front().resume);
     waiters_.pop_front();
   }
   next();  // the slot passes to the waiter without ever being free
 }
 
+bool UploadGate::cancel(Ticket ticket) {
+  std::function<void()> dropped;  // destroyed outside the lock, as in clear()
+  std::lock_guard lock(mu_);
+  const auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                               [ticket](const Waiter& w) { return w.ticket == ticket; });
+  if (it == waiters_.end()) return false;
+  dropped = std::move(it->resume);
+  waiters_.erase(it);
+  return true;
+}
+
 void UploadGate::clear() {
-  std::deque<std::function<void()>> dropped;
+  std::deque<Waiter> dropped;
   {
     std::lock_guard lock(mu_);
     dropped.swap(waiters_);

@@ -5,7 +5,10 @@
 // clients x update size. Past the limit a connection waits, with its body
 // still in the client's socket (TCP flow control pushes back on the client),
 // until an upload finishes; memory is then O(slots x update size) whatever
-// the cohort. Waiters are served first come, first served.
+// the cohort. Waiters are served first come, first served. The server takes
+// a slot only for an authenticated (or unauthenticated-by-design) request, and
+// a waiter gives up after HttpServerOptions::upload_slot_wait (cancel()), so
+// stalled uploads cannot queue honest ones behind them for ever.
 //
 // Not for: small bodies (check-ins, polls) — the server only gates bodies
 // larger than HttpServerOptions::large_body_bytes, so polls never queue
@@ -16,9 +19,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 namespace fl::http {
 
@@ -26,20 +31,32 @@ class UploadGate {
  public:
   explicit UploadGate(size_t slots) : free_(slots == 0 ? 1 : slots) {}
 
-  // Takes a slot and returns true, or queues `resume` (called once a slot is
-  // handed over) and returns false.
-  bool acquire_or_wait(std::function<void()> resume);
+  // Identifies a queued waiter, for cancel().
+  using Ticket = uint64_t;
+
+  // Takes a slot and returns nullopt, or queues `resume` (called once a slot
+  // is handed over) and returns the waiter's ticket.
+  std::optional<Ticket> acquire_or_wait(std::function<void()> resume);
   // Gives the slot back, or hands it straight to the oldest waiter.
   void release();
+  // Removes a waiter that has not been handed a slot: true if it was still
+  // queued (its `resume` will never run), false if a slot was already handed
+  // to it (its `resume` has run or is running: it owns a slot).
+  bool cancel(Ticket ticket);
   // Drops every waiter without calling it (the server is gone).
   void clear();
 
   size_t waiting() const;
 
  private:
+  struct Waiter {
+    Ticket ticket;
+    std::function<void()> resume;
+  };
   mutable std::mutex mu_;
   size_t free_;
-  std::deque<std::function<void()>> waiters_;
+  Ticket next_ticket_ = 0;
+  std::deque<Waiter> waiters_;
 };
 
 }  // namespace fl::http

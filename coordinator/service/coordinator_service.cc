@@ -175,13 +175,11 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   options.io_threads = s->config_.io_threads;
   if (!s->config_.tls_certificate.empty())
     options.tls = http::TlsOptions{s->config_.tls_certificate, s->config_.tls_private_key};
+  // Per peer IP before authentication, per authenticated client after it (the
+  // X-FL-Client header alone proves nothing). Both from the same config values.
   options.rate_limit = http::RateLimit{s->config_.requests_per_second, s->config_.burst};
+  options.client_rate_limit = options.rate_limit;
   options.max_concurrent_large_bodies = s->config_.max_concurrent_uploads;
-  // Rate-limit authenticated clients by their claimed id header, others by IP.
-  options.rate_limit_key = [](const Request& r) {
-    auto id = r.headers.get("X-FL-Client");
-    return id ? "client:" + std::string(*id) : "ip:" + r.peer_address;
-  };
   options.on_request = [self](const http::RequestMetrics& m) {
     self->metrics_->observe_request(m.route, m.method, m.status, m.bytes_in, m.bytes_out,
                                     std::chrono::duration<double>(m.duration).count());
