@@ -177,8 +177,10 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
     options.tls = http::TlsOptions{s->config_.tls_certificate, s->config_.tls_private_key};
   // Per peer IP before authentication, per authenticated client after it (the
   // X-FL-Client header alone proves nothing). Both from the same config values.
-  options.rate_limit = http::RateLimit{s->config_.requests_per_second, s->config_.burst};
-  options.client_rate_limit = options.rate_limit;
+  // Per peer address before authentication (a NAT's devices share it), per
+  // authenticated client after it.
+  options.rate_limit = http::RateLimit{s->config_.ip_requests_per_second, s->config_.ip_burst};
+  options.client_rate_limit = http::RateLimit{s->config_.requests_per_second, s->config_.burst};
   options.max_concurrent_large_bodies = s->config_.max_concurrent_uploads;
   options.on_request = [self](const http::RequestMetrics& m) {
     self->metrics_->observe_request(m.route, m.method, m.status, m.bytes_in, m.bytes_out,
