@@ -1,5 +1,6 @@
 #include "coordinator/http/response.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace fl::http {
@@ -13,7 +14,56 @@ Response make_response(int status, std::string_view content_type, std::string bo
   return response;
 }
 
+// The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF) at the start of `text`, or 0.
+size_t utf8_sequence_length(std::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  size_t length = 0;
+  unsigned char low = 0x80;  // bounds of the second byte
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong
+    if (lead == 0xED) high = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong
+    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() < length) return 0;
+  if (byte(1) < low || byte(1) > high) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return length;
+}
+
+constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
+constexpr std::string_view kCutMark = "...";
+
 }  // namespace
+
+std::string excerpt(std::string_view input, size_t max_bytes) {
+  std::string out;
+  out.reserve(std::min(input.size(), max_bytes) + kCutMark.size());
+  size_t i = 0;
+  while (i < input.size()) {
+    const size_t length = utf8_sequence_length(input.substr(i));
+    const std::string_view character =
+        length == 0 ? kReplacementCharacter : input.substr(i, length);
+    if (out.size() + character.size() > max_bytes) break;
+    out += character;
+    i += length == 0 ? 1 : length;
+  }
+  if (i < input.size()) out += kCutMark;
+  return out;
+}
 
 Response protobuf_response(std::string serialized, int status) {
   return make_response(status, kProtobufContentType, std::move(serialized));
@@ -36,7 +86,18 @@ Response text_response(std::string text, int status) {
 std::string json_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
-  for (char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      const size_t length = utf8_sequence_length(text.substr(i));
+      if (length == 0) {
+        out += "\\ufffd";
+      } else {
+        out.append(text.substr(i, length));
+        i += length - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";
@@ -67,7 +128,8 @@ std::string json_escape(std::string_view text) {
 }
 
 Response json_error(int status, std::string_view message) {
-  return json_response("{\"error\": \"" + json_escape(message) + "\"}", status);
+  return json_response(
+      "{\"error\": \"" + json_escape(excerpt(message, kMaxErrorMessageBytes)) + "\"}", status);
 }
 
 int http_status_for(const Status& status) {

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <string_view>
 
+#include "coordinator/http/response.h"
 #include "coordinator/serving/json_numbers.h"
+#include "model/network.h"
 #include "model/predict.h"
 
 namespace fl::serving {
@@ -17,7 +19,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -57,12 +60,14 @@ class PredictionWriter {
     out_ << line << '\n';
   }
 
+  // `where[i]` names row i's input line ("file:line") for errors.
   Status chunk(const model::Model& model, const Eigen::Ref<const model::FeatureMatrix>& x,
-               int64_t first_row) {
+               int64_t first_row, const std::vector<std::string>& where) {
     text_.clear();
     if (!model::is_classifier(spec_)) {
       Result<Eigen::VectorXf> values = model::predict_value(model, x);
       if (!values.ok()) return values.status();
+      FL_RETURN_IF_ERROR(check_finite(*values, where));
       for (Eigen::Index i = 0; i < x.rows(); ++i) {
         append_int(text_, first_row + i);
         text_ += ',';
@@ -72,6 +77,7 @@ class PredictionWriter {
     } else if (model::has_probabilities(spec_)) {
       Result<Eigen::MatrixXf> p = model::predict_proba(model, x);
       if (!p.ok()) return p.status();
+      FL_RETURN_IF_ERROR(check_finite(*p, where));
       for (Eigen::Index i = 0; i < x.rows(); ++i) {
         Eigen::Index best = 0;
         p->row(i).maxCoeff(&best);
@@ -85,12 +91,16 @@ class PredictionWriter {
         text_ += '\n';
       }
     } else {
-      Result<Eigen::VectorXi> classes = model::predict(model, x);
-      if (!classes.ok()) return classes.status();
+      // The margins, not model::predict: a class picked from a NaN margin
+      // must be refused, not written.
+      Result<Eigen::MatrixXf> scores = model::decision_function(model, x);
+      if (!scores.ok()) return scores.status();
+      FL_RETURN_IF_ERROR(check_finite(*scores, where));
+      const Eigen::VectorXi classes = model::internal::classes_from_scores(*scores);
       for (Eigen::Index i = 0; i < x.rows(); ++i) {
         append_int(text_, first_row + i);
         text_ += ',';
-        append_int(text_, (*classes)[i]);
+        append_int(text_, classes[i]);
         text_ += '\n';
       }
     }
@@ -99,6 +109,20 @@ class PredictionWriter {
   }
 
  private:
+  // A finite row of features can still overflow a layer (3e38 everywhere):
+  // the run fails naming the line rather than writing a class picked from NaNs.
+  template <typename Outputs>
+  static Status check_finite(const Outputs& outputs, const std::vector<std::string>& where) {
+    for (Eigen::Index i = 0; i < outputs.rows(); ++i) {
+      if (!outputs.row(i).allFinite()) {
+        return InvalidArgument(where[static_cast<size_t>(i)] +
+                               ": the model's output for this row is not finite: its features "
+                               "are too large for the model");
+      }
+    }
+    return Status::Ok();
+  }
+
   const model::ModelSpec& spec_;
   std::ofstream& out_;
   std::string text_;
@@ -151,11 +175,14 @@ Status run(const model::Model& model, const std::string& input_csv, const std::s
   writer.header();
   const Eigen::Index chunk_rows = std::max<int64_t>(1, options.chunk_rows);
   model::FeatureMatrix chunk(chunk_rows, dim);
+  std::vector<std::string> chunk_lines;  // "file:line" of each row in the chunk
+  chunk_lines.reserve(static_cast<size_t>(chunk_rows));
   Eigen::Index filled = 0;
   int64_t rows_done = 0;
   auto flush = [&]() -> Status {
     if (filled == 0) return Status::Ok();
-    FL_RETURN_IF_ERROR(writer.chunk(model, chunk.topRows(filled), rows_done));
+    FL_RETURN_IF_ERROR(writer.chunk(model, chunk.topRows(filled), rows_done, chunk_lines));
+    chunk_lines.clear();
     rows_done += filled;
     filled = 0;
     return Status::Ok();
@@ -182,11 +209,12 @@ Status run(const model::Model& model, const std::string& input_csv, const std::s
           !std::isfinite(value)) {
         const std::string column =
             "column " + std::to_string(c + 1) + (options.header ? " ('" + names[c] + "')" : "");
-        return InvalidArgument(where + ", " + column + ": '" + std::string(cell) +
+        return InvalidArgument(where + ", " + column + ": '" + http::excerpt(cell) +
                                "' is not a finite number");
       }
       chunk(filled, j++) = value;
     }
+    chunk_lines.push_back(where);
     if (++filled == chunk_rows) FL_RETURN_IF_ERROR(flush());
   }
   if (in.bad()) return Internal("reading '" + input_csv + "' failed: " + std::strerror(errno));

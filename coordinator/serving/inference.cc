@@ -1,5 +1,7 @@
 #include "coordinator/serving/inference.h"
 
+#include <string>
+
 #include "model/predict.h"
 
 namespace fl::serving {
@@ -14,7 +16,7 @@ Eigen::VectorXi argmax_rows(const Eigen::MatrixXf& m) {
 }  // namespace
 
 Result<Inference> run_inference(const ServedVersion& version,
-                        const Eigen::Ref<const model::FeatureMatrix>& rows) {
+                                const Eigen::Ref<const model::FeatureMatrix>& rows) {
   const model::Model& model = version.model;
   Inference inference;
   inference.rows = rows.rows();
@@ -45,6 +47,20 @@ Result<Inference> run_inference(const ServedVersion& version,
   }
   inference.outputs[0].floats = std::move(scores).value();
   return inference;
+}
+
+Status check_finite_outputs(const Inference& inference) {
+  for (int64_t i = 0; i < inference.rows; ++i) {
+    for (const OutputTensor& tensor : inference.outputs) {
+      if (tensor.spec->type != TensorType::kFloat32) continue;
+      if (!tensor.floats.row(i).allFinite()) {
+        return InvalidArgument("the model's output for row " + std::to_string(i) +
+                               " is not finite: its inputs are too large for the model "
+                               "(far outside the range it was trained on)");
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace fl::serving

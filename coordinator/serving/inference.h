@@ -30,6 +30,13 @@ struct Inference {
 
 // `rows` must have version.signature.input_dim columns and at least one row.
 Result<Inference> run_inference(const ServedVersion& version,
-                        const Eigen::Ref<const model::FeatureMatrix>& rows);
+                                const Eigen::Ref<const model::FeatureMatrix>& rows);
+
+// InvalidArgument "the model's output for row N is not finite ..." for the
+// first row (from 0) with a NaN or infinite float output. Finite float32
+// inputs far outside the training range (3e38 everywhere) overflow a layer;
+// the answer would then be null probabilities and a class picked from NaNs,
+// so the APIs answer 422 with this message instead of any class.
+Status check_finite_outputs(const Inference& inference);
 
 }  // namespace fl::serving

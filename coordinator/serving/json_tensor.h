@@ -18,6 +18,11 @@ namespace fl::serving {
 // "a string", "an object", ... for messages.
 std::string_view json_kind(const nlohmann::json& value);
 
+// A part of a request for a message: its JSON text, cut to
+// http::kMaxEchoBytes. The value must come from parse_bounded_json (dump()
+// recurses).
+std::string json_excerpt(const nlohmann::json& value);
+
 // A JSON number as a finite float32; InvalidArgument otherwise.
 Result<float> json_float(const nlohmann::json& value, const std::string& where);
 

@@ -70,10 +70,9 @@ http::Response KServeApi::ready() const {
                              ready ? 200 : kNotReady);
 }
 
-http::Response KServeApi::model_ready(std::string_view name,
-                                      std::optional<int64_t> version) const {
+http::Response KServeApi::model_ready(std::string_view name, std::optional<int64_t> version) const {
   if (!models_->knows(name)) {
-    return http::json_error(404, "model '" + std::string(name) + "' is not served here");
+    return http::json_error(404, "model '" + http::excerpt(name) + "' is not served here");
   }
   const bool ready = models_->resolve(name, version).ok();
   const json answer = {{"name", std::string(name)}, {"ready", ready}};
@@ -94,14 +93,13 @@ http::Response KServeApi::metadata(std::string_view name, std::optional<int64_t>
                        {"datatype", kserve_datatype(output.type)},
                        {"shape", shape_of(output.width)}});
   }
-  const json answer = {
-      {"name", (*served)->model_name},
-      {"versions", version_names},
-      {"platform", kPlatform},
-      {"inputs", json::array({{{"name", kInputName},
-                               {"datatype", kserve_datatype(TensorType::kFloat32)},
-                               {"shape", shape_of(signature.input_dim)}}})},
-      {"outputs", outputs}};
+  const json answer = {{"name", (*served)->model_name},
+                       {"versions", version_names},
+                       {"platform", kPlatform},
+                       {"inputs", json::array({{{"name", kInputName},
+                                                {"datatype", kserve_datatype(TensorType::kFloat32)},
+                                                {"shape", shape_of(signature.input_dim)}}})},
+                       {"outputs", outputs}};
   return http::json_response(answer.dump());
 }
 
@@ -118,6 +116,9 @@ http::Response KServeApi::infer(std::string_view name, std::optional<int64_t> ve
                                                     model.signature.input_dim);
   Result<Inference> inference = run_inference(model, rows);
   if (!inference.ok()) return http::json_error(500, inference.status().message());
+  // 422: the request is well formed, but the model has no finite answer.
+  if (const Status finite = check_finite_outputs(*inference); !finite.ok())
+    return http::json_error(422, finite.message());
 
   std::string out;
   out.reserve(96 + static_cast<size_t>(request->rows) * 16 * (model.signature.outputs.size() + 10));

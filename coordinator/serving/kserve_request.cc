@@ -3,6 +3,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "coordinator/http/response.h"
+#include "coordinator/serving/bounded_json.h"
 #include "coordinator/serving/json_tensor.h"
 
 namespace fl::serving {
@@ -42,15 +44,14 @@ Result<const Datatype*> find_datatype(const json& tensor) {
     return InvalidArgument("datatype " + name +
                            " is not supported; send FP32, FP64 or an integer type");
   }
-  return InvalidArgument("unknown datatype '" + name + "'");
+  return InvalidArgument("unknown datatype '" + http::excerpt(name) + "'");
 }
 
 Result<float> element(const json& value, const Datatype& type, const std::string& where) {
   if (!type.integer) return json_float(value, where);
   if (!value.is_number_integer()) {
     return InvalidArgument(where + " is " +
-                           std::string(value.is_number() ? "not an integer"
-                                                         : json_kind(value)) +
+                           std::string(value.is_number() ? "not an integer" : json_kind(value)) +
                            "; datatype " + std::string(type.name) + " needs integers");
   }
   const bool in_range = value.is_number_unsigned()
@@ -59,25 +60,33 @@ Result<float> element(const json& value, const Datatype& type, const std::string
                                   (value.get<int64_t>() < 0 ||
                                    static_cast<uint64_t>(value.get<int64_t>()) <= type.max);
   if (!in_range) {
-    return InvalidArgument(where + " = " + value.dump() + " is out of range for " +
+    return InvalidArgument(where + " = " + json_excerpt(value) + " is out of range for " +
                            std::string(type.name));
   }
   return value.is_number_unsigned() ? static_cast<float>(value.get<uint64_t>())
                                     : static_cast<float>(value.get<int64_t>());
 }
 
-// Flat, or nested no deeper than the shape's rank (2).
-Status flatten(const json& data, const Datatype& type, int depth, const std::string& where,
-               std::vector<float>& values) {
+// Flat, or nested no deeper than the shape's rank (2). `input_dim` names
+// the row and column of a bad element in flat data.
+Status flatten(const json& data, const Datatype& type, int input_dim, int depth,
+               const std::string& where, std::vector<float>& values) {
   for (size_t i = 0; i < data.size(); ++i) {
     const json& item = data[i];
     const std::string item_where = where + "[" + std::to_string(i) + "]";
     if (item.is_array()) {
       if (depth >= 1) return InvalidArgument(item_where + " nests deeper than the shape's rank 2");
-      FL_RETURN_IF_ERROR(flatten(item, type, depth + 1, item_where, values));
+      FL_RETURN_IF_ERROR(flatten(item, type, input_dim, depth + 1, item_where, values));
       continue;
     }
     Result<float> value = element(item, type, item_where);
+    if (!value.ok() && depth == 0 && input_dim > 0) {
+      // values holds every element before this one, nested or flat.
+      const size_t dim = static_cast<size_t>(input_dim);
+      const size_t index = values.size();
+      return InvalidArgument(value.status().message() + " (row " + std::to_string(index / dim) +
+                             ", column " + std::to_string(index % dim) + ")");
+    }
     if (!value.ok()) return value.status();
     values.push_back(*value);
   }
@@ -97,14 +106,16 @@ Result<int64_t> parse_shape(const json& tensor, int input_dim, size_t max_rows) 
   const json& shape = *it;
   for (const json& dim : shape) {
     if (!dim.is_number_integer() || dim.get<int64_t>() < 0)
-      return InvalidArgument("\"shape\" " + shape.dump() + " must hold non-negative integers");
+      return InvalidArgument("\"shape\" " + json_excerpt(shape) +
+                             " must hold non-negative integers");
   }
   if (shape.size() != 2 || shape[1].get<int64_t>() != input_dim) {
-    return InvalidArgument("\"shape\" " + shape.dump() + " does not fit the model's input [-1, " +
-                           std::to_string(input_dim) + "]");
+    return InvalidArgument("\"shape\" " + json_excerpt(shape) +
+                           " does not fit the model's input [-1, " + std::to_string(input_dim) +
+                           "]");
   }
   const int64_t rows = shape[0].get<int64_t>();
-  if (rows == 0) return InvalidArgument("\"shape\" " + shape.dump() + " holds no rows");
+  if (rows == 0) return InvalidArgument("\"shape\" " + json_excerpt(shape) + " holds no rows");
   if (static_cast<uint64_t>(rows) > max_rows) {
     return InvalidArgument("batch of " + std::to_string(rows) + " rows exceeds the limit of " +
                            std::to_string(max_rows));
@@ -129,8 +140,9 @@ Status parse_outputs(const json& request, const Signature& signature,
       std::string known;
       for (const OutputSpec& output : signature.outputs)
         known += (known.empty() ? "'" : ", '") + output.name + "'";
-      return InvalidArgument("unknown output '" + name->get<std::string>() + "'; the model has " +
-                             known);
+      return InvalidArgument("unknown output '" +
+                             http::excerpt(name->get_ref<const std::string&>()) +
+                             "'; the model has " + known);
     }
     outputs.push_back(spec);
   }
@@ -145,14 +157,11 @@ Status parse_outputs(const json& request, const Signature& signature,
 Result<KServeInferRequest> parse_kserve_infer(std::string_view body, const Signature& signature,
                                               size_t max_rows, std::vector<float>& values) {
   values.clear();
-  json request;
-  try {
-    request = json::parse(body);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for a number beyond double (1e99999):
-    // found by fuzz_predict_request.
-    return InvalidArgument(std::string("malformed JSON: ") + e.what());
-  }
+  // Depth-checked before anything recursive runs: a "shape" or "data"
+  // nested 100,000 deep once overflowed the stack here.
+  Result<json> parsed_body = parse_bounded_json(body);
+  if (!parsed_body.ok()) return parsed_body.status();
+  const json& request = *parsed_body;
   if (!request.is_object()) return InvalidArgument("the request must be a JSON object");
   KServeInferRequest parsed;
   if (auto id = request.find("id"); id != request.end()) {
@@ -179,12 +188,11 @@ Result<KServeInferRequest> parse_kserve_infer(std::string_view body, const Signa
     return InvalidArgument("the input tensor has no \"data\" array");
   const size_t expected = static_cast<size_t>(*rows) * static_cast<size_t>(signature.input_dim);
   if (const size_t count = count_elements(*data); count != expected) {
-    return InvalidArgument("\"data\" holds " + std::to_string(count) +
-                           " elements but shape " + tensor.at("shape").dump() + " needs " +
-                           std::to_string(expected));
+    return InvalidArgument("\"data\" holds " + std::to_string(count) + " elements but shape " +
+                           json_excerpt(tensor.at("shape")) + " needs " + std::to_string(expected));
   }
   values.reserve(expected);
-  FL_RETURN_IF_ERROR(flatten(*data, **type, 0, "data", values));
+  FL_RETURN_IF_ERROR(flatten(*data, **type, signature.input_dim, 0, "data", values));
   FL_RETURN_IF_ERROR(parse_outputs(request, signature, parsed.outputs));
   parsed.rows = *rows;
   return parsed;

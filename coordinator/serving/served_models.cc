@@ -2,11 +2,14 @@
 
 #include <algorithm>
 
+#include "coordinator/http/response.h"
+
 namespace fl::serving {
 namespace {
 
 Status unknown_model(std::string_view name) {
-  return NotFound("model '" + std::string(name) + "' is not served here");
+  // The name comes from the request path: quoted cut and UTF-8-repaired.
+  return NotFound("model '" + http::excerpt(name) + "' is not served here");
 }
 
 }  // namespace
@@ -93,8 +96,8 @@ Result<std::shared_ptr<const ServedVersion>> ServedModels::resolve(std::string_v
 
 Result<std::shared_ptr<const ServedVersion>> ServedModels::load_pinned(std::string_view name,
                                                                        int64_t version) {
-  const std::string what = "version " + std::to_string(version) + " of model '" +
-                           std::string(name) + "'";
+  const std::string what =
+      "version " + std::to_string(version) + " of model '" + std::string(name) + "'";
   if (!source_) return NotFound(what + " is not published, and no other version can be loaded");
   Result<std::vector<VersionInfo>> versions = source_->versions(name);
   if (!versions.ok()) return versions.status();

@@ -96,7 +96,8 @@ class ServedModels {
 
   // Readers (every request) take it shared, for the time of a pointer copy.
   mutable std::shared_mutex published_mu_;
-  std::map<std::string, std::shared_ptr<const ServedVersion>, std::less<>> published_;  // nullptr: configured, not yet published
+  std::map<std::string, std::shared_ptr<const ServedVersion>, std::less<>>
+      published_;  // nullptr: configured, not yet published
 
   std::mutex pinned_mu_;
   Lru pinned_lru_;  // most recently used first

@@ -20,7 +20,7 @@ Result<std::optional<int64_t>> version_param(const Request& request) {
   int64_t version = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
   if (ec != std::errc() || end != text.data() + text.size() || version <= 0) {
-    return InvalidArgument("version '" + std::string(text) + "' is not a positive integer");
+    return InvalidArgument("version '" + http::excerpt(text) + "' is not a positive integer");
   }
   return std::optional<int64_t>(version);
 }
@@ -29,8 +29,17 @@ Result<std::optional<int64_t>> version_param(const Request& request) {
 using ModelHandler =
     std::function<Response(std::string_view name, std::optional<int64_t> version, const Request&)>;
 
-http::Handler observed(std::string_view api, ModelHandler handler, ServingObserver observer) {
-  return [api, handler = std::move(handler), observer = std::move(observer)](const Request& request) {
+// The model label the observer gets: the path's name only if it is served
+// here, so requests for random names cannot grow the metric series.
+std::string_view model_label(const ServedModels& models, std::string_view name) {
+  if (name.empty() || models.knows(name)) return name;
+  return kUnknownModelLabel;
+}
+
+http::Handler observed(std::string_view api, ModelHandler handler, ServingObserver observer,
+                       std::shared_ptr<const ServedModels> models) {
+  return [api, handler = std::move(handler), observer = std::move(observer),
+          models = std::move(models)](const Request& request) {
     const auto start = std::chrono::steady_clock::now();
     Result<std::optional<int64_t>> version = version_param(request);
     Response response = version.ok() ? handler(request.param("name"), *version, request)
@@ -38,7 +47,8 @@ http::Handler observed(std::string_view api, ModelHandler handler, ServingObserv
     if (observer) {
       const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
       try {
-        observer(api, request.param("name"), response.status, elapsed.count());
+        observer(api, model_label(*models, request.param("name")), response.status,
+                 elapsed.count());
       } catch (...) {
         // Metrics must not fail a prediction.
       }
@@ -77,10 +87,10 @@ Status add_serving_routes(http::Router& router, std::shared_ptr<ServedModels> mo
                                             const Request&) { return kserve->live(); };
   const ModelHandler kserve_ready = [kserve](std::string_view, std::optional<int64_t>,
                                              const Request&) { return kserve->ready(); };
-  const ModelHandler kserve_model_ready =
-      [kserve](std::string_view name, std::optional<int64_t> version, const Request&) {
-        return kserve->model_ready(name, version);
-      };
+  const ModelHandler kserve_model_ready = [kserve](std::string_view name,
+                                                   std::optional<int64_t> version, const Request&) {
+    return kserve->model_ready(name, version);
+  };
   const ModelHandler kserve_metadata = [kserve](std::string_view name,
                                                 std::optional<int64_t> version, const Request&) {
     return kserve->metadata(name, version);
@@ -112,7 +122,7 @@ Status add_serving_routes(http::Router& router, std::shared_ptr<ServedModels> mo
     route_options.auth_class = route.probe ? "" : options.auth_class;
     route_options.rate_limited = !route.probe && options.rate_limited;
     FL_RETURN_IF_ERROR(router.add(route.method, route.pattern,
-                                  observed(route.api, route.handler, options.observer),
+                                  observed(route.api, route.handler, options.observer, models),
                                   route_options));
   }
   return Status::Ok();

@@ -38,15 +38,20 @@
 namespace fl::serving {
 
 // Called on the io thread after every serving request with the api
-// ("tfserving" or "kserve"), the model name from the path ("" for health),
-// the HTTP status answered and the handler's wall time in seconds. It must be
-// cheap and thread-safe; an exception from it is swallowed.
-using ServingObserver =
-    std::function<void(std::string_view api, std::string_view model, int http_status,
-                       double seconds)>;
+// ("tfserving" or "kserve"), the model name from the path if that model is
+// served here, else kUnknownModelLabel ("" for health), the HTTP status
+// answered and the handler's wall time in seconds. The model is meant for a
+// metric label: mapping names nobody serves to one value keeps the series
+// count bounded by the configured models, whatever names requests carry. It
+// must be cheap and thread-safe; an exception from it is swallowed.
+using ServingObserver = std::function<void(std::string_view api, std::string_view model,
+                                           int http_status, double seconds)>;
 
 inline constexpr std::string_view kTfServingApi = "tfserving";
 inline constexpr std::string_view kKServeApi = "kserve";
+// The observer's model for every name that is not served here (a model
+// really named "_unknown" would share its series).
+inline constexpr std::string_view kUnknownModelLabel = "_unknown";
 
 struct ServingRouteOptions {
   // Rows per predict or infer request; more is a 400. 1024 rows of

@@ -113,10 +113,11 @@ http::Response TfServingApi::model_status(std::string_view name,
                                           std::optional<int64_t> version) const {
   Result<std::shared_ptr<const ServedVersion>> served = models_->resolve(name, version);
   if (!served.ok()) return error_response(served.status());
-  const json status = {{"model_version_status",
-                        json::array({{{"version", std::to_string((*served)->version)},
-                                      {"state", "AVAILABLE"},
-                                      {"status", {{"error_code", "OK"}, {"error_message", ""}}}}})}};
+  const json status = {
+      {"model_version_status",
+       json::array({{{"version", std::to_string((*served)->version)},
+                     {"state", "AVAILABLE"},
+                     {"status", {{"error_code", "OK"}, {"error_message", ""}}}}})}};
   return http::json_response(status.dump());
 }
 
@@ -150,13 +151,16 @@ http::Response TfServingApi::predict(std::string_view name, std::optional<int64_
   if (!served.ok()) return error_response(served.status());
   const ServedVersion& model = **served;
   RequestBuffer buffer;
-  Result<TfPredictRequest> request = parse_tfserving_predict(body, model.signature.input_dim,
-                                                             max_batch_rows_, buffer.values());
+  Result<TfPredictRequest> request =
+      parse_tfserving_predict(body, model.signature.input_dim, max_batch_rows_, buffer.values());
   if (!request.ok()) return error_response(request.status());
   const Eigen::Map<const model::FeatureMatrix> rows(buffer.values().data(), request->rows,
                                                     model.signature.input_dim);
   Result<Inference> inference = run_inference(model, rows);
   if (!inference.ok()) return http::json_error(500, inference.status().message());
+  // 422: the request is well formed, but the model has no finite answer.
+  if (const Status finite = check_finite_outputs(*inference); !finite.ok())
+    return http::json_error(422, finite.message());
   return http::json_response(request->columnar ? outputs_json(*inference)
                                                : predictions_json(*inference));
 }

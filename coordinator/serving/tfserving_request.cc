@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "coordinator/http/response.h"
+#include "coordinator/serving/bounded_json.h"
 #include "coordinator/serving/dense_request_parser.h"
 #include "coordinator/serving/json_tensor.h"
 #include "coordinator/serving/signature.h"
@@ -24,7 +26,7 @@ std::string in_quotes(std::string_view key) {
 
 Status check_signature(std::string_view name) {
   if (name.empty() || name == kDefaultSignature) return Status::Ok();
-  return InvalidArgument("signature_name '" + std::string(name) +
+  return InvalidArgument("signature_name '" + http::excerpt(name) +
                          "' not found; this model has only '" + std::string(kDefaultSignature) +
                          "'");
 }
@@ -46,10 +48,11 @@ Status wrong_width(const std::string& where, size_t width, int input_dim) {
 Status append_row(const json& row, const std::string& where, int input_dim,
                   std::vector<float>& values) {
   if (!row.is_array()) {
-    return InvalidArgument(where + " is " + std::string(json_kind(row)) + "; expected an array of " +
-                           std::to_string(input_dim) + " numbers");
+    return InvalidArgument(where + " is " + std::string(json_kind(row)) +
+                           "; expected an array of " + std::to_string(input_dim) + " numbers");
   }
-  if (row.size() != static_cast<size_t>(input_dim)) return wrong_width(where, row.size(), input_dim);
+  if (row.size() != static_cast<size_t>(input_dim))
+    return wrong_width(where, row.size(), input_dim);
   for (size_t j = 0; j < row.size(); ++j) {
     Result<float> value = json_float(row[j], where + "[" + std::to_string(j) + "]");
     if (!value.ok()) return value.status();
@@ -62,7 +65,14 @@ Status append_row(const json& row, const std::string& where, int input_dim,
 Result<const json*> named_input(const json& object, const std::string& where) {
   if (object.size() != 1 || !object.contains(kInputName)) {
     std::string names;
-    for (const auto& item : object.items()) names += (names.empty() ? "'" : ", '") + item.key() + "'";
+    for (const auto& item : object.items()) {
+      // Quoting every key of a 10 MB object would echo the body.
+      if (names.size() > http::kMaxEchoBytes) {
+        names += ", ...";
+        break;
+      }
+      names += (names.empty() ? "'" : ", '") + http::excerpt(item.key()) + "'";
+    }
     return InvalidArgument(where + " names input(s) " + (names.empty() ? "none" : names) +
                            "; the model's only input is '" + std::string(kInputName) + "'");
   }
@@ -72,14 +82,10 @@ Result<const json*> named_input(const json& object, const std::string& where) {
 Result<TfPredictRequest> parse_tree(std::string_view body, int input_dim, size_t max_rows,
                                     std::vector<float>& values) {
   values.clear();
-  json request;
-  try {
-    request = json::parse(body);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for a number beyond double (1e99999):
-    // found by fuzz_predict_request.
-    return InvalidArgument(std::string("malformed JSON: ") + e.what());
-  }
+  // Depth-checked before anything recursive runs (bounded_json.h).
+  Result<json> parsed_body = parse_bounded_json(body);
+  if (!parsed_body.ok()) return parsed_body.status();
+  const json& request = *parsed_body;
   if (!request.is_object()) {
     return InvalidArgument("the request must be a JSON object with \"instances\" or \"inputs\"");
   }

@@ -78,6 +78,45 @@ static void write_http_seeds(const fs::path& dir, fl::auth::RequestSigner& signe
   write(dir / "unknown_path", "GET /nothing HTTP/1.1\r\nHost: c\r\n\r\n");
 }
 
+// Hostile serving requests (a model of 4 features): nesting past the depth
+// limit (the 100,000-deep "shape" that once crashed the coordinator), numbers
+// beyond float32 and double, invalid UTF-8 and long text to be quoted.
+static void write_hostile_predict_requests(const fs::path& dir) {
+  const auto nested = [](int depth, const std::string& open, const std::string& inner,
+                         const std::string& close) {
+    std::string text;
+    for (int i = 0; i < depth; ++i) text += open;
+    text += inner;
+    for (int i = 0; i < depth; ++i) text += close;
+    return text;
+  };
+  const std::string tensor = R"({"inputs": [{"name": "inputs", "datatype": "FP32", )";
+  write(dir / "kserve_deep_shape",
+        tensor + R"("shape": )" + nested(100'000, "[", "", "]") + R"(, "data": [1, 2, 3, 4]}]})");
+  write(dir / "kserve_deep_data",
+        tensor + R"("shape": [1, 4], "data": )" + nested(1'000, "[", "1", "]") + "}]}");
+  write(dir / "kserve_deep_parameters", tensor + R"("shape": [1, 4], "data": [1, 2, 3, 4]}], )" +
+                                            R"("parameters": )" +
+                                            nested(100, "{\"p\": ", "1", "}") + "}");
+  write(dir / "tf_deep_rows", R"({"instances": )" + nested(65, "[", "1", "]") + "}");
+  write(dir / "tf_deep_objects",
+        R"({"instances": [)" + nested(100, "{\"inputs\": ", "[1, 2, 3, 4]", "}") + "]}");
+  write(dir / "tf_unclosed", std::string(5'000, '['));
+  write(dir / "tf_float_max", R"({"instances": [[3e38, 3e38, 3e38, 3e38]]})");
+  write(dir / "tf_beyond_float", R"({"instances": [[1, 1e39, 1, 1]]})");
+  write(dir / "tf_beyond_double", R"({"inputs": [[1, 2, 3, 1e99999]]})");
+  write(dir / "kserve_beyond_float", tensor + R"("shape": [1, 4], "data": [1, 2, -1e39, 4]}]})");
+  write(dir / "kserve_invalid_utf8_id", "{\"id\": \"\xff\xfe\xc0\xaf\xed\xa0\x80\", " +
+                                            tensor.substr(1) +
+                                            R"("shape": [1, 4], "data": [1, 2, 3, 4]}]})");
+  write(dir / "tf_invalid_utf8_key", "{\"instances\": [{\"in\xffputs\": [1, 2, 3, 4]}]}");
+  write(dir / "tf_long_signature",
+        R"({"signature_name": ")" + std::string(4'000, 'x') + R"(", "instances": [[1, 2, 3, 4]]})");
+  write(dir / "kserve_long_output", tensor + R"("shape": [1, 4], "data": [1, 2, 3, 4]}], )" +
+                                        R"("outputs": [{"name": ")" + std::string(4'000, '\xe9') +
+                                        R"("}]})");
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: fuzz_seeds OUTPUT_DIR\n");
@@ -132,5 +171,6 @@ int main(int argc, char** argv) {
   write(
       out / "predict_request" / "kserve_nested",
       R"({"inputs": [{"name": "inputs", "shape": [1, 4], "datatype": "INT32", "data": [[1, 2, 3, 4]]}]})");
+  write_hostile_predict_requests(out / "predict_request");
   return 0;
 }

@@ -99,7 +99,8 @@ TEST_F(CsvPredictionTest, IgnoresNamedColumnsSuchAsTheLabel) {
   const model::FeatureMatrix rows = pixel_rows(4, 784, 9);
   CsvPredictionOptions options;
   options.ignore_columns = {"label"};
-  ASSERT_TRUE(predict_csv(model, write_features("in.csv", rows, true), path("out.csv"), options).ok());
+  ASSERT_TRUE(
+      predict_csv(model, write_features("in.csv", rows, true), path("out.csv"), options).ok());
   const Eigen::VectorXi classes = *model::predict(model, rows);
   const auto lines = read_csv(path("out.csv"));
   ASSERT_EQ(lines.size(), 5u);
@@ -144,8 +145,7 @@ TEST_F(CsvPredictionTest, ErrorsNameTheFileLineAndColumnAndLeaveNoOutput) {
   EXPECT_NE(status.message().find("column 8 ('h')"), std::string::npos) << status.message();
 
   status = predict_csv(model, write("a,b,c\n1,2,3\n"), path("out.csv"));
-  EXPECT_NE(status.message().find("bad.csv:1: the header has 3 feature columns"),
-            std::string::npos)
+  EXPECT_NE(status.message().find("bad.csv:1: the header has 3 feature columns"), std::string::npos)
       << status.message();
 
   CsvPredictionOptions ignore;
@@ -159,6 +159,50 @@ TEST_F(CsvPredictionTest, ErrorsNameTheFileLineAndColumnAndLeaveNoOutput) {
 
   EXPECT_FALSE(fs::exists(path("out.csv")));
   EXPECT_FALSE(fs::exists(path("out.csv.partial")));
+}
+
+// 3e38 is a finite float32, so the row is read; the model overflows on it.
+// The run fails naming the line instead of writing a class picked from NaNs,
+// for each kind of output (probabilities, an SVM's margins, a value).
+TEST_F(CsvPredictionTest, RowsTheModelOverflowsOnFailTheRunNamingTheLine) {
+  model::FeatureMatrix rows = pixel_rows(7, 784, 12);
+  rows.row(5).setConstant(3e38f);  // line 8: a header, rows 0-3, a blank line, rows 4, 5
+  Result<model::Model> svm = model::create_model(model::ModelSpec::linear_svm(784, 10), 5);
+  ASSERT_TRUE(svm.ok());
+  svm->params.setConstant(0.5f);
+  for (const model::Model& model : {fashion_mlp(3), *svm}) {
+    SCOPED_TRACE(model::describe(model.spec));
+    // The control: the model has no finite answer for that row.
+    ASSERT_FALSE(model::decision_function(model, rows)->row(5).allFinite());
+    CsvPredictionOptions options;
+    options.chunk_rows = 2;  // the row is in the third chunk, after output was written
+    const Status status =
+        predict_csv(model, write_features("in.csv", rows), path("out.csv"), options);
+    EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(status.message().find("in.csv:8: the model's output for this row is not finite"),
+              std::string::npos)
+        << status.message();
+    EXPECT_FALSE(fs::exists(path("out.csv")));
+    EXPECT_FALSE(fs::exists(path("out.csv.partial")));
+  }
+  model::FeatureMatrix values = pixel_rows(2, 8, 13);
+  values.row(1).setConstant(3e38f);
+  CsvPredictionOptions options;
+  options.header = false;
+  const Status status =
+      predict_csv(testing::small_regressor(4), write_features("in.csv", values, false, false),
+                  path("out.csv"), options);
+  EXPECT_NE(status.message().find("in.csv:2: the model's output"), std::string::npos)
+      << status.message();
+}
+
+TEST_F(CsvPredictionTest, ANumberBeyondFloatIsRefusedNamingLineAndColumn) {
+  std::ofstream(path("big.csv")) << "a,b,c,d,e,f,g,h\n1,2,3,4,5,6,7,8\n1,2,3,1e39,5,6,7,8\n";
+  const Status status = predict_csv(testing::small_regressor(4), path("big.csv"), path("out.csv"));
+  EXPECT_NE(status.message().find("big.csv:3, column 4 ('d'): '1e39' is not a finite number"),
+            std::string::npos)
+      << status.message();
+  EXPECT_FALSE(fs::exists(path("out.csv")));
 }
 
 }  // namespace

@@ -105,13 +105,13 @@ TEST_F(TfServingApiTest, NamedInputsAndSignatureNameGiveTheSameAnswers) {
   const JsonReply plain = client_->post("/v1/models/fashion:predict", instances_body(rows));
   json named_rows = json::array();
   for (const json& row : rows_json(rows)) named_rows.push_back({{"inputs", row}});
-  const JsonReply named = client_->post(
-      "/v1/models/fashion:predict",
-      json{{"signature_name", "serving_default"}, {"instances", named_rows}}.dump());
+  const JsonReply named =
+      client_->post("/v1/models/fashion:predict",
+                    json{{"signature_name", "serving_default"}, {"instances", named_rows}}.dump());
   const JsonReply columnar_named = client_->post(
       "/v1/models/fashion:predict", json{{"inputs", {{"inputs", rows_json(rows)}}}}.dump());
-  const JsonReply columnar = client_->post("/v1/models/fashion:predict",
-                                           testing::inputs_body(rows));
+  const JsonReply columnar =
+      client_->post("/v1/models/fashion:predict", testing::inputs_body(rows));
   ASSERT_EQ(plain.status, 200);
   ASSERT_EQ(named.status, 200) << named.text;
   ASSERT_EQ(columnar_named.status, 200) << columnar_named.text;
@@ -168,9 +168,10 @@ TEST_F(TfServingApiTest, MalformedRequestsAre400WithAnErrorAndTheServerKeepsServ
   // A number beyond double: nlohmann throws out_of_range, not parse_error
   // (found by fuzz_predict_request; it used to end in a 500).
   expect_error(predict, R"({"instances": [[1, -3e65111, 2]]})", 400, "malformed JSON");
-  expect_error("/v2/models/fashion/infer",
-               R"({"inputs": [{"name": "inputs", "shape": [1, 1], "datatype": "FP64", "data": [1e99999]}]})",
-               400, "malformed JSON");
+  expect_error(
+      "/v2/models/fashion/infer",
+      R"({"inputs": [{"name": "inputs", "shape": [1, 1], "datatype": "FP64", "data": [1e99999]}]})",
+      400, "malformed JSON");
   expect_error(predict, R"({"rows": [[1]]})", 400, "neither");
   expect_error(predict, R"({"instances": [[1]], "inputs": [[1]]})", 400, "both");
   expect_error(predict, R"({"instances": [{"pixels": [1]}]})", 400, "only input is 'inputs'");
@@ -180,9 +181,9 @@ TEST_F(TfServingApiTest, MalformedRequestsAre400WithAnErrorAndTheServerKeepsServ
 }
 
 TEST_F(TfServingApiTest, BatchesOverTheLimitAre400) {
-  EXPECT_EQ(client_->post("/v1/models/fashion:predict", instances_body(pixel_rows(16, 784, 1)))
-                .status,
-            200);
+  EXPECT_EQ(
+      client_->post("/v1/models/fashion:predict", instances_body(pixel_rows(16, 784, 1))).status,
+      200);
   expect_error("/v1/models/fashion:predict", instances_body(pixel_rows(17, 784, 1)), 400,
                "batch of 17 rows exceeds the limit of 16");
 }
@@ -203,13 +204,16 @@ TEST_F(TfServingApiTest, PinnedPublishedVersionPredictsLikeTheUnpinnedRoute) {
   EXPECT_EQ(pinned.body, client_->post("/v1/models/fashion:predict", body).body);
 }
 
+// A name nobody serves is reported as kUnknownModelLabel, so that it can be
+// a metric label without requests choosing the series.
 TEST_F(TfServingApiTest, ObserverSeesEveryRequestWithApiModelAndStatus) {
   client_->post("/v1/models/fashion:predict", instances_body(pixel_rows(1, 784, 1)));
   client_->post("/v1/models/digits:predict", instances_body(pixel_rows(1, 784, 1)));
   std::lock_guard lock(mu_);
   ASSERT_EQ(observed_.size(), 2u);
   EXPECT_EQ(observed_[0], std::make_tuple(std::string("tfserving"), std::string("fashion"), 200));
-  EXPECT_EQ(observed_[1], std::make_tuple(std::string("tfserving"), std::string("digits"), 404));
+  EXPECT_EQ(observed_[1],
+            std::make_tuple(std::string("tfserving"), std::string(kUnknownModelLabel), 404));
 }
 
 TEST(TfServingApi, RegressorsAnswerPlainValues) {
