@@ -506,7 +506,11 @@ void write_config(const BenchOptions& o, const fs::path& dir) {
   // cohort are N) and the masked-input stage closes when all N arrived.
   cfg << "listen: {address: 127.0.0.1, port: 0, io_threads: " << o.io_threads << "}\n"
       << "store: {path: " << (dir / "fl.db").string() << "}\n"
-      << "admin_token_file: " << (dir / "admin.token").string() << "\n"
+      << "admin_token_file: " << (dir / "admin.token").string()
+      << "\n"
+      // Open enrolment, chosen explicitly: the benchmark measures rounds, not
+      // provisioning (the coordinator warns about it at start).
+      << "enrollment: {mode: open}\n"
       << "limits: {max_update_bytes: 67108864, requests_per_second: 1000, burst: 2000, "
       << "max_concurrent_uploads: " << o.upload_slots << "}\n"
       << "population:\n"

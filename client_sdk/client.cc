@@ -2,6 +2,8 @@
 // One round's protocol is in round.cc.
 #include <algorithm>
 #include <exception>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -27,6 +29,20 @@ auto guarded(std::string_view what, F&& body) -> decltype(body()) {
   }
 }
 
+// The certificate file `fl-coordinator devices certify` wrote.
+Result<proto::DeviceCertificate> read_device_certificate(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("device_certificate_file: cannot read " + path);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  proto::DeviceCertificate certificate;
+  if (bytes.str().size() > 4096 || !certificate.ParseFromString(bytes.str()) ||
+      certificate.identity_public_key().size() != 32 || certificate.signature().size() != 64)
+    return InvalidArgument("device_certificate_file: " + path +
+                           " is not a device certificate (fl-coordinator devices certify)");
+  return certificate;
+}
+
 Status validate_options(const ClientOptions& o) {
   if (o.identity_file.empty()) return InvalidArgument("identity_file: name the device key file");
   if (o.population.empty()) return InvalidArgument("population: name the population to join");
@@ -38,6 +54,16 @@ Status validate_options(const ClientOptions& o) {
   if (o.round_timeout.count() <= 0) return InvalidArgument("round_timeout must be positive");
   if (!o.ca_file.empty() && !o.coordinator.starts_with("https://"))
     return InvalidArgument("ca_file is set but the coordinator URL is not https://");
+  if (!o.device_token.empty() && !o.device_certificate_file.empty())
+    return InvalidArgument("device_token and device_certificate_file: give one, not both");
+  if (!o.device_token.empty() &&
+      (o.device_token.size() != 64 ||
+       o.device_token.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
+    return InvalidArgument("device_token: expected 64 hex digits (fl-coordinator devices issue)");
+  if (!o.device_certificate_file.empty()) {
+    auto certificate = read_device_certificate(o.device_certificate_file);
+    if (!certificate.ok()) return certificate.status();
+  }
   return Status::Ok();
 }
 
@@ -126,7 +152,12 @@ Status Client::Impl::enroll() {
   request.set_identity_public_key(
       std::string(identity.public_key.begin(), identity.public_key.end()));
   request.set_label(options.label);
-  request.set_enrollment_token(options.enrollment_token);
+  request.set_device_token(options.device_token);
+  if (!options.device_certificate_file.empty()) {
+    auto certificate = read_device_certificate(options.device_certificate_file);
+    if (!certificate.ok()) return certificate.status();
+    *request.mutable_device_certificate() = std::move(*certificate);
+  }
   auto response = call(*anonymous, "POST", "/v1/enroll", request.SerializeAsString());
   if (!response.ok()) return response.status();
   if (response->status != 200) return status_from_http("enrolment", *response);

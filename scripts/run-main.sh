@@ -32,8 +32,14 @@ pids+=("$coordinator")
 for _ in $(seq 100); do grep -q "listening on" "$demo/coordinator.log" && break; sleep 0.1; done
 grep "listening on" "$demo/coordinator.log"
 
+# The coordinator enrols only devices holding a one-time token: issue one per
+# client (the store keeps only their hashes) and hand each its own, 0600.
+"$coordinator_bin" devices issue --db "$demo/fl.db" --count "$clients" \
+  --out "$demo/device-tokens.txt" --label demo
 for i in $(seq 0 $((clients - 1))); do
+  (umask 077 && sed -n "$((i + 1))p" "$demo/device-tokens.txt" > "$demo/client-$i.token")
   ./build/client_sdk/fl-client --coordinator "http://127.0.0.1:$port" \
+    --device-token-file "$demo/client-$i.token" \
     --identity "$demo/client-$i.key" --population fmnist --data fashion-mnist \
     --partition dirichlet:0.5 --clients "$clients" --index "$i" --partition-seed 1 \
     --threads 1 --label "demo-device-$i" > "$demo/client-$i.log" 2>&1 &

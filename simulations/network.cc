@@ -276,10 +276,37 @@ Result<RunResult> run_network(const Scenario& sc, const NetworkBinaries& binarie
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 
+  // The coordinator enrols only devices holding a one-time token (its
+  // default, token mode): issue one per client as an operator would, and hand
+  // each client its own in a 0600 file.
+  const std::string tokens_path = dir + "/device-tokens.txt";
+  auto issue = ChildProcess::start(
+      binaries.coordinator,
+      {"devices", "issue", "--db", dir + "/fl.db", "--count", std::to_string(sc.clients), "--out",
+       tokens_path, "--label", "fl-sim " + sc.name},
+      dir + "/devices-issue.log");
+  if (!issue.ok()) return issue.status();
+  while ((*issue)->running()) {
+    FL_RETURN_IF_ERROR(check_stop());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if ((*issue)->exit_code() != 0)
+    return Internal("fl-coordinator devices issue failed: " + (*issue)->log_tail(5));
+  std::vector<std::string> tokens;
+  {
+    std::ifstream in(tokens_path);
+    for (std::string line; std::getline(in, line);) tokens.push_back(line);
+  }
+  if (tokens.size() != static_cast<size_t>(sc.clients))
+    return Internal("fl-coordinator devices issue wrote " + std::to_string(tokens.size()) +
+                    " tokens into " + tokens_path + ", not " + std::to_string(sc.clients));
+
   const std::string url = "http://127.0.0.1:" + std::to_string(*port);
   const std::string partition_text = model::format_partition_spec(sc.partition);
   for (int64_t i = 0; i < sc.clients; ++i) {
     const std::string name = "client-" + std::to_string(i);
+    const std::string token_file = dir + "/" + name + ".token";
+    FL_RETURN_IF_ERROR(write_file(token_file, tokens[static_cast<size_t>(i)] + "\n", 0600));
     std::vector<std::string> args = {"--coordinator",    url,
                                      "--identity",       dir + "/" + name + ".key",
                                      "--population",     kPopulation,
@@ -293,6 +320,8 @@ Result<RunResult> run_network(const Scenario& sc, const NetworkBinaries& binarie
                                      "--label",          "fl-sim " + name,
                                      "--max-failures",   "1000",
                                      "--max-wait",       number(sc.network.timeout_s)};
+    args.push_back("--device-token-file");
+    args.push_back(token_file);
     // Train on exactly the in-process client's examples: no federated
     // evaluation hold-out (the simulator evaluates on the test split).
     args.push_back("--evaluation-fraction");

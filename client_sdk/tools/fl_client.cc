@@ -115,7 +115,17 @@ int main(int argc, char** argv) {
                  "this device's key file (32-byte seed; created with mode 0600 if absent)")
       ->required();
   app.add_option("--population", options.population, "population to join")->required();
-  app.add_option("--enrollment-token", options.enrollment_token, "if the coordinator wants one");
+  std::string device_token_file;
+  auto* token_opt = app.add_option("--device-token", options.device_token,
+                                   "one-time enrolment token (fl-coordinator devices issue)");
+  auto* token_file_opt =
+      app.add_option("--device-token-file", device_token_file,
+                     "file whose first line is the device token (keeps it out of `ps`)")
+          ->excludes(token_opt);
+  app.add_option("--device-certificate", options.device_certificate_file,
+                 "device certificate file (fl-coordinator devices certify)")
+      ->excludes(token_opt)
+      ->excludes(token_file_opt);
   app.add_option("--label", options.label, "free text shown to operators");
   app.add_option("--data", data.dataset, "fashion-mnist, fashion-mnist:DIR or csv:PATH")
       ->required();
@@ -158,6 +168,17 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"share_keys", "masked_input"}));
   CLI11_PARSE(app, argc, argv);
 
+  if (!device_token_file.empty()) {
+    std::ifstream in(device_token_file);
+    if (!in || !std::getline(in, options.device_token)) {
+      std::cerr << "fl-client: --device-token-file: cannot read a token from " << device_token_file
+                << "\n";
+      return 2;
+    }
+    while (!options.device_token.empty() &&
+           (options.device_token.back() == '\r' || options.device_token.back() == ' '))
+      options.device_token.pop_back();
+  }
   if (!parse_shard(shard, data.shard_index, data.shard_count)) {
     std::cerr << "fl-client: --shard must be I/N with 0 <= I < N, got '" << shard << "'\n";
     return 2;
@@ -227,10 +248,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string piece =
-      data.partition.empty()
-          ? "shard " + shard
-          : "client " + std::to_string(data.partition_index) + "/" +
-                std::to_string(data.partition_clients) + " of " + data.partition;
+      data.partition.empty() ? "shard " + shard
+                             : "client " + std::to_string(data.partition_index) + "/" +
+                                   std::to_string(data.partition_clients) + " of " + data.partition;
   std::cout << "client " << (*client)->client_id() << " (" << data.dataset << " " << piece << ", "
             << examples << " examples)" << std::endl;
 

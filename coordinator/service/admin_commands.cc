@@ -1,8 +1,18 @@
 #include "coordinator/service/admin_commands.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "coordinator/http/http_server.h"
@@ -11,11 +21,14 @@
 #include "coordinator/metrics/text_exposition.h"
 #include "coordinator/registry/registry.h"
 #include "coordinator/service/coordinator_service.h"
+#include "coordinator/service/device_certificate.h"
+#include "coordinator/service/enrollment.h"
 #include "coordinator/service/event_log.h"
 #include "coordinator/service/store_version_source.h"
 #include "coordinator/serving/csv_prediction.h"
 #include "coordinator/serving/serving_routes.h"
 #include "coordinator/store/sqlite_store.h"
+#include "crypto/kdf.h"
 #include "model/serialization.h"
 
 namespace fl::coordinator {
@@ -205,6 +218,214 @@ int run_serve_command(const ServeCommand& c) {
   }
   server.stop();
   return 0;
+}
+
+// --- devices ------------------------------------------------------------------
+
+namespace {
+
+// Creates `path` with mode 0600 and writes `bytes`; refuses an existing file
+// (a token or key file is the only copy of its secret: never overwrite one).
+Status write_new_private_file(const std::string& path, std::string_view bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return AlreadyExists(path + " already exists; refusing to overwrite it");
+    return Unavailable("cannot create " + path + ": " + std::strerror(errno));
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return Unavailable("cannot write " + path + ": " + std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0)
+    return Unavailable("cannot write " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+Result<std::string> read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+Result<crypto::Key32> parse_key_hex(const std::string& text, const std::string& what) {
+  crypto::Bytes bytes;
+  if (text.size() != 64 || !crypto::from_hex(text, bytes))
+    return InvalidArgument(what + ": expected an Ed25519 public key as 64 hex digits");
+  crypto::Key32 key;
+  std::copy(bytes.begin(), bytes.end(), key.begin());
+  return key;
+}
+
+std::string time_text(std::optional<int64_t> ms) {
+  if (!ms) return "-";
+  const std::time_t seconds = static_cast<std::time_t>(*ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+int devices_issue(const DevicesCommand& c, Store& store) {
+  if (c.count == 0 || c.count > 100000)
+    return fail("devices issue", InvalidArgument("--count must be in [1, 100000]"));
+  // Create the file first: if it cannot be written, no token is recorded.
+  if (Status st = write_new_private_file(c.out, ""); !st.ok()) return fail("devices issue", st);
+  crypto::SystemRng rng;
+  auto tokens = issue_device_tokens(store, rng, c.count, unix_millis_now(), c.label);
+  if (!tokens.ok()) {
+    ::unlink(c.out.c_str());
+    return fail("devices issue", tokens.status());
+  }
+  std::string text;
+  for (std::string& t : *tokens) {
+    text += t + "\n";
+    crypto::wipe(t.data(), t.size());
+  }
+  std::ofstream out(c.out, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  crypto::wipe(text.data(), text.size());
+  if (!out) return fail("devices issue", Unavailable("cannot write " + c.out));
+  std::printf("issued %zu device tokens into %s (mode 0600; the store keeps only their hashes)\n",
+              c.count, c.out.c_str());
+  return 0;
+}
+
+int devices_list(Store& store) {
+  auto tokens = store.list_device_tokens();
+  if (!tokens.ok()) return fail("devices list", tokens.status());
+  std::printf("%-18s %-8s %-8s %-20s %-20s %-20s %s\n", "token-hash", "state", "client", "issued",
+              "spent", "revoked", "label");
+  for (const DeviceToken& t : *tokens) {
+    std::printf("%-18s %-8s %-8s %-20s %-20s %-20s %s\n",
+                crypto::to_hex(t.hash).substr(0, 16).c_str(),
+                std::string(device_token_state_name(t.state())).c_str(),
+                t.client_id ? std::to_string(*t.client_id).c_str() : "-",
+                time_text(t.issued_at_ms).c_str(), time_text(t.spent_at_ms).c_str(),
+                time_text(t.revoked_at_ms).c_str(), t.label ? t.label->c_str() : "-");
+  }
+  return 0;
+}
+
+int devices_revoke(const DevicesCommand& c, Store& store) {
+  if (c.client.has_value() == !c.token_hash.empty())
+    return fail("devices revoke", InvalidArgument("give exactly one of --client or --token-hash"));
+  if (c.client) {
+    if (Status st = store.revoke_client(*c.client, unix_millis_now()); !st.ok())
+      return fail("devices revoke", st);
+    std::printf("revoked client %llu: its requests are refused from now on\n",
+                static_cast<unsigned long long>(*c.client));
+    return 0;
+  }
+  auto token = store.revoke_device_token(c.token_hash, unix_millis_now());
+  if (!token.ok()) return fail("devices revoke", token.status());
+  std::printf("revoked device token %s", crypto::to_hex(token->hash).substr(0, 16).c_str());
+  if (token->client_id)
+    std::printf(" and client %llu", static_cast<unsigned long long>(*token->client_id));
+  std::printf("\n");
+  return 0;
+}
+
+int devices_operator_key(const DevicesCommand& c) {
+  if (c.out.empty()) return fail("devices operator-key", InvalidArgument("--out is required"));
+  crypto::SystemRng rng;
+  const crypto::Ed25519KeyPair key = crypto::ed25519_keypair(rng);
+  std::string seed(key.seed.bytes().begin(), key.seed.bytes().end());
+  Status st = write_new_private_file(c.out, seed);
+  crypto::wipe(seed.data(), seed.size());
+  if (!st.ok()) return fail("devices operator-key", st);
+  const std::string public_hex = crypto::to_hex(key.public_key);
+  std::ofstream pub(c.out + ".pub", std::ios::trunc);
+  pub << public_hex << "\n";
+  if (!pub) return fail("devices operator-key", Unavailable("cannot write " + c.out + ".pub"));
+  std::printf("%s\n", public_hex.c_str());
+  std::fprintf(stderr,
+               "operator key in %s (keep it offline); public key in %s.pub for "
+               "enrollment.operator_keys\n",
+               c.out.c_str(), c.out.c_str());
+  return 0;
+}
+
+// The identity to certify: --identity-public-key HEX, or --identity-file
+// holding the device's 32-byte seed (fl-client's --identity file) or the
+// public key as hex.
+Result<crypto::Key32> identity_to_certify(const DevicesCommand& c) {
+  if (c.identity_public_key.empty() == c.identity_file.empty())
+    return InvalidArgument("give exactly one of --identity-public-key or --identity-file");
+  if (!c.identity_public_key.empty())
+    return parse_key_hex(trimmed(c.identity_public_key), "--identity-public-key");
+  auto bytes = read_whole_file(c.identity_file);
+  if (!bytes.ok())
+    return Status(bytes.status().code(), "--identity-file: " + bytes.status().message());
+  if (bytes->size() == crypto::Secret32::size()) {
+    crypto::Secret32 seed;
+    std::copy(bytes->begin(), bytes->end(), seed.mutable_bytes().begin());
+    crypto::wipe(bytes->data(), bytes->size());
+    return crypto::ed25519_keypair_from_seed(seed).public_key;
+  }
+  return parse_key_hex(trimmed(*bytes), "--identity-file " + c.identity_file);
+}
+
+int devices_certify(const DevicesCommand& c) {
+  const std::string name = "devices certify";
+  if (c.out.empty()) return fail(name, InvalidArgument("--out is required"));
+  if (c.valid_days < 1 || c.valid_days > 36500)
+    return fail(name, InvalidArgument("--valid-days must be in [1, 36500]"));
+  auto identity = identity_to_certify(c);
+  if (!identity.ok()) return fail(name, identity.status());
+  auto seed_bytes = read_whole_file(c.operator_key);
+  if (!seed_bytes.ok())
+    return fail(name, Status(seed_bytes.status().code(),
+                             "--operator-key: " + seed_bytes.status().message()));
+  if (seed_bytes->size() != crypto::Secret32::size()) {
+    crypto::wipe(seed_bytes->data(), seed_bytes->size());
+    return fail(name, InvalidArgument("--operator-key: " + c.operator_key +
+                                      " is not a 32-byte operator key (devices operator-key)"));
+  }
+  crypto::Secret32 seed;
+  std::copy(seed_bytes->begin(), seed_bytes->end(), seed.mutable_bytes().begin());
+  crypto::wipe(seed_bytes->data(), seed_bytes->size());
+  const int64_t not_after = unix_millis_now() + int64_t{c.valid_days} * 24 * 3600 * 1000;
+  auto certificate = certify_device(crypto::ed25519_keypair_from_seed(seed), *identity, not_after,
+                                    c.label.value_or(""));
+  if (!certificate.ok()) return fail(name, certificate.status());
+  std::ofstream out(c.out, std::ios::binary | std::ios::trunc);
+  out << certificate->SerializeAsString();
+  if (!out) return fail(name, Unavailable("cannot write " + c.out));
+  std::printf(
+      "certified %s until %s (operator %s) into %s\n", crypto::to_hex(*identity).c_str(),
+      time_text(not_after).c_str(),
+      crypto::to_hex(crypto::ed25519_keypair_from_seed(seed).public_key).substr(0, 16).c_str(),
+      c.out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int run_devices_command(const DevicesCommand& c) {
+  if (c.action == "operator-key") return devices_operator_key(c);
+  if (c.action == "certify") return devices_certify(c);
+  const std::string name = "devices " + c.action;
+  auto store = SqliteStore::open(c.db);
+  if (!store.ok()) return fail(name, store.status());
+  if (c.action == "issue") return devices_issue(c, **store);
+  if (c.action == "list") return devices_list(**store);
+  if (c.action == "revoke") return devices_revoke(c, **store);
+  return fail(name, InvalidArgument("unknown devices action"));
 }
 
 }  // namespace fl::coordinator

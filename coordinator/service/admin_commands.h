@@ -9,6 +9,15 @@
 //   models rollback --db F --model M [--to V]
 //   predict --db F --model M [--version V] --input rows.csv --output predictions.csv
 //   serve   --db F --model M [--model M2 ...] [--address A] [--port P] [--io-threads N]
+//   devices issue   --db F --count N --out FILE [--label L]   one-time enrolment tokens
+//   devices list    --db F                        hash prefix, state, client, times
+//   devices revoke  --db F (--client ID | --token-hash PREFIX)
+//   devices operator-key --out KEYFILE            an operator signing key (KEYFILE.pub)
+//   devices certify --operator-key KEYFILE (--identity-public-key HEX | --identity-file F)
+//                   [--valid-days D] [--label L] --out CERT
+//
+// Token and key files are written with mode 0600 and never overwritten: the
+// tokens file is the only copy of the tokens (the store keeps their hashes).
 //
 // `serve` answers the serving APIs, /metrics, /healthz and /readyz from the
 // registry without running rounds, hot-swapping when the published version
@@ -50,5 +59,20 @@ struct ServeCommand {
 };
 // Runs until SIGINT or SIGTERM.
 int run_serve_command(const ServeCommand& command);
+
+struct DevicesCommand {
+  std::string action;  // issue | list | revoke | operator-key | certify
+  std::string db;
+  size_t count = 0;
+  std::string out;
+  std::optional<std::string> label;
+  std::optional<uint64_t> client;   // revoke --client
+  std::string token_hash;           // revoke --token-hash (a hex prefix)
+  std::string operator_key;         // certify: the operator's seed file
+  std::string identity_public_key;  // certify: 64 hex digits
+  std::string identity_file;        // certify: or the device's seed / public key hex file
+  int valid_days = 365;
+};
+int run_devices_command(const DevicesCommand& command);
 
 }  // namespace fl::coordinator

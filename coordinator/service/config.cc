@@ -70,6 +70,17 @@ class Section {
     }
     return Status::Ok();
   }
+  Status get_list(const std::string& key, std::vector<std::string>& out) const {
+    if (!has(key)) return Status::Ok();
+    const YAML::Node v = node_[key];
+    if (!v.IsSequence()) return error(v, qualified(key), "must be a list");
+    out.clear();
+    for (const auto& e : v) {
+      if (!e.IsScalar()) return error(e, qualified(key), "must be a list of plain values");
+      out.push_back(e.Scalar());
+    }
+    return Status::Ok();
+  }
   Status invalid(const std::string& key, const std::string& why) const {
     return error(has(key) ? node_[key] : node_, qualified(key), why);
   }
@@ -322,6 +333,57 @@ std::string trim(std::string s) {
   return s;
 }
 
+// --- enrollment: {mode, operator_keys} --------------------------------------
+
+// 64 hex digits (what `fl-coordinator devices operator-key` writes to KEY.pub).
+std::optional<std::array<uint8_t, 32>> parse_public_key_hex(const std::string& text) {
+  if (text.size() != 64) return std::nullopt;
+  std::array<uint8_t, 32> key{};
+  for (size_t i = 0; i < 64; ++i) {
+    const char ch = text[i];
+    int v = -1;
+    if (ch >= '0' && ch <= '9') v = ch - '0';
+    if (ch >= 'a' && ch <= 'f') v = ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') v = ch - 'A' + 10;
+    if (v < 0) return std::nullopt;
+    key[i / 2] = static_cast<uint8_t>(key[i / 2] << 4 | v);
+  }
+  return key;
+}
+
+Status read_enrollment(const Section& s, EnrollmentConfig& e) {
+  FL_RETURN_IF_ERROR(s.check_keys({"mode", "operator_keys"}));
+  std::string mode = "token";
+  FL_RETURN_IF_ERROR(s.get("mode", mode));
+  if (mode == "token")
+    e.mode = EnrollmentMode::kToken;
+  else if (mode == "certificate")
+    e.mode = EnrollmentMode::kCertificate;
+  else if (mode == "open")
+    e.mode = EnrollmentMode::kOpen;
+  else
+    return s.invalid("mode", "must be token, certificate or open");
+  std::vector<std::string> files;
+  FL_RETURN_IF_ERROR(s.get_list("operator_keys", files));
+  if (!files.empty() && e.mode != EnrollmentMode::kCertificate)
+    return s.invalid("operator_keys", "only certificate mode uses operator keys");
+  e.operator_keys.clear();
+  for (const std::string& file : files) {
+    Status st;
+    const std::string text = trim(read_file(file, st));
+    if (!st.ok()) return s.invalid("operator_keys", st.message());
+    auto key = parse_public_key_hex(text);
+    if (!key)
+      return s.invalid("operator_keys", file +
+                                            " does not hold an Ed25519 public key as 64 hex digits"
+                                            " (devices operator-key writes KEYFILE.pub)");
+    e.operator_keys.push_back(*key);
+  }
+  if (e.mode == EnrollmentMode::kCertificate && e.operator_keys.empty())
+    return s.invalid("operator_keys", "certificate mode needs at least one operator public key");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
@@ -351,13 +413,13 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
   CoordinatorConfig c;
   if (!root || root.IsNull()) return InvalidArgument(source + ": the configuration is empty");
   const Section top(root, "", source);
-  FL_RETURN_IF_ERROR(top.check_keys({"listen", "tls", "store", "admin_token", "admin_token_file",
-                                     "enrollment_token", "limits", "population", "registry",
-                                     "serving", "logging", "allow_insecure_http", "audience"}));
-  FL_RETURN_IF_ERROR(top.get("allow_insecure_http", c.allow_insecure_http));
-  FL_RETURN_IF_ERROR(top.get("audience", c.audience));
-  if (top.has("audience") && (c.audience.empty() || c.audience.size() > 200))
-    return top.invalid("audience", "must be 1 to 200 characters");
+  if (root.IsMap() && top.has("enrollment_token"))
+    return top.invalid("enrollment_token",
+                       "was replaced by `enrollment: {mode: token}`: one-time tokens per device, "
+                       "issued with `fl-coordinator devices issue`");
+  FL_RETURN_IF_ERROR(
+      top.check_keys({"listen", "tls", "store", "admin_token", "admin_token_file", "enrollment",
+                      "limits", "population", "registry", "serving", "logging"}));
   const Section registry = top.sub("registry");
   FL_RETURN_IF_ERROR(registry.check_keys({"holdout", "holdout_limit", "gate", "monitor"}));
   FL_RETURN_IF_ERROR(registry.get("holdout", c.holdout));
@@ -429,7 +491,7 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
     c.admin_token = trim(read_file(path, st));
     if (!st.ok()) return top.invalid("admin_token_file", st.message());
   }
-  FL_RETURN_IF_ERROR(top.get("enrollment_token", c.enrollment_token));
+  FL_RETURN_IF_ERROR(read_enrollment(top.sub("enrollment"), c.enrollment));
   const Section limits = top.sub("limits");
   FL_RETURN_IF_ERROR(limits.check_keys({"max_update_bytes", "requests_per_second", "burst",
                                         "ip_requests_per_second", "ip_burst",

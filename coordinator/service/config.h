@@ -10,7 +10,9 @@
 //   audience: "fl-prod-eu"               # optional: the id signed requests are bound to
 //   store:    {path: fl.db}
 //   admin_token_file: admin.token        # or admin_token: "..."
-//   enrollment_token: "..."              # optional: required from enrolling clients
+//   enrollment:                          # who may enrol (DESIGN.md section 9)
+//     mode: token                        # token (default) | certificate | open
+//     operator_keys: [operator.key.pub]  # certificate mode: operator public keys (hex files)
 //   limits:   {max_update_bytes: 67108864, requests_per_second: 50, burst: 200,
 //              ip_requests_per_second: 500, ip_burst: 1000, max_concurrent_uploads: 4}
 //             # requests_per_second/burst: per authenticated client; ip_*: per peer
@@ -50,9 +52,11 @@
 // Thread-safety: a value.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "coordinator/registry/monitor_policy.h"
@@ -60,6 +64,19 @@
 #include "coordinator/rounds/population_config.h"
 
 namespace fl::coordinator {
+
+// How a device proves it may enrol (coordinator/service/enrollment.h).
+//   token:       a one-time per-device token from `fl-coordinator devices issue`.
+//   certificate: its identity key signed by one of operator_keys
+//                (`fl-coordinator devices certify`).
+//   open:        anyone may enrol, so an outsider can enrol many identities
+//                and fill a cohort with them; for labs and benchmarks only,
+//                chosen explicitly and warned about at every start.
+enum class EnrollmentMode { kToken, kCertificate, kOpen };
+struct EnrollmentConfig {
+  EnrollmentMode mode = EnrollmentMode::kToken;
+  std::vector<std::array<uint8_t, 32>> operator_keys;  // Ed25519 public keys
+};
 
 struct CoordinatorConfig {
   std::string address = "127.0.0.1";
@@ -76,7 +93,7 @@ struct CoordinatorConfig {
   std::string audience;
   std::string store_path = "fl-coordinator.db";
   std::string admin_token;
-  std::string enrollment_token;
+  EnrollmentConfig enrollment;
   size_t max_update_bytes = size_t{64} << 20;
   double requests_per_second = 50;
   // Large uploads (masked inputs) read at once; the rest wait in their

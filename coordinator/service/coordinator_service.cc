@@ -8,6 +8,7 @@
 #include "coordinator/http/auth_hook.h"
 #include "coordinator/http/response.h"
 #include "coordinator/metrics/text_exposition.h"
+#include "coordinator/service/enrollment.h"
 #include "coordinator/service/store_version_source.h"
 #include "coordinator/serving/serving_routes.h"
 #include "coordinator/store/sqlite_store.h"
@@ -102,6 +103,11 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   if (!metrics.ok()) return metrics.status();
   s->metrics_ = std::move(*metrics);
   s->round_listener_ = std::make_unique<MetricsRoundListener>(*s->metrics_, *s->log_, model_name);
+  if (s->config_.enrollment.mode == EnrollmentMode::kOpen)
+    s->log_->write("warning", "enrollment_open",
+                   "enrollment.mode is open: anyone who can reach this coordinator can enrol any"
+                   " number of identities and stuff cohorts with them; use token or certificate"
+                   " mode outside a lab");
 
   auto store = SqliteStore::open(s->config_.store_path);
   if (!store.ok()) return store.status();
@@ -163,7 +169,8 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   auto clients = std::make_shared<const auth::RequestAuthenticator>(
       [st](uint64_t id) -> std::optional<crypto::Key32> {
         auto c = st->find_client(id);
-        if (!c.ok()) return std::nullopt;
+        // A revoked client is unknown from now on: its signed requests get 401.
+        if (!c.ok() || c->revoked_at_ms) return std::nullopt;
         crypto::Key32 k;
         std::copy(c->public_key.begin(), c->public_key.end(), k.begin());
         return k;
@@ -275,34 +282,7 @@ http::Router CoordinatorService::routes() {
                                  .auth_class = std::string(http::kAdminAuthClass)};
   const http::RouteOptions probe{.max_body_bytes = 0, .auth_class = "", .rate_limited = false};
 
-  router
-      .add("POST", "/v1/enroll",
-           [this](const Request& r) {
-             proto::EnrollRequest req;
-             if (!parse_body(r, req)) return malformed("EnrollRequest");
-             if (!config_.enrollment_token.empty() &&
-                 req.enrollment_token() != config_.enrollment_token)
-               return http::json_error(403, "enrollment token missing or wrong");
-             if (req.identity_public_key().size() != 32)
-               return http::json_error(400, "identity_public_key must be 32 bytes (Ed25519)");
-             ClientPublicKey key;
-             std::copy(req.identity_public_key().begin(), req.identity_public_key().end(),
-                       key.begin());
-             std::optional<std::string> label;
-             if (!req.label().empty()) label = req.label().substr(0, 200);
-             auto id = store_->enroll(key, unix_millis_now(), label);
-             if (!id.ok() && id.status().code() == ErrorCode::kAlreadyExists) {
-               auto existing = store_->find_client_by_key(key);
-               if (!existing.ok()) return from_status(existing.status());
-               id = existing->client_id;
-             }
-             if (!id.ok()) return from_status(id.status());
-             proto::EnrollResponse resp;
-             resp.set_client_id(*id);
-             return http::protobuf_response(resp.SerializeAsString());
-           },
-           {.max_body_bytes = 4096, .auth_class = "", .rate_limited = true})
-      .ok();
+  add_enroll_route(router, config_.enrollment, *store_, [] { return unix_millis_now(); }).ok();
   router
       .add(
           "POST", "/v1/checkin",

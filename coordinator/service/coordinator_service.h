@@ -2,7 +2,7 @@
 // API wired together, with a ticker thread that delivers stage deadlines.
 //
 // Routes (bodies application/x-protobuf; errors {"error": "..."}):
-//   POST /v1/enroll                 unsigned (enrolment token if configured)
+//   POST /v1/enroll                 unsigned; a device token or certificate (enrollment.h)
 //   POST /v1/checkin                signed by an enrolled client
 //   GET  /v1/rounds/{round}/task    signed
 //   GET  /v1/model_versions/{version}  signed; the serialized ModelFile

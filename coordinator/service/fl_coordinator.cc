@@ -116,6 +116,46 @@ int main(int argc, char** argv) {
   serve->add_option("--log-format", serve_log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
+  fl::coordinator::DevicesCommand devices_cmd;
+  auto* devices = app.add_subcommand(
+      "devices", "who may enrol: one-time device tokens, operator keys, device certificates");
+  devices->require_subcommand(1);
+  auto add_devices_action = [&](const std::string& action, const std::string& help) {
+    auto* sub = devices->add_subcommand(action, help);
+    sub->callback([&devices_cmd, action] { devices_cmd.action = action; });
+    return sub;
+  };
+  std::string device_label;
+  auto* issue = add_devices_action("issue", "write N fresh one-time enrolment tokens to a file");
+  issue->add_option("--db", devices_cmd.db, "SQLite store")->required();
+  issue->add_option("--count", devices_cmd.count, "how many tokens")->required();
+  issue->add_option("--out", devices_cmd.out, "file for the tokens, one per line (mode 0600)")
+      ->required();
+  issue->add_option("--label", device_label, "a note kept with the tokens (batch, site)");
+  add_devices_action("list", "every token: hash prefix, state, client, times")
+      ->add_option("--db", devices_cmd.db, "SQLite store")
+      ->required();
+  auto* revoke = add_devices_action("revoke", "revoke a client or a token (and its client)");
+  revoke->add_option("--db", devices_cmd.db, "SQLite store")->required();
+  uint64_t revoke_client = 0;
+  auto* revoke_client_opt = revoke->add_option("--client", revoke_client, "client id");
+  revoke->add_option("--token-hash", devices_cmd.token_hash, "token hash prefix (devices list)")
+      ->excludes(revoke_client_opt);
+  add_devices_action("operator-key", "create an operator signing key (KEYFILE and KEYFILE.pub)")
+      ->add_option("--out", devices_cmd.out, "the operator key file (mode 0600)")
+      ->required();
+  auto* certify = add_devices_action("certify", "sign a device's identity key");
+  certify->add_option("--operator-key", devices_cmd.operator_key, "operator key file")->required();
+  auto* certify_hex = certify->add_option("--identity-public-key", devices_cmd.identity_public_key,
+                                          "the device's Ed25519 public key, 64 hex digits");
+  certify
+      ->add_option("--identity-file", devices_cmd.identity_file,
+                   "the device's identity file (fl-client --identity) or its public key hex")
+      ->excludes(certify_hex);
+  certify->add_option("--valid-days", devices_cmd.valid_days, "validity (default 365)");
+  certify->add_option("--label", device_label, "e.g. the device's serial number");
+  certify->add_option("--out", devices_cmd.out, "certificate file to write")->required();
+
   app.add_option("--address", address, "listen address (overrides listen.address)");
   app.add_option("--port", port, "listen port, 0 for any free port (overrides listen.port)");
   app.add_option("--io-threads", io_threads, "HTTP io threads (overrides listen.io_threads)");
@@ -140,6 +180,11 @@ int main(int argc, char** argv) {
     return fl::coordinator::run_models_command(models_cmd);
   }
   if (predict->parsed()) return fl::coordinator::run_predict_command(predict_cmd);
+  if (devices->parsed()) {
+    if (revoke->parsed() && revoke->count("--client") > 0) devices_cmd.client = revoke_client;
+    if (!device_label.empty()) devices_cmd.label = device_label;
+    return fl::coordinator::run_devices_command(devices_cmd);
+  }
   if (serve->parsed()) {
     serve_cmd.json_logs = serve_log_format == "json";
     return fl::coordinator::run_serve_command(serve_cmd);

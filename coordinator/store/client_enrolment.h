@@ -22,6 +22,8 @@ struct ClientEnrolment {
   ClientPublicKey public_key{};
   int64_t enrolled_at_ms = 0;
   std::optional<std::string> label;  // e.g. a site name, for people reading dashboards
+  // Set by revoke_client: the client can no longer authenticate or enrol again.
+  std::optional<int64_t> revoked_at_ms;
 };
 
 }  // namespace fl::coordinator

@@ -86,8 +86,27 @@ INSERT INTO publications (model, version_id, previous_version_id, at_ms, reason,
 UPDATE schema_version SET version = 2;
 )sql";
 
+// Version 3: enrolment an outsider cannot flood (device_token.h). Clients
+// can be revoked; one-time device tokens are kept as BLAKE2b-256 hashes only.
+// Existing clients stay enrolled and unrevoked. A spent token names its
+// client, and spent_at_ms is set exactly when client_id is.
+constexpr std::string_view kMigrateV2ToV3 = R"sql(
+ALTER TABLE clients ADD COLUMN revoked_at_ms INTEGER;
+CREATE TABLE device_tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  token_hash BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+  label TEXT,
+  issued_at_ms INTEGER NOT NULL,
+  client_id INTEGER UNIQUE REFERENCES clients (id),
+  spent_at_ms INTEGER,
+  revoked_at_ms INTEGER,
+  CHECK ((client_id IS NULL) = (spent_at_ms IS NULL))
+);
+UPDATE schema_version SET version = 3;
+)sql";
+
 // kMigrations[v - 1] takes a version-v database to version v + 1.
-constexpr std::string_view kMigrations[] = {kMigrateV1ToV2};
+constexpr std::string_view kMigrations[] = {kMigrateV1ToV2, kMigrateV2ToV3};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion - 1,
               "one migration per schema version step");
 

@@ -1,6 +1,6 @@
 // The SQLite schema of the store, and bringing a database up to it.
 //
-// Version 2 (kSqliteSchemaVersion), one table per record:
+// Version 3 (kSqliteSchemaVersion), one table per record:
 //   model_versions  one row per version; payloads as BLOBs; stage as text with
 //                   a CHECK; a partial UNIQUE index allows at most one
 //                   published row per model, so even a buggy caller or a
@@ -8,7 +8,10 @@
 //   version_metrics (version_id, name) -> value: metrics as rows, not a blob,
 //                   so a quality gate or a dashboard can query them.
 //   rounds          one row per round; stage counts as columns.
-//   clients         one row per enrolment; public_key UNIQUE and 32 bytes.
+//   clients         one row per enrolment; public_key UNIQUE and 32 bytes;
+//                   revoked_at_ms added in version 3.
+//   device_tokens   one-time enrolment tokens as BLAKE2b-256 hashes, each
+//                   spent by at most one client (device_token.h); version 3.
 //   publications    the publication history (publication.h), added in
 //                   version 2; written in the transaction that changes stages.
 //   schema_version  a single row: the version this file was written with.
@@ -30,7 +33,7 @@
 
 namespace fl::coordinator {
 
-inline constexpr int kSqliteSchemaVersion = 2;
+inline constexpr int kSqliteSchemaVersion = 3;
 
 // Creates the schema in an empty database or checks an existing one's
 // version. FailedPrecondition for a newer version or a database that holds

@@ -1,6 +1,7 @@
 #include "coordinator/store/sqlite_store.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -89,9 +90,33 @@ constexpr std::string_view kFailRunningRounds =
 constexpr std::string_view kInsertClient =
     "INSERT INTO clients (public_key, enrolled_at_ms, label) VALUES (?1, ?2, ?3)";
 constexpr std::string_view kSelectClientById =
-    "SELECT id, public_key, enrolled_at_ms, label FROM clients WHERE id = ?1";
+    "SELECT id, public_key, enrolled_at_ms, label, revoked_at_ms FROM clients WHERE id = ?1";
 constexpr std::string_view kSelectClientByKey =
-    "SELECT id, public_key, enrolled_at_ms, label FROM clients WHERE public_key = ?1";
+    "SELECT id, public_key, enrolled_at_ms, label, revoked_at_ms FROM clients"
+    " WHERE public_key = ?1";
+constexpr std::string_view kRevokeClient =
+    "UPDATE clients SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL";
+constexpr std::string_view kRevokeTokenOfClient =
+    "UPDATE device_tokens SET revoked_at_ms = ?2 WHERE client_id = ?1 AND revoked_at_ms IS NULL";
+
+constexpr std::string_view kInsertDeviceToken =
+    "INSERT INTO device_tokens (token_hash, label, issued_at_ms) VALUES (?1, ?2, ?3)";
+constexpr std::string_view kListDeviceTokens =
+    "SELECT id, token_hash, label, issued_at_ms, client_id, spent_at_ms, revoked_at_ms"
+    " FROM device_tokens ORDER BY id";
+constexpr std::string_view kSelectDeviceTokenByHash =
+    "SELECT id, token_hash, label, issued_at_ms, client_id, spent_at_ms, revoked_at_ms"
+    " FROM device_tokens WHERE token_hash = ?1";
+// At most two rows: enough to tell "one match" from "ambiguous". The prefix
+// is validated as hex digits first, so it holds no LIKE wildcard.
+constexpr std::string_view kSelectDeviceTokensByPrefix =
+    "SELECT id, token_hash, label, issued_at_ms, client_id, spent_at_ms, revoked_at_ms"
+    " FROM device_tokens WHERE lower(hex(token_hash)) LIKE ?1 || '%' ORDER BY id LIMIT 2";
+constexpr std::string_view kSpendDeviceToken =
+    "UPDATE device_tokens SET client_id = ?2, spent_at_ms = ?3"
+    " WHERE id = ?1 AND client_id IS NULL AND revoked_at_ms IS NULL";
+constexpr std::string_view kRevokeDeviceToken =
+    "UPDATE device_tokens SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL";
 
 // --- Validation and row decoding --------------------------------------------
 
@@ -198,7 +223,30 @@ Result<ClientEnrolment> client_from_row(const SqliteStatement& s) {
   std::memcpy(c.public_key.data(), key.data(), key.size());
   c.enrolled_at_ms = s.column_int64(2);
   if (!s.column_is_null(3)) c.label = s.column_text(3);
+  c.revoked_at_ms = s.column_optional_int64(4);
   return c;
+}
+
+// Columns as in kListDeviceTokens.
+Result<DeviceToken> token_from_row(const SqliteStatement& s) {
+  DeviceToken t;
+  t.id = s.column_int64(0);
+  const std::string hash = s.column_blob(1);
+  if (hash.size() != t.hash.size()) {
+    return DataLoss("device token " + std::to_string(t.id) + " has a " +
+                    std::to_string(hash.size()) + "-byte hash");
+  }
+  std::memcpy(t.hash.data(), hash.data(), hash.size());
+  if (!s.column_is_null(2)) t.label = s.column_text(2);
+  t.issued_at_ms = s.column_int64(3);
+  if (auto client = s.column_optional_int64(4)) t.client_id = static_cast<uint64_t>(*client);
+  t.spent_at_ms = s.column_optional_int64(5);
+  t.revoked_at_ms = s.column_optional_int64(6);
+  return t;
+}
+
+std::string_view hash_bytes(const DeviceTokenHash& hash) {
+  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
 }
 
 }  // namespace
@@ -717,6 +765,170 @@ Result<ClientEnrolment> SqliteStore::find_client_by_key(const ClientPublicKey& p
   FL_STORE_TRY(found, select->step());
   if (!found) return NotFound("no client is enrolled with this public key");
   return client_from_row(*select);
+}
+
+// --- Device tokens ----------------------------------------------------------
+
+Result<std::vector<int64_t>> SqliteStore::add_device_tokens(
+    const std::vector<DeviceTokenHash>& hashes, int64_t issued_at_ms,
+    std::optional<std::string> label) {
+  std::lock_guard lock(mu_);
+  FL_STORE_TRY(transaction, SqliteTransaction::begin(db_, Mode::kWrite));
+  std::vector<int64_t> ids;
+  ids.reserve(hashes.size());
+  for (const DeviceTokenHash& hash : hashes) {
+    {
+      FL_STORE_TRY(existing, statement(kSelectDeviceTokenByHash));
+      existing->bind_blob(1, hash_bytes(hash));
+      FL_STORE_TRY(found, existing->step());
+      if (found) return AlreadyExists("a device token with this hash was already issued");
+    }
+    FL_STORE_TRY(insert, statement(kInsertDeviceToken));
+    insert->bind_blob(1, hash_bytes(hash));
+    insert->bind_optional_text(2, label);
+    insert->bind_int64(3, issued_at_ms);
+    FL_RETURN_IF_ERROR(insert->execute());
+    ids.push_back(sqlite3_last_insert_rowid(db_));
+  }
+  FL_RETURN_IF_ERROR(transaction.commit());
+  return ids;
+}
+
+Result<std::vector<DeviceToken>> SqliteStore::list_device_tokens() {
+  std::lock_guard lock(mu_);
+  FL_STORE_TRY(select, statement(kListDeviceTokens));
+  std::vector<DeviceToken> tokens;
+  while (true) {
+    FL_STORE_TRY(row, select->step());
+    if (!row) break;
+    FL_STORE_TRY(token, token_from_row(*select));
+    tokens.push_back(std::move(token));
+  }
+  return tokens;
+}
+
+Result<uint64_t> SqliteStore::enroll_with_token(const DeviceTokenHash& token_hash,
+                                                const ClientPublicKey& public_key,
+                                                int64_t enrolled_at_ms,
+                                                std::optional<std::string> label) {
+  std::lock_guard lock(mu_);
+  FL_STORE_TRY(transaction, SqliteTransaction::begin(db_, Mode::kWrite));
+  DeviceToken token;
+  {
+    FL_STORE_TRY(select, statement(kSelectDeviceTokenByHash));
+    select->bind_blob(1, hash_bytes(token_hash));
+    FL_STORE_TRY(found, select->step());
+    if (!found) return PermissionDenied("unknown device token");
+    FL_STORE_TRY(row, token_from_row(*select));
+    token = std::move(row);
+  }
+  if (token.revoked_at_ms) return PermissionDenied("this device token was revoked");
+  std::optional<ClientEnrolment> existing;
+  {
+    FL_STORE_TRY(select, statement(kSelectClientByKey));
+    select->bind_blob(1, key_bytes(public_key));
+    FL_STORE_TRY(found, select->step());
+    if (found) {
+      FL_STORE_TRY(client, client_from_row(*select));
+      existing = std::move(client);
+    }
+  }
+  if (token.client_id) {
+    // Spent: only its own client may present it again (a device restarting).
+    if (existing && existing->client_id == *token.client_id) {
+      if (existing->revoked_at_ms) return PermissionDenied("this client was revoked");
+      FL_RETURN_IF_ERROR(transaction.commit());
+      return existing->client_id;
+    }
+    return PermissionDenied("this device token was already used by another identity");
+  }
+  if (existing) {
+    if (existing->revoked_at_ms) return PermissionDenied("this client was revoked");
+    return AlreadyExists("this public key is already enrolled as client " +
+                         std::to_string(existing->client_id) + " without this device token");
+  }
+  FL_STORE_TRY(insert, statement(kInsertClient));
+  insert->bind_blob(1, key_bytes(public_key));
+  insert->bind_int64(2, enrolled_at_ms);
+  insert->bind_optional_text(3, label);
+  FL_RETURN_IF_ERROR(insert->execute());
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  FL_STORE_TRY(spend, statement(kSpendDeviceToken));
+  spend->bind_int64(1, token.id);
+  spend->bind_int64(2, id);
+  spend->bind_int64(3, enrolled_at_ms);
+  FL_RETURN_IF_ERROR(spend->execute());
+  if (sqlite3_changes(db_) != 1) return Aborted("the device token changed during enrolment");
+  FL_RETURN_IF_ERROR(transaction.commit());
+  return static_cast<uint64_t>(id);
+}
+
+Status SqliteStore::revoke_client(uint64_t client_id, int64_t at_ms) {
+  const std::string label = "client " + std::to_string(client_id);
+  if (client_id > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return NotFound(label + " does not exist");
+  }
+  std::lock_guard lock(mu_);
+  FL_STORE_TRY(transaction, SqliteTransaction::begin(db_, Mode::kWrite));
+  {
+    FL_STORE_TRY(select, statement(kSelectClientById));
+    select->bind_int64(1, static_cast<int64_t>(client_id));
+    FL_STORE_TRY(found, select->step());
+    if (!found) return NotFound(label + " does not exist");
+  }
+  for (std::string_view sql : {kRevokeClient, kRevokeTokenOfClient}) {
+    FL_STORE_TRY(update, statement(sql));
+    update->bind_int64(1, static_cast<int64_t>(client_id));
+    update->bind_int64(2, at_ms);
+    FL_RETURN_IF_ERROR(update->execute());
+  }
+  return transaction.commit();
+}
+
+Result<DeviceToken> SqliteStore::revoke_device_token(std::string_view hex_prefix, int64_t at_ms) {
+  std::string prefix;
+  for (char ch : hex_prefix) {
+    if (!std::isxdigit(static_cast<unsigned char>(ch))) {
+      return InvalidArgument("a token hash prefix is hex digits; '" + std::string(hex_prefix) +
+                             "' is not");
+    }
+    prefix += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  if (prefix.size() < 8 || prefix.size() > 64) {
+    return InvalidArgument(
+        "a token hash prefix needs 8 to 64 hex digits (devices list shows them)");
+  }
+  std::lock_guard lock(mu_);
+  FL_STORE_TRY(transaction, SqliteTransaction::begin(db_, Mode::kWrite));
+  DeviceToken token;
+  {
+    FL_STORE_TRY(select, statement(kSelectDeviceTokensByPrefix));
+    select->bind_text(1, prefix);
+    FL_STORE_TRY(found, select->step());
+    if (!found) return NotFound("no device token hash starts with " + prefix);
+    FL_STORE_TRY(row, token_from_row(*select));
+    token = std::move(row);
+    FL_STORE_TRY(second, select->step());
+    if (second) {
+      return InvalidArgument("several device token hashes start with " + prefix +
+                             "; give more digits");
+    }
+  }
+  if (!token.revoked_at_ms) {
+    FL_STORE_TRY(update, statement(kRevokeDeviceToken));
+    update->bind_int64(1, token.id);
+    update->bind_int64(2, at_ms);
+    FL_RETURN_IF_ERROR(update->execute());
+    token.revoked_at_ms = at_ms;
+  }
+  if (token.client_id) {
+    FL_STORE_TRY(update, statement(kRevokeClient));
+    update->bind_int64(1, static_cast<int64_t>(*token.client_id));
+    update->bind_int64(2, at_ms);
+    FL_RETURN_IF_ERROR(update->execute());
+  }
+  FL_RETURN_IF_ERROR(transaction.commit());
+  return token;
 }
 
 }  // namespace fl::coordinator

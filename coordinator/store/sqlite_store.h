@@ -74,6 +74,16 @@ class SqliteStore final : public Store {
   Result<ClientEnrolment> find_client(uint64_t client_id) override;
   Result<ClientEnrolment> find_client_by_key(const ClientPublicKey& public_key) override;
 
+  Result<std::vector<int64_t>> add_device_tokens(const std::vector<DeviceTokenHash>& hashes,
+                                                 int64_t issued_at_ms,
+                                                 std::optional<std::string> label) override;
+  Result<std::vector<DeviceToken>> list_device_tokens() override;
+  Result<uint64_t> enroll_with_token(const DeviceTokenHash& token,
+                                     const ClientPublicKey& public_key, int64_t enrolled_at_ms,
+                                     std::optional<std::string> label) override;
+  Status revoke_client(uint64_t client_id, int64_t at_ms) override;
+  Result<DeviceToken> revoke_device_token(std::string_view hex_prefix, int64_t at_ms) override;
+
  private:
   explicit SqliteStore(sqlite3* db);  // defined where SqliteStatement is complete
   Status configure(bool in_memory, const SqliteStoreOptions& options);

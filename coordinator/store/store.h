@@ -12,7 +12,8 @@
 // Errors: NotFound for unknown ids, names or keys; FailedPrecondition for a
 // valid request the current state forbids (completing a failed round,
 // publishing a version under another model's name); InvalidArgument for
-// malformed input; AlreadyExists for a duplicate enrolment; DataLoss when the
+// malformed input; AlreadyExists for a duplicate enrolment; PermissionDenied
+// for an enrolment a device token does not allow; DataLoss when the
 // stored data is corrupt; Unavailable when the database stays locked by
 // another process. Nothing changes when an operation fails.
 //
@@ -31,6 +32,7 @@
 
 #include "base/status.h"
 #include "coordinator/store/client_enrolment.h"
+#include "coordinator/store/device_token.h"
 #include "coordinator/store/model_version.h"
 #include "coordinator/store/publication.h"
 #include "coordinator/store/round_record.h"
@@ -115,6 +117,35 @@ class Store {
                                   std::optional<std::string> label) = 0;
   virtual Result<ClientEnrolment> find_client(uint64_t client_id) = 0;
   virtual Result<ClientEnrolment> find_client_by_key(const ClientPublicKey& public_key) = 0;
+
+  // --- Device tokens (device_token.h) --------------------------------------
+
+  // Records freshly issued tokens (their hashes) in one transaction; returns
+  // their ids in order. AlreadyExists if a hash is already known.
+  virtual Result<std::vector<int64_t>> add_device_tokens(const std::vector<DeviceTokenHash>& hashes,
+                                                         int64_t issued_at_ms,
+                                                         std::optional<std::string> label) = 0;
+  // Every token, in issue order.
+  virtual Result<std::vector<DeviceToken>> list_device_tokens() = 0;
+  // Enrols `public_key` with the token hashed to `token`, marking the token
+  // spent by the new client in the same transaction. The token's own client
+  // presenting it again (a device restarting) gets its id back. Every other
+  // case is PermissionDenied and changes nothing: an unknown or revoked
+  // token, a token spent by another key, a revoked client. AlreadyExists
+  // when the key is already enrolled without this token.
+  virtual Result<uint64_t> enroll_with_token(const DeviceTokenHash& token,
+                                             const ClientPublicKey& public_key,
+                                             int64_t enrolled_at_ms,
+                                             std::optional<std::string> label) = 0;
+  // Revokes a client (and the token it spent): its signed requests are
+  // refused from now on. NotFound for an unknown client; revoking twice
+  // keeps the first time.
+  virtual Status revoke_client(uint64_t client_id, int64_t at_ms) = 0;
+  // Revokes the one token whose lowercase hex hash starts with `hex_prefix`
+  // (at least 8 hex digits), and its client if it was spent; returns the
+  // token as it is now. NotFound when none matches; InvalidArgument for a
+  // short or non-hex prefix or one that matches several tokens.
+  virtual Result<DeviceToken> revoke_device_token(std::string_view hex_prefix, int64_t at_ms) = 0;
 };
 
 }  // namespace fl::coordinator

@@ -17,6 +17,10 @@
 #include "aggregation/quantization.h"
 #include "coordinator/service/config.h"
 #include "coordinator/service/coordinator_service.h"
+#include "coordinator/service/device_certificate.h"
+#include "coordinator/service/enrollment.h"
+#include "crypto/ed25519.h"
+#include "crypto/rng.h"
 #include "fl/client.h"
 #include "fl/model_trainer.h"
 #include "model/serialization.h"
@@ -87,8 +91,17 @@ struct Fleet {
   std::map<uint64_t, std::vector<std::vector<float>>> update_values;
 };
 
+// One device token per client, issued into the coordinator's store as an
+// operator would with `fl-coordinator devices issue`.
+std::vector<std::string> issue_tokens(coordinator::CoordinatorService& service, size_t count) {
+  crypto::SeededRng rng(count, "end-to-end-tokens");
+  auto tokens = coordinator::issue_device_tokens(service.store(), rng, count, 0, "e2e");
+  EXPECT_TRUE(tokens.ok()) << tokens.status().to_string();
+  return tokens.ok() ? *tokens : std::vector<std::string>(count);
+}
+
 std::unique_ptr<Client> make_client(const ScratchDir& dir, const std::string& csv, int index,
-                                    uint16_t port, Fleet* fleet,
+                                    uint16_t port, Fleet* fleet, const std::string& device_token,
                                     std::function<void(std::string_view)> after_stage = {}) {
   BuiltinTrainerOptions data;
   data.dataset = "csv:" + csv;
@@ -102,6 +115,7 @@ std::unique_ptr<Client> make_client(const ScratchDir& dir, const std::string& cs
   o.identity_file = dir.file("client-" + std::to_string(index) + ".key");
   o.population = "e2e";
   o.label = "test client " + std::to_string(index);
+  o.device_token = device_token;
   o.rng_seed = static_cast<uint64_t>(index) + 1;
   o.retry.base_delay = std::chrono::milliseconds(20);
   o.retry.max_delay = std::chrono::milliseconds(200);
@@ -129,8 +143,10 @@ TEST(ClientEndToEnd, FiveClientsCompleteTwoRoundsAndTheCoordinatorPublishesTheir
   const uint16_t port = (*service)->port();
 
   Fleet fleet;
+  const auto tokens = issue_tokens(**service, kClients);
   std::vector<std::unique_ptr<Client>> clients;
-  for (int i = 0; i < kClients; ++i) clients.push_back(make_client(dir, csv, i, port, &fleet));
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(make_client(dir, csv, i, port, &fleet, tokens[i]));
 
   std::vector<std::vector<Result<RoundReport>>> reports(kClients);
   std::vector<Status> after_finish(kClients);
@@ -221,9 +237,10 @@ TEST(ClientEndToEnd, ARoundCutShortByACoordinatorRestartIsReportedAndTheNextOneC
     changed.notify_all();
     changed.wait(lock, [&] { return restarted; });
   };
+  const auto tokens = issue_tokens(**service, kClients);
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < kClients; ++i)
-    clients.push_back(make_client(dir, csv, i, port, nullptr, pause_until_restarted));
+    clients.push_back(make_client(dir, csv, i, port, nullptr, tokens[i], pause_until_restarted));
   std::vector<std::vector<Result<RoundReport>>> reports(kClients);
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
@@ -262,6 +279,102 @@ TEST(ClientEndToEnd, ARoundCutShortByACoordinatorRestartIsReportedAndTheNextOneC
     EXPECT_GT(reports[i][1]->round_id, cut.round_id);
   }
   (*again)->stop();
+}
+
+// Enrolment through the SDK: the device token or certificate options reach
+// the coordinator, and a device without them is told what it lacks.
+TEST(ClientEndToEnd, ADeviceEnrolsWithItsTokenAndOneWithoutIsToldWhatItLacks) {
+  ScratchDir dir;
+  auto service = coordinator::CoordinatorService::create(service_config(1));
+  ASSERT_TRUE(service.ok()) << service.status().to_string();
+  ASSERT_TRUE((*service)->start().ok());
+  const auto tokens = issue_tokens(**service, 1);
+  auto options = [&](const std::string& name) {
+    ClientOptions o;
+    o.coordinator = "http://127.0.0.1:" + std::to_string((*service)->port());
+    o.identity_file = dir.file(name + ".key");
+    o.population = "e2e";
+    o.retry.max_attempts = 1;
+    return o;
+  };
+  auto make = [&](const ClientOptions& o) {
+    BuiltinTrainerOptions data;
+    data.dataset = "csv:" + dir.file("data.csv");
+    data.target_column = "label";
+    auto trainer = make_model_trainer(data);
+    EXPECT_TRUE(trainer.ok());
+    return Client::create(o, std::move(*trainer));
+  };
+  write_synthetic_csv(dir.file("data.csv"));
+
+  auto outsider = make(options("outsider"));
+  ASSERT_TRUE(outsider.ok()) << outsider.status().to_string();
+  Status refused = (*outsider)->enroll();
+  EXPECT_EQ(refused.code(), ErrorCode::kPermissionDenied) << refused.to_string();
+  EXPECT_NE(refused.message().find("device token"), std::string::npos) << refused.to_string();
+
+  ClientOptions with_token = options("device");
+  with_token.device_token = tokens[0];
+  auto device = make(with_token);
+  ASSERT_TRUE(device.ok()) << device.status().to_string();
+  ASSERT_TRUE((*device)->enroll().ok());
+  EXPECT_GT((*device)->client_id(), 0u);
+
+  // Bad options are refused before any request, naming the option.
+  ClientOptions bad = options("bad");
+  bad.device_token = "not-hex";
+  auto b = make(bad);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("device_token"), std::string::npos) << b.status().to_string();
+  bad = options("bad");
+  bad.device_certificate_file = dir.file("missing.cert");
+  b = make(bad);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("device_certificate_file"), std::string::npos)
+      << b.status().to_string();
+  (*service)->stop();
+}
+
+TEST(ClientEndToEnd, ADeviceEnrolsWithAnOperatorCertificate) {
+  ScratchDir dir;
+  crypto::SeededRng operator_rng(3, "end-to-end-operator");
+  const auto op = crypto::ed25519_keypair(operator_rng);
+  coordinator::CoordinatorConfig config = service_config(1);
+  config.enrollment.mode = coordinator::EnrollmentMode::kCertificate;
+  config.enrollment.operator_keys = {op.public_key};
+  auto service = coordinator::CoordinatorService::create(config);
+  ASSERT_TRUE(service.ok()) << service.status().to_string();
+  ASSERT_TRUE((*service)->start().ok());
+
+  // The device's identity, made the way the SDK makes it (a 32-byte seed file).
+  crypto::SeededRng device_rng(4, "end-to-end-device");
+  const auto identity = crypto::ed25519_keypair(device_rng);
+  const std::string key_file = dir.file("device.key");
+  std::ofstream(key_file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(identity.seed.data()), 32);
+  auto certificate = coordinator::certify_device(op, identity.public_key,
+                                                 coordinator::unix_millis_now() + 3'600'000, "sn");
+  ASSERT_TRUE(certificate.ok());
+  const std::string cert_file = dir.file("device.cert");
+  std::ofstream(cert_file, std::ios::binary) << certificate->SerializeAsString();
+
+  write_synthetic_csv(dir.file("data.csv"));
+  BuiltinTrainerOptions data;
+  data.dataset = "csv:" + dir.file("data.csv");
+  data.target_column = "label";
+  auto trainer = make_model_trainer(data);
+  ASSERT_TRUE(trainer.ok());
+  ClientOptions o;
+  o.coordinator = "http://127.0.0.1:" + std::to_string((*service)->port());
+  o.identity_file = key_file;
+  o.population = "e2e";
+  o.device_certificate_file = cert_file;
+  o.retry.max_attempts = 1;
+  auto client = Client::create(o, std::move(*trainer));
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
+  ASSERT_TRUE((*client)->enroll().ok());
+  EXPECT_GT((*client)->client_id(), 0u);
+  (*service)->stop();
 }
 
 }  // namespace

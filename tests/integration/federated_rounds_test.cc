@@ -103,19 +103,37 @@ class FederatedRounds : public ::testing::Test {
         FL_COORDINATOR_BIN,
         std::vector<std::string>{"--config", (dir / "coordinator.yaml").string()},
         (dir / log_name).string());
-    ASSERT_TRUE(coordinator->wait_for("listening on", seconds(60)))
-        << coordinator->log();
+    ASSERT_TRUE(coordinator->wait_for("listening on", seconds(60))) << coordinator->log();
+  }
+
+  // One-time device tokens, issued as an operator does (the coordinator
+  // enrols in token mode by default).
+  std::vector<std::string> issue_device_tokens(int n) {
+    const std::string out = (dir / ("tokens-" + std::to_string(token_batches++) + ".txt")).string();
+    Process issue(FL_COORDINATOR_BIN,
+                  {"devices", "issue", "--db", (dir / "fl.db").string(), "--count",
+                   std::to_string(n), "--out", out},
+                  out + ".log");
+    EXPECT_EQ(issue.wait_exit(seconds(30)).value_or(-1), 0) << issue.log();
+    std::vector<std::string> tokens;
+    std::ifstream in(out);
+    for (std::string line; std::getline(in, line);) tokens.push_back(line);
+    EXPECT_EQ(tokens.size(), static_cast<size_t>(n));
+    tokens.resize(n);
+    return tokens;
   }
 
   void start_clients(int n, const std::map<int, std::string>& stall = {}) {
+    const std::vector<std::string> tokens = issue_device_tokens(n);
     for (int i = 0; i < n; ++i) {
       std::vector<std::string> args = {
-          "--coordinator", "http://127.0.0.1:" + std::to_string(port),
-          "--identity", (dir / ("client-" + std::to_string(i) + ".key")).string(),
-          "--population", "fmnist",
-          "--data", "fashion-mnist",
-          "--shard", std::to_string(i) + "/" + std::to_string(n),
-          "--seed", std::to_string(100 + i),
+          "--coordinator",  "http://127.0.0.1:" + std::to_string(port),
+          "--device-token", tokens[i],
+          "--identity",     (dir / ("client-" + std::to_string(i) + ".key")).string(),
+          "--population",   "fmnist",
+          "--data",         "fashion-mnist",
+          "--shard",        std::to_string(i) + "/" + std::to_string(n),
+          "--seed",         std::to_string(100 + i),
           "--dump-updates", (dir / "updates").string()};
       if (stall.count(i)) {
         args.push_back("--stall-after");
@@ -197,6 +215,7 @@ class FederatedRounds : public ::testing::Test {
 
   fs::path dir;
   uint16_t port = 0;
+  int token_batches = 0;
   std::unique_ptr<Process> coordinator;
   std::vector<std::unique_ptr<Process>> clients;
 };
@@ -283,8 +302,7 @@ TEST_F(FederatedRounds, CoordinatorKilledMidRoundLosesNoVersionAndCarriesOn) {
   {
     auto store = open_store();
     ASSERT_TRUE(store);
-    auto published =
-        store->latest_version("fmnist-softmax", coordinator::VersionStage::kPublished);
+    auto published = store->latest_version("fmnist-softmax", coordinator::VersionStage::kPublished);
     ASSERT_TRUE(published.ok());
     v1 = published->id;
     ASSERT_TRUE(published->round_id.has_value());

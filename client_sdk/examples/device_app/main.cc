@@ -86,7 +86,7 @@ class SensorTrainer final : public fl::Trainer {
 
 void usage() {
   std::cout << "usage: device_app --coordinator URL --identity FILE --population NAME"
-               " [--rounds N] [--device SEED]\n";
+               " [--device-token TOKEN | --device-certificate FILE] [--rounds N] [--device SEED]\n";
 }
 
 }  // namespace
@@ -105,6 +105,10 @@ int main(int argc, char** argv) {
       options.coordinator = argv[++i];
     } else if (arg == "--identity" && has_value) {
       options.identity_file = argv[++i];
+    } else if (arg == "--device-token" && has_value) {
+      options.device_token = argv[++i];  // from the operator: fl-coordinator devices issue
+    } else if (arg == "--device-certificate" && has_value) {
+      options.device_certificate_file = argv[++i];
     } else if (arg == "--population" && has_value) {
       options.population = argv[++i];
     } else if (arg == "--rounds" && has_value) {

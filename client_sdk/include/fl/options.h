@@ -54,8 +54,15 @@ struct ClientOptions {
   std::string identity_file;
 
   std::string population;
-  std::string enrollment_token;  // when the coordinator requires one
-  std::string label;             // free text shown to operators: device model, site name
+  // What proves to the coordinator that this device may enrol (its
+  // enrollment.mode): a one-time device token (64 hex digits, from
+  // `fl-coordinator devices issue`), or a device certificate file (from
+  // `fl-coordinator devices certify`) for this identity. Neither for a
+  // coordinator in open mode. Kept after enrolment: a restarting device
+  // presents the same token and gets its client id back.
+  std::string device_token;
+  std::string device_certificate_file;
+  std::string label;  // free text shown to operators: device model, site name
 
   RetryOptions retry;
   TimeoutOptions timeouts;

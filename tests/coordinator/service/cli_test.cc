@@ -2,6 +2,7 @@
 // binary against a store file, judged by its exit code, what it prints and
 // what it leaves in the store.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -18,7 +19,10 @@
 #include "client_sdk/transport/http_client.h"
 #include "coordinator/registry/registry.h"
 #include "coordinator/service/coordinator_service.h"
+#include "coordinator/service/device_certificate.h"
+#include "coordinator/service/enrollment.h"
 #include "coordinator/store/sqlite_store.h"
+#include "crypto/ed25519.h"
 #include "model/model.h"
 #include "model/predict.h"
 #include "model/serialization.h"
@@ -273,6 +277,219 @@ TEST_F(CoordinatorCliTest, ServeAnswersPredictionsAndStopsOnSigterm) {
   auto code = serve.wait_exit(std::chrono::seconds(10));
   ASSERT_TRUE(code.has_value()) << "serve did not stop on SIGTERM: " << serve.log();
   EXPECT_EQ(*code, 0) << serve.log();
+}
+
+// --- devices ---------------------------------------------------------------------
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+int file_mode(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return static_cast<int>(st.st_mode & 0777);
+}
+
+ClientPublicKey key_of(uint64_t seed) {
+  crypto::SeededRng rng(seed, "cli-test-device");
+  const auto key = crypto::ed25519_keypair(rng).public_key;
+  ClientPublicKey out;
+  std::copy(key.begin(), key.end(), out.begin());
+  return out;
+}
+
+TEST_F(CoordinatorCliTest, DevicesIssueWritesPrivateTokensAndStoresOnlyTheirHashes) {
+  const std::string out = (dir / "tokens.txt").string();
+  CliResult r =
+      run({"devices", "issue", "--db", db, "--count", "3", "--out", out, "--label", "b1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(file_mode(out), 0600);
+  const auto tokens = lines_of(out);
+  ASSERT_EQ(tokens.size(), 3u);
+  auto store = SqliteStore::open(db);
+  ASSERT_TRUE(store.ok());
+  auto stored = (*store)->list_device_tokens();
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 3u);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    auto hash = hash_device_token(tokens[i]);
+    ASSERT_TRUE(hash.ok()) << tokens[i];
+    EXPECT_EQ((*stored)[i].hash, *hash);
+    EXPECT_EQ((*stored)[i].label, "b1");
+  }
+  // Each token enrols one device.
+  EXPECT_TRUE((*store)->enroll_with_token(*hash_device_token(tokens[0]), key_of(1), 1, {}).ok());
+}
+
+TEST_F(CoordinatorCliTest, DevicesIssueRefusesBadInputAndRecordsNothing) {
+  const std::string existing = (dir / "existing.txt").string();
+  std::ofstream(existing) << "keep me\n";
+  CliResult r = run({"devices", "issue", "--db", db, "--count", "2", "--out", existing});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("already exists"), std::string::npos) << r.output;
+  EXPECT_EQ(lines_of(existing), std::vector<std::string>{"keep me"});
+  r = run({"devices", "issue", "--db", db, "--count", "0", "--out", (dir / "t.txt").string()});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("--count"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "t.txt"));
+  EXPECT_TRUE((*SqliteStore::open(db))->list_device_tokens()->empty());
+}
+
+TEST_F(CoordinatorCliTest, DevicesListAndRevokeByClientAndByTokenHash) {
+  const std::string out = (dir / "tokens.txt").string();
+  ASSERT_EQ(run({"devices", "issue", "--db", db, "--count", "2", "--out", out}).exit_code, 0);
+  const auto tokens = lines_of(out);
+  uint64_t client = 0;
+  std::string unused_prefix;
+  {
+    auto store = SqliteStore::open(db);
+    ASSERT_TRUE(store.ok());
+    auto id = (*store)->enroll_with_token(*hash_device_token(tokens[0]), key_of(1), 1, {});
+    ASSERT_TRUE(id.ok()) << id.status().to_string();
+    client = *id;
+    unused_prefix = crypto::to_hex((*store)->list_device_tokens()->at(1).hash).substr(0, 12);
+  }
+  CliResult list = run({"devices", "list", "--db", db});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_TRUE(std::regex_search(list.output, std::regex("spent +" + std::to_string(client))))
+      << list.output;
+  EXPECT_TRUE(std::regex_search(list.output, std::regex(unused_prefix + "[0-9a-f]* +unused")))
+      << list.output;
+
+  CliResult by_client = run({"devices", "revoke", "--db", db, "--client", std::to_string(client)});
+  ASSERT_EQ(by_client.exit_code, 0) << by_client.output;
+  CliResult by_hash = run({"devices", "revoke", "--db", db, "--token-hash", unused_prefix});
+  ASSERT_EQ(by_hash.exit_code, 0) << by_hash.output;
+  auto store = SqliteStore::open(db);
+  EXPECT_TRUE((*store)->find_client(client)->revoked_at_ms.has_value());
+  auto tokens_now = (*store)->list_device_tokens();
+  ASSERT_TRUE(tokens_now.ok());
+  for (const DeviceToken& t : *tokens_now) EXPECT_EQ(t.state(), DeviceTokenState::kRevoked);
+  // The revoked unused token no longer enrols.
+  EXPECT_EQ(
+      (*store)->enroll_with_token(*hash_device_token(tokens[1]), key_of(2), 1, {}).status().code(),
+      ErrorCode::kPermissionDenied);
+  list = run({"devices", "list", "--db", db});
+  EXPECT_EQ(std::regex_search(list.output, std::regex("\n[0-9a-f]+ +(unused|spent) ")), false)
+      << list.output;
+}
+
+TEST_F(CoordinatorCliTest, DevicesRevokeRefusesBadInput) {
+  CliResult r = run({"devices", "revoke", "--db", db, "--client", "424242"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("client 424242 does not exist"), std::string::npos) << r.output;
+  r = run({"devices", "revoke", "--db", db, "--token-hash", "zz"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("hex"), std::string::npos) << r.output;
+  r = run({"devices", "revoke", "--db", db});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--client or --token-hash"), std::string::npos) << r.output;
+}
+
+TEST_F(CoordinatorCliTest, OperatorKeyAndCertifyMakeACertificateTheCoordinatorAccepts) {
+  const std::string key = (dir / "operator.key").string();
+  CliResult made = run({"devices", "operator-key", "--out", key});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  EXPECT_EQ(file_mode(key), 0600);
+  const auto pub_lines = lines_of(key + ".pub");
+  ASSERT_EQ(pub_lines.size(), 1u);
+  EXPECT_NE(made.output.find(pub_lines[0]), std::string::npos) << made.output;
+  crypto::Bytes pub_bytes;
+  ASSERT_TRUE(crypto::from_hex(pub_lines[0], pub_bytes));
+  crypto::Key32 operator_pub;
+  std::copy(pub_bytes.begin(), pub_bytes.end(), operator_pub.begin());
+  // Never overwritten: a second run keeps the first key.
+  EXPECT_NE(run({"devices", "operator-key", "--out", key}).exit_code, 0);
+  EXPECT_EQ(lines_of(key + ".pub"), pub_lines);
+
+  // By public key, and by the device's own identity file (fl-client --identity).
+  const ClientPublicKey device = key_of(7);
+  const std::string cert = (dir / "device.cert").string();
+  CliResult certified =
+      run({"devices", "certify", "--operator-key", key, "--identity-public-key",
+           crypto::to_hex(device), "--valid-days", "30", "--label", "sn-7", "--out", cert});
+  ASSERT_EQ(certified.exit_code, 0) << certified.output;
+  std::ifstream in(cert, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  proto::DeviceCertificate parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes.str()));
+  crypto::Key32 device_key;
+  std::copy(device.begin(), device.end(), device_key.begin());
+  EXPECT_TRUE(
+      verify_device_certificate(parsed, {operator_pub}, device_key, unix_millis_now()).ok());
+  EXPECT_EQ(parsed.label(), "sn-7");
+  // Expires in 30 days, not later.
+  EXPECT_FALSE(verify_device_certificate(parsed, {operator_pub}, device_key,
+                                         unix_millis_now() + int64_t{31} * 24 * 3600 * 1000)
+                   .ok());
+
+  crypto::SeededRng rng(8, "cli-test-device");
+  const auto pair = crypto::ed25519_keypair(rng);
+  const std::string seed_file = (dir / "device.identity").string();
+  std::ofstream(seed_file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(pair.seed.data()), 32);
+  const std::string cert2 = (dir / "device2.cert").string();
+  ASSERT_EQ(run({"devices", "certify", "--operator-key", key, "--identity-file", seed_file, "--out",
+                 cert2})
+                .exit_code,
+            0);
+  std::ifstream in2(cert2, std::ios::binary);
+  std::stringstream bytes2;
+  bytes2 << in2.rdbuf();
+  ASSERT_TRUE(parsed.ParseFromString(bytes2.str()));
+  EXPECT_TRUE(
+      verify_device_certificate(parsed, {operator_pub}, pair.public_key, unix_millis_now()).ok());
+}
+
+TEST_F(CoordinatorCliTest, CertifyRefusesBadInputNamingTheOption) {
+  const std::string key = (dir / "operator.key").string();
+  ASSERT_EQ(run({"devices", "operator-key", "--out", key}).exit_code, 0);
+  const std::string cert = (dir / "c.cert").string();
+  CliResult r = run({"devices", "certify", "--operator-key", key, "--identity-public-key", "abcd",
+                     "--out", cert});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--identity-public-key"), std::string::npos) << r.output;
+  r = run({"devices", "certify", "--operator-key", key + ".pub", "--identity-public-key",
+           std::string(64, 'a'), "--out", cert});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--operator-key"), std::string::npos) << r.output;
+  r = run({"devices", "certify", "--operator-key", key, "--out", cert});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--identity-public-key or --identity-file"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(cert));
+}
+
+TEST_F(CoordinatorCliTest, OpenEnrollmentIsWarnedAboutAtStart) {
+  const std::string config = (dir / "open.yaml").string();
+  std::ofstream(config) << "listen: {address: 127.0.0.1, port: 0}\n"
+                        << "store: {path: " << (dir / "open.db").string() << "}\n"
+                        << "admin_token: cli-test-admin-token-0123\n"
+                        << "enrollment: {mode: open}\n"
+                        << "logging: {format: json}\n"
+                        << "population:\n"
+                        << "  name: pop\n"
+                        << "  model: {name: other, kind: softmax, input_dim: 4, classes: 3}\n"
+                        << "  cohort_size: 3\n"
+                        << "  min_cohort: 3\n"
+                        << "  quantization: {clip: 1.0, bits: 16, ring_bits: 32}\n";
+  testing::Process coordinator(FL_COORDINATOR_BIN, {"--config", config},
+                               (dir / "open.log").string());
+  ASSERT_TRUE(coordinator.wait_for("listening on", std::chrono::seconds(20)).has_value())
+      << coordinator.log();
+  const std::string log = coordinator.log();
+  // One JSON line: the event, at level warning.
+  EXPECT_TRUE(std::regex_search(
+      log, std::regex(R"re(\{[^\n]*"event":"enrollment_open"[^\n]*"level":"warning")re")))
+      << log;
+  EXPECT_NE(log.find("stuff cohorts"), std::string::npos) << log;
+  coordinator.signal(SIGTERM);
+  EXPECT_TRUE(coordinator.wait_exit(std::chrono::seconds(10)).has_value());
 }
 
 }  // namespace

@@ -5,11 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "client_sdk/transport/http_client.h"
 #include "coordinator/http/auth/request_signer.h"
 #include "coordinator/service/coordinator_service.h"
+#include "coordinator/service/enrollment.h"
 #include "crypto/ed25519.h"
 #include "proto/coordinator.pb.h"
 
@@ -62,12 +64,21 @@ class ServiceTest : public ::testing::Test {
     return std::move(*c);
   }
 
-  // Enrols a fresh identity and returns a client that signs as it.
+  // Enrols the identity drawn from `seed` with its own device token (the
+  // same token each time, as a restarting device would) and returns a
+  // client that signs as it.
   std::pair<uint64_t, transport::HttpClient> enrolled(uint64_t seed) {
     crypto::SeededRng rng(seed);
     auto key = crypto::ed25519_keypair(rng);
+    if (!tokens.count(seed)) {
+      crypto::SeededRng token_rng(seed, "service-test-token");
+      auto issued = issue_device_tokens(service->store(), token_rng, 1, 0, std::nullopt);
+      EXPECT_TRUE(issued.ok()) << issued.status().to_string();
+      tokens[seed] = issued->front();
+    }
     proto::EnrollRequest req;
     req.set_identity_public_key(std::string(key.public_key.begin(), key.public_key.end()));
+    req.set_device_token(tokens[seed]);
     auto plain = client();
     auto r = plain.send("POST", "/v1/enroll", req.SerializeAsString(), "application/x-protobuf");
     EXPECT_TRUE(r.ok());
@@ -91,6 +102,7 @@ class ServiceTest : public ::testing::Test {
 
   fs::path dir;
   std::unique_ptr<CoordinatorService> service;
+  std::map<uint64_t, std::string> tokens;  // seed -> its device token
 };
 
 std::string checkin_body() {

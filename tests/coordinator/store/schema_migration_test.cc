@@ -14,8 +14,16 @@ using testing::open_store;
 using testing::run_sql;
 using testing::sample_version;
 
+// Turns a current file back into what a schema-version-2 build wrote.
+void downgrade_to_version_2(const std::string& path) {
+  run_sql(path,
+          "DROP TABLE device_tokens; ALTER TABLE clients DROP COLUMN revoked_at_ms;"
+          " UPDATE schema_version SET version = 2;");
+}
+
 // Turns a current file back into what a schema-version-1 build wrote.
 void downgrade_to_version_1(const std::string& path) {
+  downgrade_to_version_2(path);
   run_sql(path, "DROP TABLE publications; UPDATE schema_version SET version = 1;");
 }
 
@@ -49,6 +57,38 @@ TEST(StoreSchemaMigration, AVersion1FileIsMigratedAndKeepsItsVersions) {
   rollback.reason = "rollback";
   ASSERT_TRUE(store->publish("m", a, rollback).ok());
   EXPECT_EQ(store->list_publications("m", 10)->size(), 2u);
+  EXPECT_EQ(testing::integrity_check(path), "ok");
+}
+
+TEST(StoreSchemaMigration, AVersion2FileKeepsItsClientsEnrolledAndGainsDeviceTokens) {
+  testing::TempDir dir;
+  const std::string path = dir.file("v2.db");
+  uint64_t first = 0;
+  uint64_t second = 0;
+  {
+    auto store = open_store(path);
+    ASSERT_NE(store, nullptr);
+    first = *store->enroll(testing::sample_key(1), 100, "site-a");
+    second = *store->enroll(testing::sample_key(2), 200, std::nullopt);
+  }
+  downgrade_to_version_2(path);
+
+  auto store = open_store(path);
+  ASSERT_NE(store, nullptr);
+  auto a = store->find_client(first);
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  EXPECT_EQ(a->public_key, testing::sample_key(1));
+  EXPECT_EQ(a->label, "site-a");
+  EXPECT_FALSE(a->revoked_at_ms.has_value());  // existing clients keep working
+  EXPECT_EQ(store->find_client_by_key(testing::sample_key(2))->client_id, second);
+
+  // The new table works at once: a token enrols a third device.
+  DeviceTokenHash token{};
+  token.fill(7);
+  ASSERT_TRUE(store->add_device_tokens({token}, 300, std::nullopt).ok());
+  auto third = store->enroll_with_token(token, testing::sample_key(3), 400, std::nullopt);
+  ASSERT_TRUE(third.ok()) << third.status().to_string();
+  EXPECT_GT(*third, second);
   EXPECT_EQ(testing::integrity_check(path), "ok");
 }
 
