@@ -419,7 +419,12 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
                        "issued with `fl-coordinator devices issue`");
   FL_RETURN_IF_ERROR(
       top.check_keys({"listen", "tls", "store", "admin_token", "admin_token_file", "enrollment",
-                      "limits", "population", "registry", "serving", "logging"}));
+                      "limits", "population", "registry", "serving", "logging",
+                      "allow_insecure_http", "audience"}));
+  FL_RETURN_IF_ERROR(top.get("allow_insecure_http", c.allow_insecure_http));
+  FL_RETURN_IF_ERROR(top.get("audience", c.audience));
+  if (top.has("audience") && (c.audience.empty() || c.audience.size() > 200))
+    return top.invalid("audience", "must be 1 to 200 characters");
   const Section registry = top.sub("registry");
   FL_RETURN_IF_ERROR(registry.check_keys({"holdout", "holdout_limit", "gate", "monitor"}));
   FL_RETURN_IF_ERROR(registry.get("holdout", c.holdout));
