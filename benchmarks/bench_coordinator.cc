@@ -512,6 +512,7 @@ void write_config(const BenchOptions& o, const fs::path& dir) {
       // provisioning (the coordinator warns about it at start).
       << "enrollment: {mode: open}\n"
       << "limits: {max_update_bytes: 67108864, requests_per_second: 1000, burst: 2000, "
+      << "ip_requests_per_second: 100000, ip_burst: 100000, "
       << "max_concurrent_uploads: " << o.upload_slots << "}\n"
       << "population:\n"
       << "  name: " << kPopulation << "\n"
@@ -521,7 +522,8 @@ void write_config(const BenchOptions& o, const fs::path& dir) {
       << "  over_selection: 1.0\n"
       << "  min_cohort: " << o.clients << "\n"
       << "  retry_after_ms: 500\n"
-      << "  deadlines_ms: {selection: 1800000, advertise_keys: 1800000, share_keys: 1800000,\n"
+      // A short selection window, extended until all N checked in.
+      << "  deadlines_ms: {selection: 2000, advertise_keys: 1800000, share_keys: 1800000,\n"
       << "                 masked_input: 3600000, unmasking: 1800000}\n"
       << "  training: {epochs: 1, batch_size: 32, learning_rate: 0.1, optimizer: sgd}\n"
       << "  quantization: {clip: 1.0, bits: " << o.quantization_bits

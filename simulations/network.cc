@@ -160,7 +160,8 @@ std::string coordinator_yaml(const Scenario& sc, const std::string& dir, uint64_
   y << "store: {path: " << quoted(dir + "/fl.db") << "}\n";
   y << "admin_token_file: " << quoted(dir + "/admin.token") << "\n";
   // Every client shares 127.0.0.1, so the per-address limits must allow all.
-  y << "limits: {requests_per_second: 5000, burst: 10000}\n";
+  y << "limits: {requests_per_second: 5000, burst: 10000, ip_requests_per_second: 5000, "
+       "ip_burst: 10000}\n";
   y << "population:\n";
   y << "  name: " << kPopulation << "\n";
   y << "  model: {name: " << model_name(sc) << ", kind: " << sc.model.kind
@@ -174,9 +175,14 @@ std::string coordinator_yaml(const Scenario& sc, const std::string& dir, uint64_
   y << "  rounds: " << sc.rounds << "\n";
   y << "  cohort_size: " << sc.clients_per_round << "\n";
   y << "  over_selection: " << number(n.over_selection) << "\n";
-  y << "  min_cohort: " << (n.min_cohort > 0 ? n.min_cohort : sc.clients_per_round) << "\n";
+  const int64_t min_cohort = n.min_cohort > 0 ? n.min_cohort : sc.clients_per_round;
+  y << "  min_cohort: " << min_cohort << "\n";
+  // A scenario of a handful of clients asks for what production refuses.
+  if (min_cohort < 10) y << "  allow_small_cohorts: true\n";
   y << "  retry_after_ms: 500\n";
-  y << "  deadlines_ms: {selection: " << ms(n.stage_timeout_s)
+  // The selection window: every client that checks in during it joins the
+  // pool the cohort is drawn from (extended until min_cohort came).
+  y << "  deadlines_ms: {selection: 2000"
     << ", advertise_keys: " << ms(n.stage_timeout_s) << ", share_keys: " << ms(n.stage_timeout_s)
     << ", masked_input: " << ms(n.masked_input_timeout_s)
     << ", unmasking: " << ms(n.stage_timeout_s) << "}\n";

@@ -72,8 +72,9 @@ population:
   cohort_size: 5
   over_selection: 1.0
   min_cohort: 3
+  allow_small_cohorts: true
   retry_after_ms: 100
-  deadlines_ms: {selection: 20000, advertise_keys: 20000, share_keys: 20000,
+  deadlines_ms: {selection: 1000, advertise_keys: 20000, share_keys: 20000,
                  masked_input: 60000, unmasking: 20000}
   training: {epochs: 2, batch_size: 16, learning_rate: 0.1, optimizer: sgd, seed: 1}
   quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 1000}

@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
   write(out / "coordinator_config" / "minimal",
         "listen: {address: 127.0.0.1, port: 0}\nadmin_token: abcdefghijklmnopqrstuvwxyz\n"
         "population:\n  name: p\n  model: {name: m, kind: softmax, input_dim: 4, classes: 3}\n"
-        "  cohort_size: 3\n  min_cohort: 3\n"
+        "  cohort_size: 3\n  min_cohort: 3\n  allow_small_cohorts: true\n"
         "  quantization: {clip: 1.0, bits: 16, ring_bits: 32}\n"
         "  secure_aggregation: {graph: harary, degree: 2, threshold: 2}\n");
   auto model = fl::model::create_model(fl::model::ModelSpec::softmax_regression(6, 3), 1);

@@ -477,6 +477,7 @@ TEST_F(CoordinatorCliTest, OpenEnrollmentIsWarnedAboutAtStart) {
                         << "  model: {name: other, kind: softmax, input_dim: 4, classes: 3}\n"
                         << "  cohort_size: 3\n"
                         << "  min_cohort: 3\n"
+                        << "  allow_small_cohorts: true\n"
                         << "  quantization: {clip: 1.0, bits: 16, ring_bits: 32}\n";
   testing::Process coordinator(FL_COORDINATOR_BIN, {"--config", config},
                                (dir / "open.log").string());

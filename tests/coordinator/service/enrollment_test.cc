@@ -36,6 +36,8 @@ std::string base_yaml(const std::string& db) {
          "  rounds: 2\n"
          "  cohort_size: 3\n"
          "  min_cohort: 3\n"
+         "  allow_small_cohorts: true\n"
+         "  deadlines_ms: {selection: 300}\n"
          "  training: {epochs: 1, batch_size: 4, learning_rate: 0.1}\n"
          "  quantization: {clip: 1.0, bits: 16, ring_bits: 32}\n";
 }
