@@ -7,9 +7,9 @@
 
 #include "client_sdk/client_impl.h"
 #include "client_sdk/identity_file.h"
-#include "coordinator/http/auth/request_signer.h"
 #include "crypto/bytes.h"
 #include "proto/coordinator.pb.h"
+#include "protocol/request_signer.h"
 
 namespace fl {
 namespace {
@@ -134,6 +134,12 @@ Status Client::Impl::enroll() {
   if (!enrolled.ParseFromString(response->body))
     return DataLoss("enrolment: the coordinator's answer is not an EnrollResponse");
   client_id = enrolled.client_id();
+  // Requests are signed for this coordinator only (fl-request-v2); the
+  // audience is kept in memory, in the signer, and learnt again at each start.
+  if (enrolled.audience().empty())
+    return FailedPrecondition(
+        "enrolment: the coordinator did not name its audience (it predates "
+        "fl-request-v2 signing); upgrade the coordinator");
 
   std::unique_ptr<crypto::Rng> nonce_rng;
   if (options.rng_seed == 0) {
@@ -141,8 +147,8 @@ Status Client::Impl::enroll() {
   } else {
     nonce_rng = std::make_unique<crypto::SeededRng>(options.rng_seed, "fl.client.nonce");
   }
-  auto signer = std::make_unique<auth::RequestSigner>(client_id, identity, auth::system_unix_millis,
-                                                      std::move(nonce_rng));
+  auto signer = std::make_unique<auth::RequestSigner>(
+      client_id, identity, enrolled.audience(), auth::system_unix_millis, std::move(nonce_rng));
   auto http = transport::HttpClient::create(http_options, std::move(signer));
   if (!http.ok()) return http.status();
   signed_http.emplace(std::move(*http));

@@ -6,7 +6,7 @@
 // trust store when empty) and the host name or IP; insecure_skip_verify turns
 // verification off and exists for development only. When a RequestSigner is
 // given, every request (and every transparent re-send) is freshly signed with
-// the fl-request-v1 headers.
+// the fl-request-v2 headers.
 //
 // Errors: Unavailable for network failures and timeouts (worth retrying, see
 // send_with_retry.h); PermissionDenied when the server's certificate is not
@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "coordinator/http/auth/request_signer.h"
+#include "protocol/request_signer.h"
 
 namespace fl::transport {
 

@@ -155,6 +155,9 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   auto admin = auth::AdminCredential::from_token(s->config_.admin_token);
   if (!admin.ok()) return admin.status();
   Store* st = s->store_.get();
+  const std::string audience = "fl-coordinator";  // TODO(lead): from config
+  auth::AuthenticatorOptions auth_options;
+  auth_options.audience = audience;
   auto clients = std::make_shared<const auth::RequestAuthenticator>(
       [st](uint64_t id) -> std::optional<crypto::Key32> {
         auto c = st->find_client(id);
@@ -163,7 +166,7 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
         std::copy(c->public_key.begin(), c->public_key.end(), k.begin());
         return k;
       },
-      [] { return unix_millis_now(); });
+      [] { return unix_millis_now(); }, auth_options);
   http::HttpServerOptions options;
   options.address = s->config_.address;
   options.port = s->config_.port;
@@ -294,6 +297,7 @@ http::Router CoordinatorService::routes() {
              if (!id.ok()) return from_status(id.status());
              proto::EnrollResponse resp;
              resp.set_client_id(*id);
+             resp.set_audience("fl-coordinator");  // TODO(lead): from config (the authenticator's)
              return http::protobuf_response(resp.SerializeAsString());
            },
            {.max_body_bytes = 4096, .auth_class = "", .rate_limited = true})
