@@ -38,6 +38,12 @@ Status validate_options(const ClientOptions& o) {
   if (o.round_timeout.count() <= 0) return InvalidArgument("round_timeout must be positive");
   if (!o.ca_file.empty() && !o.coordinator.starts_with("https://"))
     return InvalidArgument("ca_file is set but the coordinator URL is not https://");
+  if (o.client_certificate_file.empty() != o.client_key_file.empty())
+    return InvalidArgument(
+        "client_certificate_file and client_key_file: set both (mutual TLS) or neither");
+  if (!o.client_certificate_file.empty() && !o.coordinator.starts_with("https://"))
+    return InvalidArgument(
+        "client_certificate_file is set but the coordinator URL is not https://");
   return Status::Ok();
 }
 
@@ -225,6 +231,13 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options,
     FL_RETURN_IF_ERROR(validate_options(options));
     auto url = client_sdk::parse_coordinator_url(options.coordinator);
     if (!url.ok()) return url.status();
+    // Plain HTTP exposes the traffic (model updates, enrolment tokens) to
+    // anyone on the path; it is accepted only where there is no path.
+    if (!url->tls && !client_sdk::is_loopback_host(url->host) && !options.allow_insecure_http)
+      return InvalidArgument("coordinator URL '" + options.coordinator +
+                             "': plain http:// is refused for a host other than loopback; use "
+                             "https://, or set ClientOptions::allow_insecure_http "
+                             "(fl-client --allow-insecure-http) for development");
 
     auto impl = std::make_unique<Impl>();
     impl->url = *url;
@@ -233,6 +246,8 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options,
     impl->http_options.tls = url->tls;
     impl->http_options.ca_file = options.ca_file;
     impl->http_options.insecure_skip_verify = options.insecure_skip_verify;
+    impl->http_options.client_certificate_file = options.client_certificate_file;
+    impl->http_options.client_key_file = options.client_key_file;
     impl->http_options.connect_timeout = options.timeouts.connect;
     impl->http_options.write_timeout = options.timeouts.request;
     impl->http_options.read_timeout = options.timeouts.request;
