@@ -46,7 +46,7 @@ struct TlsOptions {
   // Mutual TLS. Empty: clients are not asked for a certificate. Set (PEM
   // trust anchors): every client must present a certificate chaining to one
   // of them, or the handshake fails before any HTTP is read.
-  std::string client_ca_file;
+  std::string client_ca_file = {};
 };
 
 // Authenticates `request` for a route whose auth class is `auth_class`; on

@@ -31,7 +31,8 @@ class TlsTest : public ::testing::Test {
                          [](const Request& request) { return protobuf_response(request.body); })
                     .ok());
     HttpServerOptions options;
-    options.tls = TlsOptions{server_cert_.certificate_pem, server_cert_.private_key_pem};
+    options.tls = TlsOptions{.certificate_chain_file = server_cert_.certificate_pem,
+                             .private_key_file = server_cert_.private_key_pem};
     server_ = std::make_unique<HttpServer>(std::move(router), options);
     const Status status = server_->start();
     ASSERT_TRUE(status.ok()) << status.to_string();
@@ -196,10 +197,12 @@ TEST(TlsSetup, ReportsUnreadableCertificateOrKeyAsInvalidArgument) {
   const CertificateFiles cert = testing::write_self_signed_certificate(dir.path(), "c");
   const CertificateFiles other = testing::write_self_signed_certificate(dir.path(), "o");
   HttpServerOptions missing;
-  missing.tls = TlsOptions{dir.path() + "/absent.crt", cert.private_key_pem};
+  missing.tls = TlsOptions{.certificate_chain_file = dir.path() + "/absent.crt",
+                           .private_key_file = cert.private_key_pem};
   EXPECT_EQ(HttpServer(Router{}, missing).start().code(), ErrorCode::kInvalidArgument);
   HttpServerOptions mismatched;
-  mismatched.tls = TlsOptions{cert.certificate_pem, other.private_key_pem};
+  mismatched.tls = TlsOptions{.certificate_chain_file = cert.certificate_pem,
+                              .private_key_file = other.private_key_pem};
   EXPECT_EQ(HttpServer(Router{}, mismatched).start().code(), ErrorCode::kInvalidArgument);
 
   HttpServerOptions no_client_ca;
