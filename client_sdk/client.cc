@@ -9,9 +9,9 @@
 
 #include "client_sdk/client_impl.h"
 #include "client_sdk/identity_file.h"
-#include "coordinator/http/auth/request_signer.h"
 #include "crypto/bytes.h"
 #include "proto/coordinator.pb.h"
+#include "protocol/request_signer.h"
 
 namespace fl {
 namespace {
@@ -64,6 +64,12 @@ Status validate_options(const ClientOptions& o) {
     auto certificate = read_device_certificate(o.device_certificate_file);
     if (!certificate.ok()) return certificate.status();
   }
+  if (o.client_certificate_file.empty() != o.client_key_file.empty())
+    return InvalidArgument(
+        "client_certificate_file and client_key_file: set both (mutual TLS) or neither");
+  if (!o.client_certificate_file.empty() && !o.coordinator.starts_with("https://"))
+    return InvalidArgument(
+        "client_certificate_file is set but the coordinator URL is not https://");
   return Status::Ok();
 }
 
@@ -165,6 +171,12 @@ Status Client::Impl::enroll() {
   if (!enrolled.ParseFromString(response->body))
     return DataLoss("enrolment: the coordinator's answer is not an EnrollResponse");
   client_id = enrolled.client_id();
+  // Requests are signed for this coordinator only (fl-request-v2); the
+  // audience is kept in memory, in the signer, and learnt again at each start.
+  if (enrolled.audience().empty())
+    return FailedPrecondition(
+        "enrolment: the coordinator did not name its audience (it predates "
+        "fl-request-v2 signing); upgrade the coordinator");
 
   std::unique_ptr<crypto::Rng> nonce_rng;
   if (options.rng_seed == 0) {
@@ -172,8 +184,8 @@ Status Client::Impl::enroll() {
   } else {
     nonce_rng = std::make_unique<crypto::SeededRng>(options.rng_seed, "fl.client.nonce");
   }
-  auto signer = std::make_unique<auth::RequestSigner>(client_id, identity, auth::system_unix_millis,
-                                                      std::move(nonce_rng));
+  auto signer = std::make_unique<auth::RequestSigner>(
+      client_id, identity, enrolled.audience(), auth::system_unix_millis, std::move(nonce_rng));
   auto http = transport::HttpClient::create(http_options, std::move(signer));
   if (!http.ok()) return http.status();
   signed_http.emplace(std::move(*http));
@@ -250,6 +262,13 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options,
     FL_RETURN_IF_ERROR(validate_options(options));
     auto url = client_sdk::parse_coordinator_url(options.coordinator);
     if (!url.ok()) return url.status();
+    // Plain HTTP exposes the traffic (model updates, enrolment tokens) to
+    // anyone on the path; it is accepted only where there is no path.
+    if (!url->tls && !client_sdk::is_loopback_host(url->host) && !options.allow_insecure_http)
+      return InvalidArgument("coordinator URL '" + options.coordinator +
+                             "': plain http:// is refused for a host other than loopback; use "
+                             "https://, or set ClientOptions::allow_insecure_http "
+                             "(fl-client --allow-insecure-http) for development");
 
     auto impl = std::make_unique<Impl>();
     impl->url = *url;
@@ -258,6 +277,8 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options,
     impl->http_options.tls = url->tls;
     impl->http_options.ca_file = options.ca_file;
     impl->http_options.insecure_skip_verify = options.insecure_skip_verify;
+    impl->http_options.client_certificate_file = options.client_certificate_file;
+    impl->http_options.client_key_file = options.client_key_file;
     impl->http_options.connect_timeout = options.timeouts.connect;
     impl->http_options.write_timeout = options.timeouts.request;
     impl->http_options.read_timeout = options.timeouts.request;

@@ -1,6 +1,12 @@
 #include "client_sdk/coordinator_url.h"
 
+#include <arpa/inet.h>
+
 #include <charconv>
+#include <cstring>
+#include <string>
+
+#include "base/ascii.h"
 
 namespace fl::client_sdk {
 
@@ -49,6 +55,21 @@ Result<CoordinatorUrl> parse_coordinator_url(std::string_view url) {
     out.port = static_cast<uint16_t>(value);
   }
   return out;
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (host.ends_with('.')) host.remove_suffix(1);
+  if (iequals(host, "localhost")) return true;
+  const std::string text(host);  // inet_pton wants a NUL-terminated string
+  unsigned char v4[4];
+  // inet_pton takes only the strict dotted quad (no "127.1", no octal).
+  if (inet_pton(AF_INET, text.c_str(), v4) == 1) return v4[0] == 127;
+  unsigned char v6[16];
+  if (inet_pton(AF_INET6, text.c_str(), v6) != 1) return false;
+  static constexpr unsigned char kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr unsigned char kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(v6, kLoopback, 16) == 0) return true;
+  return std::memcmp(v6, kMappedPrefix, 12) == 0 && v6[12] == 127;
 }
 
 }  // namespace fl::client_sdk

@@ -1,4 +1,5 @@
-// Parses the SDK's coordinator address, "http(s)://host[:port][/]".
+// Parses the SDK's coordinator address, "http(s)://host[:port][/]", and says
+// whether its host is loopback (where plain HTTP is allowed by default).
 //
 // Not for: paths, queries, user info or proxies; the coordinator's API lives
 // at the root of its own host and port.
@@ -22,5 +23,12 @@ struct CoordinatorUrl {
 
 // InvalidArgument with the reason for anything else.
 Result<CoordinatorUrl> parse_coordinator_url(std::string_view url);
+
+// True for a host that never leaves this machine: "localhost" (any case, an
+// optional trailing dot), an IPv4 address in 127.0.0.0/8, or the IPv6
+// loopback ::1 (any spelling, also as ::ffff:127.x.y.z). Names are not
+// resolved: "localhost.example" or a name that resolves to 127.0.0.1 is not
+// loopback here.
+bool is_loopback_host(std::string_view host);
 
 }  // namespace fl::client_sdk

@@ -111,6 +111,12 @@ int main(int argc, char** argv) {
   app.add_option("--ca", options.ca_file, "PEM trust anchors for an https coordinator");
   app.add_flag("--insecure-skip-verify", options.insecure_skip_verify,
                "do not verify the coordinator's certificate (development only)");
+  app.add_flag("--allow-insecure-http", options.allow_insecure_http,
+               "allow a plain http:// coordinator other than loopback (development only)");
+  app.add_option("--client-cert", options.client_certificate_file,
+                 "mutual TLS: this device's certificate chain (PEM)");
+  app.add_option("--client-key", options.client_key_file,
+                 "mutual TLS: this device's private key (PEM)");
   app.add_option("--identity", options.identity_file,
                  "this device's key file (32-byte seed; created with mode 0600 if absent)")
       ->required();

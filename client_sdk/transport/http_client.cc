@@ -1,5 +1,4 @@
 #include "client_sdk/transport/http_client.h"
-#include "base/ascii.h"
 
 #include <openssl/ssl.h>
 
@@ -13,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
+
+#include "base/ascii.h"
 
 namespace fl::transport {
 
@@ -191,6 +192,23 @@ Result<HttpClient> HttpClient::create(HttpClientOptions options,
       ssl.set_default_verify_paths(ec);
       if (ec) return InvalidArgument("cannot load the system trust store: " + ec.message());
     }
+    if (options.client_certificate_file.empty() != options.client_key_file.empty())
+      return InvalidArgument("client certificate and key: set both (mutual TLS) or neither");
+    if (!options.client_certificate_file.empty()) {
+      ssl.use_certificate_chain_file(options.client_certificate_file, ec);
+      if (ec)
+        return InvalidArgument("cannot load client certificate '" +
+                               options.client_certificate_file + "': " + ec.message());
+      ssl.use_private_key_file(options.client_key_file, net::ssl::context::pem, ec);
+      if (ec)
+        return InvalidArgument("cannot load client key '" + options.client_key_file +
+                               "': " + ec.message());
+      if (SSL_CTX_check_private_key(ssl.native_handle()) != 1)
+        return InvalidArgument("client key '" + options.client_key_file +
+                               "' does not match the client certificate");
+    }
+  } else if (!options.client_certificate_file.empty() || !options.client_key_file.empty()) {
+    return InvalidArgument("a client certificate needs TLS (https)");
   }
   impl->options = std::move(options);
   impl->signer = std::move(signer);

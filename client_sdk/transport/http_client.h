@@ -4,9 +4,11 @@
 //
 // TLS verifies the server certificate against options.ca_file (or the system
 // trust store when empty) and the host name or IP; insecure_skip_verify turns
-// verification off and exists for development only. When a RequestSigner is
+// verification off and exists for development only. With
+// client_certificate_file and client_key_file set, the client presents that
+// certificate when the server asks (mutual TLS). When a RequestSigner is
 // given, every request (and every transparent re-send) is freshly signed with
-// the fl-request-v1 headers.
+// the fl-request-v2 headers.
 //
 // Errors: Unavailable for network failures and timeouts (worth retrying, see
 // send_with_retry.h); PermissionDenied when the server's certificate is not
@@ -30,7 +32,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "coordinator/http/auth/request_signer.h"
+#include "protocol/request_signer.h"
 
 namespace fl::transport {
 
@@ -43,6 +45,8 @@ struct HttpClientOptions {
   std::string ca_file;                                // PEM trust anchors; empty: system store
   std::string server_name;                            // name to verify (and SNI); empty: host
   bool insecure_skip_verify = false;                  // development only
+  std::string client_certificate_file;                // mutual TLS: PEM chain, leaf first
+  std::string client_key_file;                        // mutual TLS: PEM private key
   std::chrono::milliseconds connect_timeout{10'000};  // TCP connect + TLS handshake
   std::chrono::milliseconds write_timeout{30'000};    // whole request
   std::chrono::milliseconds read_timeout{30'000};     // whole response
@@ -60,7 +64,8 @@ struct HttpResponse {
 
 class HttpClient {
  public:
-  // InvalidArgument if the TLS trust anchors cannot be loaded.
+  // InvalidArgument if the TLS trust anchors or the client certificate or key
+  // cannot be loaded, or only one of the two is set.
   static Result<HttpClient> create(HttpClientOptions options,
                                    std::unique_ptr<auth::RequestSigner> signer = nullptr);
   ~HttpClient();

@@ -6,10 +6,10 @@ auth::SignedRequest signed_request_view(const Request& request) {
   auth::SignedRequest view;
   view.method = request.method;
   view.target = request.target;
-  view.body = request.body;
   view.client = request.headers.get(auth::kClientHeader);
   view.timestamp = request.headers.get(auth::kTimestampHeader);
   view.nonce = request.headers.get(auth::kNonceHeader);
+  view.body_hash = request.headers.get(auth::kBodyHashHeader);
   view.signature = request.headers.get(auth::kSignatureHeader);
   return view;
 }
@@ -19,9 +19,12 @@ Authorizer make_authorizer(std::shared_ptr<const auth::RequestAuthenticator> cli
   return [clients = std::move(clients), admin = std::move(admin)](
              Request& request, std::string_view auth_class) -> Status {
     if (auth_class == kClientAuthClass && clients) {
-      Result<uint64_t> client_id = clients->authenticate(signed_request_view(request));
-      if (!client_id.ok()) return client_id.status();
-      request.client_id = *client_id;
+      // Headers only: this runs before the body is read, and the server
+      // refuses a body whose digest differs from declared_body_hash.
+      Result<auth::AuthenticatedRequest> who = clients->authenticate(signed_request_view(request));
+      if (!who.ok()) return who.status();
+      request.client_id = who->client_id;
+      request.declared_body_hash = who->declared_body_hash;
       return Status::Ok();
     }
     if (auth_class == kAdminAuthClass && admin) {

@@ -69,6 +69,20 @@ Status HttpServer::Impl::load_tls() {
   if (SSL_CTX_check_private_key(ssl.native_handle()) != 1)
     return InvalidArgument("TLS private key '" + tls.private_key_file +
                            "' does not match the certificate");
+  if (!tls.client_ca_file.empty()) {
+    ssl.load_verify_file(tls.client_ca_file, ec);
+    if (ec)
+      return InvalidArgument("cannot load TLS client CA file '" + tls.client_ca_file +
+                             "': " + ec.message());
+    // Tell clients which CAs are accepted (the CertificateRequest's list).
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
+    if (names != nullptr) SSL_CTX_set_client_CA_list(ssl.native_handle(), names);
+    ssl.set_verify_mode(net::ssl::verify_peer | net::ssl::verify_fail_if_no_peer_cert);
+    // OpenSSL refuses to resume a verified session without a context id.
+    static constexpr unsigned char kSessionContext[] = "fl-coordinator";
+    SSL_CTX_set_session_id_context(ssl.native_handle(), kSessionContext,
+                                   sizeof(kSessionContext) - 1);
+  }
   return Status::Ok();
 }
 

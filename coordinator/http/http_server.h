@@ -56,6 +56,10 @@ namespace fl::http {
 struct TlsOptions {
   std::string certificate_chain_file;  // PEM: leaf first, then intermediates
   std::string private_key_file;        // PEM, unencrypted
+  // Mutual TLS. Empty: clients are not asked for a certificate. Set (PEM
+  // trust anchors): every client must present a certificate chaining to one
+  // of them, or the handshake fails before any HTTP is read.
+  std::string client_ca_file = {};
 };
 
 // Authenticates `request` for a route whose auth class is `auth_class`. It

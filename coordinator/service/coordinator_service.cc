@@ -1,5 +1,7 @@
 #include "coordinator/service/coordinator_service.h"
 
+#include <sodium.h>
+
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +14,7 @@
 #include "coordinator/service/store_version_source.h"
 #include "coordinator/serving/serving_routes.h"
 #include "coordinator/store/sqlite_store.h"
+#include "crypto/kdf.h"
 #include "model/fashion_mnist.h"
 #include "model/serialization.h"
 #include "proto/coordinator.pb.h"
@@ -85,6 +88,23 @@ class MetricsRoundListener final : public RoundListener {
 };
 
 }  // namespace
+
+std::string coordinator_audience(const CoordinatorConfig& config) {
+  if (!config.audience.empty()) return config.audience;
+  std::string message = "fl-audience-v1";
+  message.push_back('\0');
+  message += config.admin_token;
+  const crypto::Key32 digest = crypto::blake2b_256(
+      {reinterpret_cast<const uint8_t*>(message.data()), message.size()});
+  sodium_memzero(message.data(), message.size());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "fl-";
+  for (size_t i = 0; i < 8; ++i) {
+    id.push_back(kHex[digest[i] >> 4]);
+    id.push_back(kHex[digest[i] & 15]);
+  }
+  return id;
+}
 
 int64_t unix_millis_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -166,6 +186,9 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   auto admin = auth::AdminCredential::from_token(s->config_.admin_token);
   if (!admin.ok()) return admin.status();
   Store* st = s->store_.get();
+  s->audience_ = coordinator_audience(s->config_);
+  auth::AuthenticatorOptions auth_options;
+  auth_options.audience = s->audience_;
   auto clients = std::make_shared<const auth::RequestAuthenticator>(
       [st](uint64_t id) -> std::optional<crypto::Key32> {
         auto c = st->find_client(id);
@@ -175,7 +198,7 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
         std::copy(c->public_key.begin(), c->public_key.end(), k.begin());
         return k;
       },
-      [] { return unix_millis_now(); });
+      [] { return unix_millis_now(); }, auth_options);
   http::HttpServerOptions options;
   options.address = s->config_.address;
   options.port = s->config_.port;
@@ -282,7 +305,9 @@ http::Router CoordinatorService::routes() {
                                  .auth_class = std::string(http::kAdminAuthClass)};
   const http::RouteOptions probe{.max_body_bytes = 0, .auth_class = "", .rate_limited = false};
 
-  add_enroll_route(router, config_.enrollment, *store_, [] { return unix_millis_now(); }).ok();
+  add_enroll_route(router, config_.enrollment, *store_, [] { return unix_millis_now(); },
+                   audience_)
+      .ok();
   router
       .add(
           "POST", "/v1/checkin",

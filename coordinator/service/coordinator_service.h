@@ -77,6 +77,7 @@ class CoordinatorService {
   void sync_published();
 
   CoordinatorConfig config_;
+  std::string audience_;  // what client signatures cover (coordinator_audience)
   std::unique_ptr<EventLog> log_;
   metrics::Registry metrics_registry_;
   std::unique_ptr<metrics::CoordinatorMetrics> metrics_;
@@ -100,5 +101,12 @@ class CoordinatorService {
 };
 
 int64_t unix_millis_now();
+
+// The id signed client requests are bound to (fl-request-v2's audience), so a
+// request captured at one coordinator is refused by another: config.audience,
+// or else "fl-" + the first 16 hex digits of a domain-separated BLAKE2b of the
+// admin token, which differs between deployments (their admin tokens do), stays the
+// same across restarts, and reveals nothing of the token.
+std::string coordinator_audience(const CoordinatorConfig& config);
 
 }  // namespace fl::coordinator

@@ -30,8 +30,12 @@ std::string what_mode_wants(EnrollmentMode mode) {
 
 class EnrollHandler {
  public:
-  EnrollHandler(EnrollmentConfig config, Store& store, std::function<int64_t()> now_ms)
-      : config_(std::move(config)), store_(store), now_ms_(std::move(now_ms)) {}
+  EnrollHandler(EnrollmentConfig config, Store& store, std::function<int64_t()> now_ms,
+                std::string audience)
+      : config_(std::move(config)),
+        store_(store),
+        now_ms_(std::move(now_ms)),
+        audience_(std::move(audience)) {}
 
   Response operator()(const Request& r) const {
     proto::EnrollRequest req;
@@ -72,6 +76,7 @@ class EnrollHandler {
     if (!id.ok()) return refused(id.status());
     proto::EnrollResponse resp;
     resp.set_client_id(*id);
+    resp.set_audience(audience_);  // what the device's signatures must cover from now on
     return http::protobuf_response(resp.SerializeAsString());
   }
 
@@ -91,6 +96,7 @@ class EnrollHandler {
   const EnrollmentConfig config_;
   Store& store_;
   const std::function<int64_t()> now_ms_;
+  const std::string audience_;
 };
 
 }  // namespace
@@ -128,10 +134,10 @@ Result<std::vector<std::string>> issue_device_tokens(Store& store, crypto::Rng& 
 }
 
 Status add_enroll_route(http::Router& router, const EnrollmentConfig& config, Store& store,
-                        std::function<int64_t()> now_ms) {
+                        std::function<int64_t()> now_ms, std::string audience) {
   // Unsigned (the device has no id yet) but rate-limited per IP, with a
   // body far smaller than any legitimate one can grow.
-  return router.add("POST", "/v1/enroll", EnrollHandler(config, store, std::move(now_ms)),
+  return router.add("POST", "/v1/enroll", EnrollHandler(config, store, std::move(now_ms), std::move(audience)),
                     {.max_body_bytes = 4096, .auth_class = "", .rate_limited = true});
 }
 

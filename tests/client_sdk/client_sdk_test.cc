@@ -143,6 +143,58 @@ TEST(CoordinatorUrl, AcceptsSchemeHostAndPort) {
   EXPECT_EQ(v6->port, 9000);
 }
 
+TEST(CoordinatorUrl, RecognisesLoopbackHostsOnly) {
+  for (const char* host : {"127.0.0.1", "127.255.3.9", "localhost", "LocalHost", "localhost.",
+                           "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"})
+    EXPECT_TRUE(client_sdk::is_loopback_host(host)) << host;
+  for (const char* host : {"10.0.0.1", "128.0.0.1", "0.0.0.0", "127.1", "localhost.example",
+                           "mylocalhost", "::", "::2", "::ffff:10.0.0.1", "fl.example.org", ""})
+    EXPECT_FALSE(client_sdk::is_loopback_host(host)) << host;
+}
+
+TEST(ClientOptions, PlainHttpIsRefusedBeyondLoopbackUnlessAllowed) {
+  ScratchDir dir;
+  for (const char* url :
+       {"http://10.0.0.1:8080", "http://fl.example.org", "http://[2001:db8::1]:80"}) {
+    auto refused = Client::create(options_for(dir, url), std::make_unique<ConstantTrainer>());
+    ASSERT_FALSE(refused.ok()) << url;
+    EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find("allow_insecure_http"), std::string::npos)
+        << refused.status().message();
+
+    ClientOptions allowed = options_for(dir, url);
+    allowed.allow_insecure_http = true;
+    auto created = Client::create(allowed, std::make_unique<ConstantTrainer>());
+    EXPECT_TRUE(created.ok()) << created.status().to_string();
+  }
+  for (const char* url :
+       {"https://10.0.0.1:8080", "http://127.0.0.1:1", "http://localhost:1", "http://[::1]:1"}) {
+    auto created = Client::create(options_for(dir, url), std::make_unique<ConstantTrainer>());
+    EXPECT_TRUE(created.ok()) << url << ": " << created.status().to_string();
+  }
+}
+
+TEST(ClientOptions, AClientCertificateNeedsItsKeyAndHttps) {
+  ScratchDir dir;
+  ClientOptions o = options_for(dir, "https://127.0.0.1:1");
+  o.client_certificate_file = dir.file("device.crt");
+  auto no_key = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_FALSE(no_key.ok());
+  EXPECT_NE(no_key.status().message().find("client_key_file"), std::string::npos);
+
+  o.client_key_file = dir.file("device.key");
+  auto unreadable = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_FALSE(unreadable.ok());
+  EXPECT_EQ(unreadable.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(unreadable.status().message().find("device.crt"), std::string::npos)
+      << unreadable.status().message();
+
+  o.coordinator = "http://127.0.0.1:1";
+  auto plain = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.status().message().find("not https"), std::string::npos);
+}
+
 TEST(ClientOptions, BadCoordinatorUrlsAreRefusedWithTheReason) {
   ScratchDir dir;
   for (const char* url : {"127.0.0.1:8080", "ftp://host:1", "http://host:0", "http://host:99999",

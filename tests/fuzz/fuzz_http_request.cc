@@ -74,7 +74,12 @@ struct Harness {
           if (id == kClientId) return public_key;
           return std::nullopt;
         },
-        [] { return kNowMillis; });
+        [] { return kNowMillis; },
+        [] {
+          auth::AuthenticatorOptions o;
+          o.audience = "fuzz-coordinator";  // as fuzz_seeds signs
+          return o;
+        }());
     auto admin = std::make_shared<const auth::AdminCredential>(
         auth::AdminCredential::from_token(kAdminToken).value());
     http::HttpServerOptions options;

@@ -1,4 +1,5 @@
-// Fuzzes the signed-request verifier with arbitrary header values and bodies.
+// Fuzzes the fl-request-v2 verifier with arbitrary request lines and header
+// values. It never sees a body (verification is from the header alone).
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,18 +19,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (id == 7) return key.public_key;
         return std::nullopt;
       },
-      [] { return int64_t{1'700'000'000'000}; });
-  // Fields separated by '\n': method, target, client, timestamp, nonce, signature, body.
+      [] { return int64_t{1'700'000'000'000}; },
+      auth::AuthenticatorOptions{.audience = "fuzz-coordinator"});
+  // Fields separated by '\n': method, target, client, timestamp, nonce,
+  // body hash, signature; the rest (a body, in the seeds) is ignored.
+  constexpr size_t kFields = 7;
   std::string_view in(reinterpret_cast<const char*>(data), size);
   std::vector<std::string_view> f;
-  while (f.size() < 6) {
+  while (f.size() < kFields) {
     auto nl = in.find('\n');
     if (nl == std::string_view::npos) break;
     f.push_back(in.substr(0, nl));
     in.remove_prefix(nl + 1);
   }
-  while (f.size() < 6) f.push_back({});
-  auth::SignedRequest r{f[0], f[1], in, f[2], f[3], f[4], f[5]};
+  while (f.size() < kFields) f.push_back({});
+  auth::SignedRequest r{f[0], f[1], f[2], f[3], f[4], f[5], f[6]};
   (void)verifier.authenticate(r);
   return 0;
 }

@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "coordinator/http/auth/request_signer.h"
 #include "crypto/ed25519.h"
 #include "model/model.h"
 #include "model/serialization.h"
+#include "protocol/request_signer.h"
 #include "tests/fuzz/secagg_transcript.h"
 
 namespace fs = std::filesystem;
@@ -135,19 +135,20 @@ int main(int argc, char** argv) {
 
   fl::crypto::SeededRng rng(1);
   fl::auth::RequestSigner signer(
-      7, fl::crypto::ed25519_keypair(rng), [] { return int64_t{1'700'000'000'000}; },
-      std::make_unique<fl::crypto::SeededRng>(2));
+      7, fl::crypto::ed25519_keypair(rng), "fuzz-coordinator",
+      [] { return int64_t{1'700'000'000'000}; }, std::make_unique<fl::crypto::SeededRng>(2));
   const std::string body = "checkin-body";
   std::string req = "POST\n/v1/checkin\n";
-  std::string client, ts, nonce, sig;
+  std::string client, ts, nonce, hash, sig;
   for (const auto& [k, v] : signer.sign("POST", "/v1/checkin", body)) {
     if (k == "X-FL-Client") client = v;
     if (k == "X-FL-Timestamp") ts = v;
     if (k == "X-FL-Nonce") nonce = v;
+    if (k == "X-FL-Body-Hash") hash = v;
     if (k == "X-FL-Signature") sig = v;
   }
   write(out / "request_auth" / "signed",
-        req + client + "\n" + ts + "\n" + nonce + "\n" + sig + "\n" + body);
+        req + client + "\n" + ts + "\n" + nonce + "\n" + hash + "\n" + sig + "\n" + body);
 
   write_http_seeds(out / "http_request", signer);
 
@@ -171,6 +172,5 @@ int main(int argc, char** argv) {
   write(
       out / "predict_request" / "kserve_nested",
       R"({"inputs": [{"name": "inputs", "shape": [1, 4], "datatype": "INT32", "data": [[1, 2, 3, 4]]}]})");
-  write_hostile_predict_requests(out / "predict_request");
   return 0;
 }

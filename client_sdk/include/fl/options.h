@@ -47,6 +47,15 @@ struct ClientOptions {
   std::string coordinator;
   std::string ca_file;                // PEM trust anchors for https; empty: the system store
   bool insecure_skip_verify = false;  // https without verification: development only
+  // Plain http:// is refused unless the host is loopback (127.0.0.0/8, ::1,
+  // localhost): anyone on the path could read and alter the traffic. true
+  // allows it anywhere: development networks only.
+  bool allow_insecure_http = false;
+  // Mutual TLS: this device's certificate chain (PEM, leaf first) and its
+  // unencrypted private key (PEM), presented when the coordinator asks for
+  // one. Set both or neither; https only.
+  std::string client_certificate_file;
+  std::string client_key_file;
 
   // This device's Ed25519 identity: a 32-byte seed. Created (mode 0600) when
   // the file does not exist, so a device keeps its identity, and with it its

@@ -44,13 +44,18 @@ RequestAuthenticator::RequestAuthenticator(PublicKeyLookup lookup, UnixMillisClo
                                            AuthenticatorOptions options)
     : lookup_(std::move(lookup)),
       clock_(std::move(clock)),
-      options_(options),
-      nonces_(options.window_ms, options.nonce_capacity) {}
+      options_(std::move(options)),
+      started_at_ms_(clock_()),
+      nonces_(options_.window_ms, options_.nonce_capacity, options_.nonces_per_client) {}
 
-Result<uint64_t> RequestAuthenticator::authenticate(const SignedRequest& request) const {
+Result<AuthenticatedRequest> RequestAuthenticator::authenticate(
+    const SignedRequest& request) const {
+  if (options_.audience.empty())
+    return PermissionDenied("client authentication is not configured: no audience");
   if (!request.client) return missing(kClientHeader);
   if (!request.timestamp) return missing(kTimestampHeader);
   if (!request.nonce) return missing(kNonceHeader);
+  if (!request.body_hash) return missing(kBodyHashHeader);
   if (!request.signature) return missing(kSignatureHeader);
 
   const std::optional<uint64_t> client_id = parse_decimal_u64(*request.client);
@@ -60,16 +65,26 @@ Result<uint64_t> RequestAuthenticator::authenticate(const SignedRequest& request
     return malformed(kTimestampHeader, "unix milliseconds in decimal");
   if (request.nonce->size() != kNonceHexChars || !is_lower_hex(*request.nonce))
     return malformed(kNonceHeader, "32 lowercase hex characters");
+  if (request.body_hash->size() != kBodyHashHexChars || !is_lower_hex(*request.body_hash))
+    return malformed(kBodyHashHeader, "64 lowercase hex characters");
   if (request.signature->size() != kSignatureHexChars || !is_lower_hex(*request.signature))
     return malformed(kSignatureHeader, "128 lowercase hex characters");
 
   const int64_t now = clock_();
   const int64_t ts = static_cast<int64_t>(*timestamp);
-  // Written as two comparisons so neither side can overflow.
-  if (ts < now - options_.window_ms || ts > now + options_.window_ms)
-    return PermissionDenied("stale request: timestamp " + std::to_string(ts) + " ms is outside +-" +
-                            std::to_string(options_.window_ms) + " ms of the server clock " +
+  // Written as comparisons of in-range values so neither side can overflow.
+  if (ts < now - options_.window_ms)
+    return PermissionDenied("stale request: timestamp " + std::to_string(ts) + " ms is more than " +
+                            std::to_string(options_.window_ms) + " ms behind the server clock " +
                             std::to_string(now));
+  if (ts > now + options_.max_future_ms)
+    return PermissionDenied("stale request: timestamp " + std::to_string(ts) + " ms is more than " +
+                            std::to_string(options_.max_future_ms) +
+                            " ms ahead of the server clock " + std::to_string(now));
+  if (ts < started_at_ms_)
+    return PermissionDenied("stale request: signed at " + std::to_string(ts) +
+                            " ms, before the server started at " + std::to_string(started_at_ms_) +
+                            " ms; sign it again");
 
   const std::optional<crypto::Key32> public_key = lookup_(*client_id);
   if (!public_key) return PermissionDenied("unknown client " + std::to_string(*client_id));
@@ -80,24 +95,34 @@ Result<uint64_t> RequestAuthenticator::authenticate(const SignedRequest& request
       signature_bytes.size() != signature.size())
     return malformed(kSignatureHeader, "128 lowercase hex characters");
   std::copy(signature_bytes.begin(), signature_bytes.end(), signature.begin());
+  AuthenticatedRequest out;
+  out.client_id = *client_id;
+  crypto::Bytes hash_bytes;
+  if (!crypto::from_hex(std::string(*request.body_hash), hash_bytes) ||
+      hash_bytes.size() != out.declared_body_hash.size())
+    return malformed(kBodyHashHeader, "64 lowercase hex characters");
+  std::copy(hash_bytes.begin(), hash_bytes.end(), out.declared_body_hash.begin());
 
-  const std::string message = canonical_request_message(
-      request.method, request.target, *request.timestamp, *request.nonce, request.body);
+  const std::string message =
+      canonical_request_message(options_.audience, request.method, request.target,
+                                *request.timestamp, *request.nonce, *request.body_hash);
   if (!crypto::ed25519_verify(
           *public_key,
           crypto::ByteSpan(reinterpret_cast<const uint8_t*>(message.data()), message.size()),
           signature))
-    return PermissionDenied("bad signature for client " + std::to_string(*client_id));
+    return PermissionDenied("bad signature for client " + std::to_string(*client_id) +
+                            " (signed for another coordinator, or altered)");
 
   switch (nonces_.check_and_insert(*client_id, *request.nonce, ts, now)) {
     case NonceCache::Outcome::kFresh:
-      return *client_id;
+      return out;
     case NonceCache::Outcome::kReplayed:
       return PermissionDenied("replayed nonce");
     case NonceCache::Outcome::kBelowFloor:
-      // The replay cache is saturated and can no longer vouch for requests this
-      // old; a retry with a fresh timestamp is accepted.
-      return PermissionDenied("stale request: too old for the saturated replay cache");
+      // This client filled its share of the replay cache, which can no longer
+      // vouch for its requests this old; a retry with a fresh timestamp is
+      // accepted.
+      return PermissionDenied("stale request: too old for this client's saturated replay cache");
   }
   return Internal("unreachable");
 }

@@ -228,7 +228,7 @@ TEST(HttpServer, AuthenticatesSignedClientsAndAdminsPerRouteClass) {
         if (id == 5) return key.public_key;
         return std::nullopt;
       },
-      &auth::system_unix_millis);
+      &auth::system_unix_millis, auth::AuthenticatorOptions{.audience = "test-coordinator"});
   auto admin = std::make_shared<auth::AdminCredential>(
       auth::AdminCredential::from_token("0123456789abcdef-admin").value());
 
@@ -257,10 +257,10 @@ TEST(HttpServer, AuthenticatesSignedClientsAndAdminsPerRouteClass) {
   options.authorize = make_authorizer(authenticator, admin);
   auto server = start_server(std::move(router), options);
 
-  HttpClient signed_client =
-      plain_client(server->port(),
-                   std::make_unique<auth::RequestSigner>(5, key, &auth::system_unix_millis,
-                                                         std::make_unique<crypto::SeededRng>(3)));
+  HttpClient signed_client = plain_client(
+      server->port(),
+      std::make_unique<auth::RequestSigner>(5, key, "test-coordinator", &auth::system_unix_millis,
+                                            std::make_unique<crypto::SeededRng>(3)));
   Result<transport::HttpResponse> hello = signed_client.send("POST", "/v1/checkin", kBinary);
   ASSERT_TRUE(hello.ok());
   EXPECT_EQ(hello->status, 200);

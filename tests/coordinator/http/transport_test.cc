@@ -178,7 +178,7 @@ TEST(SendWithRetry, SignsEachAttemptAfreshSoRetriesAreNotReplays) {
         if (id == 9) return key.public_key;
         return std::nullopt;
       },
-      &auth::system_unix_millis);
+      &auth::system_unix_millis, auth::AuthenticatorOptions{.audience = "test-coordinator"});
   std::atomic<int> calls{0};
   Router router;
   http::RouteOptions signed_route;
@@ -198,9 +198,10 @@ TEST(SendWithRetry, SignsEachAttemptAfreshSoRetriesAreNotReplays) {
   HttpServer server(std::move(router), options);
   ASSERT_TRUE(server.start().ok());
 
-  HttpClient client = client_for(server.port(), std::make_unique<auth::RequestSigner>(
-                                                    9, key, &auth::system_unix_millis,
-                                                    std::make_unique<crypto::SeededRng>(77)));
+  HttpClient client = client_for(
+      server.port(),
+      std::make_unique<auth::RequestSigner>(9, key, "test-coordinator", &auth::system_unix_millis,
+                                            std::make_unique<crypto::SeededRng>(77)));
   RecordedSleeps sleeps;
   crypto::SeededRng rng(1);
   Result<HttpResponse> result =

@@ -9,11 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "client_sdk/transport/http_client.h"
-#include "coordinator/http/auth/request_signer.h"
 #include "coordinator/service/coordinator_service.h"
 #include "coordinator/service/enrollment.h"
 #include "crypto/ed25519.h"
 #include "proto/coordinator.pb.h"
+#include "protocol/request_signer.h"
 
 namespace fl::coordinator {
 namespace {
@@ -88,7 +88,7 @@ class ServiceTest : public ::testing::Test {
     proto::EnrollResponse resp;
     EXPECT_TRUE(resp.ParseFromString(r->body));
     auto signer = std::make_unique<auth::RequestSigner>(
-        resp.client_id(), key, [] { return unix_millis_now(); },
+        resp.client_id(), key, resp.audience(), [] { return unix_millis_now(); },
         std::make_unique<crypto::SeededRng>(seed + 1000));
     return {resp.client_id(), client(std::move(signer))};
   }
@@ -184,7 +184,7 @@ TEST_F(ServiceTest, RejectsForgedAndReplayedRequests) {
   // Sign as client `id` with a different key: the signature does not verify.
   crypto::SeededRng rng(77);
   auth::RequestSigner forger(
-      id, crypto::ed25519_keypair(rng), [] { return unix_millis_now(); },
+      id, crypto::ed25519_keypair(rng), "fl-coordinator", [] { return unix_millis_now(); },
       std::make_unique<crypto::SeededRng>(78));
   auto headers = forger.sign("POST", "/v1/checkin", checkin_body());
   auto plain = client();
@@ -194,7 +194,7 @@ TEST_F(ServiceTest, RejectsForgedAndReplayedRequests) {
   // A genuine signed request replayed byte for byte: the nonce is refused.
   crypto::SeededRng krng(3);
   auth::RequestSigner genuine(
-      id, crypto::ed25519_keypair(krng), [] { return unix_millis_now(); },
+      id, crypto::ed25519_keypair(krng), "fl-coordinator", [] { return unix_millis_now(); },
       std::make_unique<crypto::SeededRng>(79));
   auto h = genuine.sign("POST", "/v1/checkin", checkin_body());
   auto first = plain.send("POST", "/v1/checkin", checkin_body(), "application/x-protobuf", h);
@@ -206,7 +206,7 @@ TEST_F(ServiceTest, RejectsForgedAndReplayedRequests) {
   EXPECT_NE(replay->body.find("replay"), std::string::npos) << replay->body;
   // An unknown client id.
   auth::RequestSigner stranger(
-      987654, crypto::ed25519_keypair(rng), [] { return unix_millis_now(); },
+      987654, crypto::ed25519_keypair(rng), "fl-coordinator", [] { return unix_millis_now(); },
       std::make_unique<crypto::SeededRng>(80));
   auto u = plain.send("POST", "/v1/checkin", checkin_body(), "application/x-protobuf",
                       stranger.sign("POST", "/v1/checkin", checkin_body()));
