@@ -1,5 +1,7 @@
 #include "coordinator/service/admin_commands.h"
 
+#include "base/loopback.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -136,6 +138,13 @@ int run_predict_command(const PredictCommand& c) {
 }
 
 int run_serve_command(const ServeCommand& c) {
+  if (!c.allow_insecure_http && !is_loopback_host(c.address)) {
+    std::fprintf(stderr,
+                 "fl-coordinator serve: --address %s is not loopback and serve speaks plain HTTP; "
+                 "put a TLS proxy in front and pass --allow-insecure-http knowingly\n",
+                 c.address.c_str());
+    return 2;
+  }
   auto store = SqliteStore::open(c.db);
   if (!store.ok()) return fail("serve", store.status());
   EventLog log(c.json_logs);

@@ -56,6 +56,9 @@ struct ServeCommand {
   int io_threads = 2;
   size_t max_batch_rows = 1024;
   bool json_logs = false;
+  // serve speaks plain HTTP only: beyond loopback, only when asked for (put
+  // a TLS-terminating proxy in front otherwise).
+  bool allow_insecure_http = false;
 };
 // Runs until SIGINT or SIGTERM.
 int run_serve_command(const ServeCommand& command);

@@ -204,9 +204,8 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   options.port = s->config_.port;
   options.io_threads = s->config_.io_threads;
   if (!s->config_.tls_certificate.empty())
-    options.tls = http::TlsOptions{s->config_.tls_certificate, s->config_.tls_private_key};
-  // Per peer IP before authentication, per authenticated client after it (the
-  // X-FL-Client header alone proves nothing). Both from the same config values.
+    options.tls = http::TlsOptions{s->config_.tls_certificate, s->config_.tls_private_key,
+                                   s->config_.tls_client_ca};
   // Per peer address before authentication (a NAT's devices share it), per
   // authenticated client after it.
   options.rate_limit = http::RateLimit{s->config_.ip_requests_per_second, s->config_.ip_burst};

@@ -113,6 +113,8 @@ int main(int argc, char** argv) {
   serve->add_option("--port", serve_cmd.port, "listen port (default 8501, 0: any free port)");
   serve->add_option("--io-threads", serve_cmd.io_threads, "HTTP io threads");
   serve->add_option("--max-batch-rows", serve_cmd.max_batch_rows, "rows per request at most");
+  serve->add_flag("--allow-insecure-http", serve_cmd.allow_insecure_http,
+                  "listen on a non-loopback address in plain HTTP");
   serve->add_option("--log-format", serve_log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
@@ -162,6 +164,12 @@ int main(int argc, char** argv) {
   app.add_option("--db", db, "SQLite store path (overrides store.path)");
   app.add_option("--tls-cert", cert, "PEM certificate chain (overrides tls.certificate)");
   app.add_option("--tls-key", key, "PEM private key (overrides tls.private_key)");
+  std::string client_ca;
+  bool allow_insecure_http = false;
+  app.add_option("--tls-client-ca", client_ca,
+                 "PEM CA of client certificates: mutual TLS (overrides tls.client_ca)");
+  app.add_flag("--allow-insecure-http", allow_insecure_http,
+               "plain HTTP on a non-loopback address (overrides allow_insecure_http)");
   app.add_option("--admin-token-file", admin_token_file, "file holding the admin bearer token");
   app.add_option("--rounds", rounds, "rounds to run (overrides population.rounds)");
   app.add_option("--cohort-size", cohort, "reports per round (overrides population.cohort_size)");
@@ -204,6 +212,8 @@ int main(int argc, char** argv) {
   if (!db.empty()) config->store_path = db;
   if (!cert.empty()) config->tls_certificate = cert;
   if (!key.empty()) config->tls_private_key = key;
+  if (!client_ca.empty()) config->tls_client_ca = client_ca;
+  if (allow_insecure_http) config->allow_insecure_http = true;
   if (rounds >= 0) config->population.rounds = static_cast<uint32_t>(rounds);
   if (cohort > 0) config->population.cohort_size = static_cast<uint32_t>(cohort);
   if (!admin_token_file.empty()) {
