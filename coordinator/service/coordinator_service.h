@@ -62,6 +62,8 @@ class CoordinatorService {
   Status start();
   void stop();
   uint16_t port() const;
+  // The id client signatures cover, as told to devices at enrolment.
+  const std::string& audience() const { return audience_; }
   RoundEngine& engine() { return *engine_; }
   Store& store() { return *store_; }
   Registry& registry() { return *registry_; }

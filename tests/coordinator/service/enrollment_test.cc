@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "client_sdk/transport/http_client.h"
-#include "coordinator/http/auth/request_signer.h"
+#include "protocol/request_signer.h"
 #include "coordinator/service/coordinator_service.h"
 #include "coordinator/service/device_certificate.h"
 #include "crypto/ed25519.h"
@@ -120,7 +120,7 @@ class EnrollmentTest : public ::testing::Test {
   }
   int signed_checkin_status(uint64_t client_id, uint64_t seed) {
     auto signer = std::make_unique<auth::RequestSigner>(
-        client_id, identity(seed), [] { return unix_millis_now(); },
+        client_id, identity(seed), service->audience(), [] { return unix_millis_now(); },
         std::make_unique<crypto::SeededRng>(seed + 500));
     proto::CheckinRequest req;
     req.set_population("pop");
