@@ -49,6 +49,10 @@
 //   aggregating phase. Printed with p50/p99/max of each, by_stage for every
 //   stage, and goal_ms: 50 with ratio_to_idle (the goal: p99 under 50 ms and
 //   within 3x of idle; goal_met says whether both held).
+//   prober_wake_late_p99_ms is the control: how late the prober's own thread
+//   woke for its slots. The prober, the clients and the coordinator share
+//   the machine's cores; where this is close to the latencies, the machine
+//   is oversubscribed and they say little about the coordinator alone.
 //
 // Clients: one thread each. participate() holds its thread for the whole
 // round, and the round only starts once all N have checked in (min_cohort =
@@ -492,6 +496,11 @@ class Prober {
     std::string stage;
     double ms = 0;
     bool ok = false;
+    // How late the prober's own thread woke for the slot: a control. The
+    // prober shares the cores with the clients, so its thread also waits to
+    // run, after the answer as before the write; when this is as large as
+    // the latencies, they measure the machine more than the coordinator.
+    double wake_late_ms = 0;
   };
 
   Prober(uint16_t port, const std::string& model, int64_t input_width,
@@ -530,13 +539,15 @@ class Prober {
     KeepAliveConnection connection(port_);
     while (!stopping_) {
       std::this_thread::sleep_until(slot);
+      const double wake_late_ms =
+          std::chrono::duration<double, std::milli>(Clock::now() - slot).count();
       std::string stage = busy_ ? monitor_.current() : std::string("idle");
       const auto sent = Clock::now();
       const auto status = connection.exchange(request);
       const auto answered = Clock::now();
       samples.push_back({std::move(stage),
                          std::chrono::duration<double, std::milli>(answered - sent).count(),
-                         status == 200});
+                         status == 200, wake_late_ms});
       // Slots that passed while waiting are skipped, not sent late: a
       // backlog would make the next probes measure this one's wait again.
       while (slot <= answered) slot += interval_;
@@ -564,6 +575,7 @@ double percentile(std::vector<double> values, double p) {
 struct ProbeFigures {
   double healthz_p50_ms = 0, healthz_p99_ms = 0, healthz_max_ms = 0;
   double predict_p50_ms = 0, predict_p99_ms = 0, predict_max_ms = 0;
+  double prober_wake_late_p99_ms = 0;
   size_t n = 0;       // samples of both kinds
   size_t errors = 0;  // no answer, or not 200
 };
@@ -571,11 +583,13 @@ struct ProbeFigures {
 ProbeFigures probe_figures(const Prober& prober,
                            const std::function<bool(const std::string&)>& in) {
   ProbeFigures f;
+  std::vector<double> wake_late;
   auto collect = [&](const std::vector<Prober::Sample>& samples) {
     std::vector<double> ms;
     for (const auto& s : samples) {
       if (!in(s.stage)) continue;
       ms.push_back(s.ms);
+      wake_late.push_back(s.wake_late_ms);
       if (!s.ok) ++f.errors;
     }
     f.n += ms.size();
@@ -589,6 +603,7 @@ ProbeFigures probe_figures(const Prober& prober,
   f.predict_p50_ms = percentile(predict, 50);
   f.predict_p99_ms = percentile(predict, 99);
   f.predict_max_ms = percentile(predict, 100);
+  f.prober_wake_late_p99_ms = percentile(wake_late, 99);
   return f;
 }
 
@@ -787,6 +802,7 @@ json probe_json(const Prober& prober, int interval_ms) {
                 {"predict_p50_ms", round3(f.predict_p50_ms)},
                 {"predict_p99_ms", round3(f.predict_p99_ms)},
                 {"predict_max_ms", round3(f.predict_max_ms)},
+                {"prober_wake_late_p99_ms", round3(f.prober_wake_late_p99_ms)},
                 {"n", f.n},
                 {"errors", f.errors}};
   };
