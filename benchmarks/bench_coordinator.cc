@@ -3,7 +3,7 @@
 //
 //   bench_coordinator --clients 100 --dim 1000000 [--graph harary|complete]
 //                     [--ring 32|64] [--coordinator-bin PATH]
-//                     [--probe [--probe-idle-s 5] [--probe-interval-ms 20]]
+//                     [--unmask-threads 2] [--probe [--probe-idle-s 5] [--probe-interval-ms 20]]
 //
 // Prints one JSON line. Its figures, and what they are measured against:
 //
