@@ -3,6 +3,7 @@
 //
 //   bench_coordinator --clients 100 --dim 1000000 [--graph harary|complete]
 //                     [--ring 32|64] [--coordinator-bin PATH]
+//                     [--unmask-threads 2] [--probe [--probe-idle-s 5] [--probe-interval-ms 20]]
 //
 // Prints one JSON line. Its figures, and what they are measured against:
 //
@@ -37,6 +38,21 @@
 //     + 2 MiB: SQLite's page cache (its default cache_size, -2000 KiB).
 //   clients_x_dim_mib (clients x dim x ring bytes) is what keeping every
 //   input would cost; the peak must stay far below it.
+// - probe (with --probe; issue 10): does the round's slow tail stay off the
+//   HTTP io threads? A prober sends GET /healthz and POST
+//   /v1/models/bench-linear:predict (one row of dim - 1 features) every
+//   --probe-interval-ms each, alternating, on its own keep-alive connections;
+//   each latency is one request's, write to answer (see Prober). "idle" is
+//   --probe-idle-s of probing before any client starts; "unmasking" is every
+//   sample taken while the coordinator's stage (as the 50 ms status poll last
+//   saw it) was the secure aggregation's unmasking or the engine's
+//   aggregating phase. Printed with p50/p99/max of each, by_stage for every
+//   stage, and goal_ms: 50 with ratio_to_idle (the goal: p99 under 50 ms and
+//   within 3x of idle; goal_met says whether both held).
+//   prober_wake_late_p99_ms is the control: how late the prober's own thread
+//   woke for its slots. The prober, the clients and the coordinator share
+//   the machine's cores; where this is close to the latencies, the machine
+//   is oversubscribed and they say little about the coordinator alone.
 //
 // Clients: one thread each. participate() holds its thread for the whole
 // round, and the round only starts once all N have checked in (min_cohort =
@@ -52,6 +68,7 @@
 // Every random choice is seeded (--seed): client identities, protocol keys,
 // the "trained" weights.
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -61,13 +78,16 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -97,6 +117,7 @@ using json = nlohmann::ordered_json;
 
 constexpr char kAdminToken[] = "bench-coordinator-admin-token-0123456789";
 constexpr char kPopulation[] = "bench";
+constexpr char kModelName[] = "bench-linear";
 constexpr double kMiB = 1024.0 * 1024.0;
 // The coordinator's defaults for the k/t rule, written into the config and
 // used again to print the k and t the round runs with.
@@ -324,11 +345,20 @@ class StageMonitor {
     return timeline_;
   }
   const std::map<std::string, double>& peak_rss_mib() const { return peak_rss_mib_; }
+  // The stage last seen (empty before the first answer); any thread.
+  std::string current() const {
+    std::lock_guard<std::mutex> lock(current_mutex_);
+    return current_;
+  }
 
  private:
   void run() {
     while (!stopping_) {
       std::string stage = stage_now();
+      if (!stage.empty()) {
+        std::lock_guard<std::mutex> lock(current_mutex_);
+        current_ = stage;
+      }
       if (!stage.empty() && (timeline_.empty() || timeline_.back().first != stage))
         timeline_.emplace_back(stage, Clock::now());
       const double rss = proc_status_mib(pid_, "VmRSS");
@@ -356,7 +386,226 @@ class StageMonitor {
   std::thread thread_;
   std::vector<std::pair<std::string, Clock::time_point>> timeline_;
   std::map<std::string, double> peak_rss_mib_;
+  mutable std::mutex current_mutex_;
+  std::string current_;
 };
+
+// ---- the prober (--probe) -----------------------------------------------------
+
+// One keep-alive HTTP/1.1 connection to the coordinator on loopback, used one
+// request at a time. TCP_NODELAY, so a small request is not held back by
+// Nagle's algorithm waiting for an ACK: a delay measured is the server's.
+class KeepAliveConnection {
+ public:
+  explicit KeepAliveConnection(uint16_t port) : port_(port) {}
+  KeepAliveConnection(const KeepAliveConnection&) = delete;
+  KeepAliveConnection& operator=(const KeepAliveConnection&) = delete;
+  ~KeepAliveConnection() { disconnect(); }
+
+  // Sends `request` and reads the whole answer; its status, or nullopt when
+  // none came. A reused connection the server closed meanwhile is reopened
+  // once.
+  std::optional<int> exchange(const std::string& request) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const bool reused = fd_ >= 0;
+      if (fd_ < 0 && !open()) return std::nullopt;
+      if (auto status = try_exchange(request)) return status;
+      disconnect();
+      if (!reused) return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  bool open() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return false;
+    // A probe that waits this long has failed anyway; the bound keeps a hung
+    // coordinator from hanging the benchmark.
+    timeval timeout{30, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port_);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      disconnect();
+      return false;
+    }
+    return true;
+  }
+  void disconnect() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    buffer_.clear();
+  }
+  bool read_more() {
+    char chunk[65536];
+    const ssize_t n = read(fd_, chunk, sizeof(chunk));
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+  std::optional<int> try_exchange(const std::string& request) {
+    for (size_t sent = 0; sent < request.size();) {
+      const ssize_t n = write(fd_, request.data() + sent, request.size() - sent);
+      if (n <= 0) return std::nullopt;
+      sent += static_cast<size_t>(n);
+    }
+    size_t header_end;
+    while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos)
+      if (!read_more()) return std::nullopt;
+    if (buffer_.rfind("HTTP/1.1 ", 0) != 0 || header_end < 12) return std::nullopt;
+    const int status = std::atoi(buffer_.c_str() + 9);
+    std::string headers = buffer_.substr(0, header_end);
+    std::transform(headers.begin(), headers.end(), headers.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    size_t body_bytes = 0;
+    if (auto at = headers.find("\r\ncontent-length:"); at != std::string::npos)
+      body_bytes = std::strtoull(headers.c_str() + at + 17, nullptr, 10);
+    const size_t total = header_end + 4 + body_bytes;
+    while (buffer_.size() < total)
+      if (!read_more()) return std::nullopt;
+    buffer_.erase(0, total);
+    if (headers.find("\r\nconnection: close") != std::string::npos) disconnect();
+    return status;
+  }
+
+  uint16_t port_;
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+// Sends GET /healthz and POST /v1/models/{model}:predict (one row of the
+// model's input width, TF Serving's row format), each every `interval` on its
+// own thread and keep-alive connection, the two offset by half an interval so
+// they alternate. Each sample is tagged with the coordinator's stage when its
+// slot came ("idle" until mark_busy()).
+//
+// Latency is from the write to the last byte of the answer. A probe slower
+// than the interval makes its thread skip the slots that passed (the next
+// probe goes at the next slot after the answer): counting them from their
+// slots instead would fold one stall into every later sample once the
+// service time exceeds the interval (a 400 KB :predict body at dim 1e5 under
+// a loaded round does), and the stall is already in this sample.
+class Prober {
+ public:
+  struct Sample {
+    std::string stage;
+    double ms = 0;
+    bool ok = false;
+    // How late the prober's own thread woke for the slot: a control. The
+    // prober shares the cores with the clients, so its thread also waits to
+    // run, after the answer as before the write; when this is as large as
+    // the latencies, they measure the machine more than the coordinator.
+    double wake_late_ms = 0;
+  };
+
+  Prober(uint16_t port, const std::string& model, int64_t input_width,
+         std::chrono::milliseconds interval, const StageMonitor& monitor)
+      : port_(port), interval_(interval), monitor_(monitor) {
+    healthz_request_ = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    std::string body = "{\"instances\": [[";
+    for (int64_t i = 0; i < input_width; ++i) body += i == 0 ? "0.5" : ",0.5";
+    body += "]]}";
+    predict_request_ = "POST /v1/models/" + model +
+                       ":predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Content-Type: application/json\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body;
+    const auto start = Clock::now();
+    healthz_thread_ = std::thread([this, start] { run(healthz_request_, start, healthz_); });
+    predict_thread_ =
+        std::thread([this, start] { run(predict_request_, start + interval_ / 2, predict_); });
+  }
+  Prober(const Prober&) = delete;
+  Prober& operator=(const Prober&) = delete;
+  ~Prober() { stop(); }
+
+  // From now on, samples carry the monitor's stage instead of "idle".
+  void mark_busy() { busy_ = true; }
+  void stop() {
+    stopping_ = true;
+    if (healthz_thread_.joinable()) healthz_thread_.join();
+    if (predict_thread_.joinable()) predict_thread_.join();
+  }
+  // Call after stop().
+  const std::vector<Sample>& healthz() const { return healthz_; }
+  const std::vector<Sample>& predict() const { return predict_; }
+
+ private:
+  void run(const std::string& request, Clock::time_point slot, std::vector<Sample>& samples) {
+    KeepAliveConnection connection(port_);
+    while (!stopping_) {
+      std::this_thread::sleep_until(slot);
+      const double wake_late_ms =
+          std::chrono::duration<double, std::milli>(Clock::now() - slot).count();
+      std::string stage = busy_ ? monitor_.current() : std::string("idle");
+      const auto sent = Clock::now();
+      const auto status = connection.exchange(request);
+      const auto answered = Clock::now();
+      samples.push_back({std::move(stage),
+                         std::chrono::duration<double, std::milli>(answered - sent).count(),
+                         status == 200, wake_late_ms});
+      // Slots that passed while waiting are skipped, not sent late: a
+      // backlog would make the next probes measure this one's wait again.
+      while (slot <= answered) slot += interval_;
+    }
+  }
+
+  uint16_t port_;
+  std::chrono::milliseconds interval_;
+  const StageMonitor& monitor_;
+  std::string healthz_request_, predict_request_;
+  std::atomic<bool> busy_{false};
+  std::atomic<bool> stopping_{false};
+  std::vector<Sample> healthz_, predict_;
+  std::thread healthz_thread_, predict_thread_;
+};
+
+// Nearest-rank percentile (p in (0, 100]) of `values`; 0 for none.
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t rank = static_cast<size_t>(std::ceil(p / 100 * static_cast<double>(values.size())));
+  return values[std::max<size_t>(rank, 1) - 1];
+}
+
+struct ProbeFigures {
+  double healthz_p50_ms = 0, healthz_p99_ms = 0, healthz_max_ms = 0;
+  double predict_p50_ms = 0, predict_p99_ms = 0, predict_max_ms = 0;
+  double prober_wake_late_p99_ms = 0;
+  size_t n = 0;       // samples of both kinds
+  size_t errors = 0;  // no answer, or not 200
+};
+
+ProbeFigures probe_figures(const Prober& prober,
+                           const std::function<bool(const std::string&)>& in) {
+  ProbeFigures f;
+  std::vector<double> wake_late;
+  auto collect = [&](const std::vector<Prober::Sample>& samples) {
+    std::vector<double> ms;
+    for (const auto& s : samples) {
+      if (!in(s.stage)) continue;
+      ms.push_back(s.ms);
+      wake_late.push_back(s.wake_late_ms);
+      if (!s.ok) ++f.errors;
+    }
+    f.n += ms.size();
+    return ms;
+  };
+  const auto healthz = collect(prober.healthz());
+  const auto predict = collect(prober.predict());
+  f.healthz_p50_ms = percentile(healthz, 50);
+  f.healthz_p99_ms = percentile(healthz, 99);
+  f.healthz_max_ms = percentile(healthz, 100);
+  f.predict_p50_ms = percentile(predict, 50);
+  f.predict_p99_ms = percentile(predict, 99);
+  f.predict_max_ms = percentile(predict, 100);
+  f.prober_wake_late_p99_ms = percentile(wake_late, 99);
+  return f;
+}
 
 // ---- the clients --------------------------------------------------------------
 
@@ -488,6 +737,7 @@ struct BenchOptions {
   int ring_bits = 32;
   int quantization_bits = 16;
   int io_threads = 2;
+  int unmask_threads = 2;
   int masking_slots = 8;
   bool burst = true;
   size_t upload_slots = 4;
@@ -496,6 +746,9 @@ struct BenchOptions {
   std::string coordinator_bin = FL_COORDINATOR_BIN;
   std::string work_dir;
   bool keep_dir = false;
+  bool probe = false;
+  double probe_idle_s = 5;
+  int probe_interval_ms = 20;
 };
 
 void write_config(const BenchOptions& o, const fs::path& dir) {
@@ -516,7 +769,8 @@ void write_config(const BenchOptions& o, const fs::path& dir) {
       << "max_concurrent_uploads: " << o.upload_slots << "}\n"
       << "population:\n"
       << "  name: " << kPopulation << "\n"
-      << "  model: {name: bench-linear, kind: linear, input_dim: " << o.dim - 1 << ", seed: 1}\n"
+      << "  model: {name: " << kModelName << ", kind: linear, input_dim: " << o.dim - 1
+      << ", seed: 1}\n"
       << "  rounds: 1\n"
       << "  cohort_size: " << o.clients << "\n"
       << "  over_selection: 1.0\n"
@@ -529,8 +783,55 @@ void write_config(const BenchOptions& o, const fs::path& dir) {
       << "  quantization: {clip: 1.0, bits: " << o.quantization_bits
       << ", ring_bits: " << o.ring_bits << ", max_weight: 0}\n"
       << "  secure_aggregation: {graph: " << o.graph << ", expected_dropout: " << kExpectedDropout
-      << ", corrupt_fraction: " << kCorruptFraction << ", unmask_threads: 2}\n"
+      << ", corrupt_fraction: " << kCorruptFraction << ", unmask_threads: " << o.unmask_threads
+      << "}\n"
       << "  server_optimizer: {kind: fedavg}\n";
+}
+
+// The --probe figures: idle (before any client came) against the round's
+// tail (the unmasking stage and the aggregation after it), beside the issue's
+// goal: p99 under 50 ms, and within 3x of idle.
+json probe_json(const Prober& prober, int interval_ms) {
+  constexpr double kGoalMs = 50;
+  constexpr double kGoalRatio = 3;
+  auto round3 = [](double v) { return std::round(v * 1000) / 1000; };
+  auto figures_json = [&](const ProbeFigures& f) {
+    return json{{"healthz_p50_ms", round3(f.healthz_p50_ms)},
+                {"healthz_p99_ms", round3(f.healthz_p99_ms)},
+                {"healthz_max_ms", round3(f.healthz_max_ms)},
+                {"predict_p50_ms", round3(f.predict_p50_ms)},
+                {"predict_p99_ms", round3(f.predict_p99_ms)},
+                {"predict_max_ms", round3(f.predict_max_ms)},
+                {"prober_wake_late_p99_ms", round3(f.prober_wake_late_p99_ms)},
+                {"n", f.n},
+                {"errors", f.errors}};
+  };
+  const ProbeFigures idle = probe_figures(prober, [](const std::string& s) { return s == "idle"; });
+  const ProbeFigures unmasking = probe_figures(prober, [](const std::string& s) {
+    // The status names the stage "unmasking (round 3)".
+    return s.rfind("unmasking", 0) == 0 || s == "aggregating";
+  });
+  json by_stage = json::object();
+  std::vector<std::string> stages;
+  for (const auto& s : prober.healthz())
+    if (std::find(stages.begin(), stages.end(), s.stage) == stages.end()) stages.push_back(s.stage);
+  for (const auto& stage : stages)
+    by_stage[stage.empty() ? "unknown" : stage] =
+        figures_json(probe_figures(prober, [&](const std::string& s) { return s == stage; }));
+  auto ratio = [&](double busy, double quiet) { return quiet > 0 ? round3(busy / quiet) : 0.0; };
+  const double healthz_ratio = ratio(unmasking.healthz_p99_ms, idle.healthz_p99_ms);
+  const double predict_ratio = ratio(unmasking.predict_p99_ms, idle.predict_p99_ms);
+  json out;
+  out["interval_ms"] = interval_ms;
+  out["idle"] = figures_json(idle);
+  out["unmasking"] = figures_json(unmasking);
+  out["goal_ms"] = kGoalMs;
+  out["ratio_to_idle"] = {{"healthz_p99", healthz_ratio}, {"predict_p99", predict_ratio}};
+  out["goal_met"] = unmasking.n > 0 && unmasking.errors == 0 &&
+                    unmasking.healthz_p99_ms < kGoalMs && unmasking.predict_p99_ms < kGoalMs &&
+                    healthz_ratio <= kGoalRatio && predict_ratio <= kGoalRatio;
+  out["by_stage"] = by_stage;
+  return out;
 }
 
 int run(const BenchOptions& o) {
@@ -564,6 +865,15 @@ int run(const BenchOptions& o) {
             << " parameters...\n";
 
   StageMonitor monitor(*port, coordinator.pid());
+  std::unique_ptr<Prober> prober;
+  if (o.probe) {
+    std::cerr << "bench_coordinator: probing an idle coordinator for " << o.probe_idle_s
+              << " s...\n";
+    prober = std::make_unique<Prober>(*port, kModelName, o.dim - 1,
+                                      std::chrono::milliseconds(o.probe_interval_ms), monitor);
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.probe_idle_s));
+    prober->mark_busy();
+  }
   MaskingSlots slots(o.burst ? 0 : o.masking_slots);
   IngestWindow window(coordinator.pid());
   UploadBarrier barrier(coordinator.pid(), o.clients);
@@ -616,6 +926,7 @@ int run(const BenchOptions& o) {
 
   // Let the monitor see the phase after the round, then read the peak.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  if (prober) prober->stop();
   monitor.stop();
   const double peak_rss_mib = proc_status_mib(coordinator.pid(), "VmHWM");
   coordinator.stop(std::chrono::seconds(30));
@@ -721,6 +1032,7 @@ int run(const BenchOptions& o) {
   out["load_1m_start"] = load_at_start;
   out["load_1m_end"] = load_average_1m();
   out["cores"] = std::thread::hardware_concurrency();
+  if (prober) out["probe"] = probe_json(*prober, o.probe_interval_ms);
   std::cout << out.dump() << std::endl;
 
   const bool ok = completed == o.clients && accepted == static_cast<uint64_t>(o.clients);
@@ -743,6 +1055,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({32, 64}));
   app.add_option("--bits", o.quantization_bits, "quantisation bits per coordinate");
   app.add_option("--io-threads", o.io_threads, "the coordinator's HTTP io threads");
+  app.add_option("--unmask-threads", o.unmask_threads,
+                 "the coordinator's aggregation pool (unmasking, optimiser step, commit)")
+      ->check(CLI::Range(1, 64));
   app.add_option("--masking-slots", o.masking_slots,
                  "clients holding a trained update at once (0: no limit)");
   app.add_flag("--burst,!--no-burst", o.burst,
@@ -755,6 +1070,12 @@ int main(int argc, char** argv) {
   app.add_option("--coordinator-bin", o.coordinator_bin, "the fl-coordinator to run");
   app.add_option("--work-dir", o.work_dir, "config, store, identities and log (default: /tmp)");
   app.add_flag("--keep-dir", o.keep_dir, "keep the work directory after a successful run");
+  app.add_flag("--probe", o.probe,
+               "probe GET /healthz and POST :predict at a fixed rate, idle and during the round");
+  app.add_option("--probe-idle-s", o.probe_idle_s, "seconds of idle probing before clients start")
+      ->check(CLI::Range(0.5, 600.0));
+  app.add_option("--probe-interval-ms", o.probe_interval_ms, "ms between probes of one kind")
+      ->check(CLI::Range(1, 10000));
   CLI11_PARSE(app, argc, argv);
   return run(o);
 }
