@@ -349,7 +349,9 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
     if (answer.state() == proto::SecAggExchangeResponse::FAILED)
       return fail(answer.failure_reason().empty() ? "the coordinator failed the round"
                                                   : answer.failure_reason());
-    if (outbox.empty()) sleep(poll_interval);
+    if (outbox.empty())
+      sleep(std::max(poll_interval, std::chrono::milliseconds(
+                                        std::min<uint32_t>(answer.poll_after_ms(), 60'000))));
   }
 }
 

@@ -1,7 +1,5 @@
 #include "coordinator/service/admin_commands.h"
 
-#include "base/loopback.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/loopback.h"
 #include "coordinator/http/http_server.h"
 #include "coordinator/metrics/coordinator_metrics.h"
 #include "coordinator/metrics/registry.h"

@@ -94,8 +94,8 @@ std::string coordinator_audience(const CoordinatorConfig& config) {
   std::string message = "fl-audience-v1";
   message.push_back('\0');
   message += config.admin_token;
-  const crypto::Key32 digest = crypto::blake2b_256(
-      {reinterpret_cast<const uint8_t*>(message.data()), message.size()});
+  const crypto::Key32 digest =
+      crypto::blake2b_256({reinterpret_cast<const uint8_t*>(message.data()), message.size()});
   sodium_memzero(message.data(), message.size());
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id = "fl-";
@@ -304,8 +304,8 @@ http::Router CoordinatorService::routes() {
                                  .auth_class = std::string(http::kAdminAuthClass)};
   const http::RouteOptions probe{.max_body_bytes = 0, .auth_class = "", .rate_limited = false};
 
-  add_enroll_route(router, config_.enrollment, *store_, [] { return unix_millis_now(); },
-                   audience_)
+  add_enroll_route(
+      router, config_.enrollment, *store_, [] { return unix_millis_now(); }, audience_)
       .ok();
   router
       .add(
@@ -473,6 +473,7 @@ http::Router CoordinatorService::routes() {
                                 {"rounds_completed", s.rounds_completed},
                                 {"rounds_failed", s.rounds_failed},
                                 {"selected", s.selected},
+                                {"pool", s.pool},
                                 {"secagg_stage", s.secagg_stage},
                                 {"advertised", s.counts.advertised},
                                 {"shared_keys", s.counts.shared_keys},

@@ -137,7 +137,8 @@ Status add_enroll_route(http::Router& router, const EnrollmentConfig& config, St
                         std::function<int64_t()> now_ms, std::string audience) {
   // Unsigned (the device has no id yet) but rate-limited per IP, with a
   // body far smaller than any legitimate one can grow.
-  return router.add("POST", "/v1/enroll", EnrollHandler(config, store, std::move(now_ms), std::move(audience)),
+  return router.add("POST", "/v1/enroll",
+                    EnrollHandler(config, store, std::move(now_ms), std::move(audience)),
                     {.max_body_bytes = 4096, .auth_class = "", .rate_limited = true});
 }
 

@@ -311,10 +311,10 @@ TEST(EnrollmentConfig, ErrorsNameTheKeyAndLine) {
     return c.ok() ? std::string() : c.status().message();
   };
   std::string e = error_of("enrollment_token: \"shared-secret\"\n");
-  EXPECT_NE(e.find("coord.yaml:13: enrollment_token:"), std::string::npos) << e;
+  EXPECT_NE(e.find("coord.yaml:15: enrollment_token:"), std::string::npos) << e;
   EXPECT_NE(e.find("enrollment: {mode: token}"), std::string::npos) << e;
   e = error_of("enrollment: {mode: anyone}\n");
-  EXPECT_NE(e.find("coord.yaml:13: enrollment.mode: must be token, certificate or open"),
+  EXPECT_NE(e.find("coord.yaml:15: enrollment.mode: must be token, certificate or open"),
             std::string::npos)
       << e;
   e = error_of("enrollment: {mode: certificate}\n");

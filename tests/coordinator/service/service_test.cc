@@ -120,12 +120,16 @@ TEST_F(ServiceTest, EnrolsChecksInAndServesTheModel) {
   ASSERT_EQ(r->status, 200) << r->body;
   proto::CheckinResponse resp;
   ASSERT_TRUE(resp.ParseFromString(r->body));
-  EXPECT_EQ(resp.decision(), proto::CheckinResponse::SELECTED);
-  // The task is not ready until the cohort is full: 503 with Retry-After.
-  auto task = c.send("GET", "/v1/rounds/" + std::to_string(resp.round_id()) + "/task");
+  // The client joins the selection window's pool and is told to come back
+  // when the window closes (the draw happens then).
+  EXPECT_EQ(resp.decision(), proto::CheckinResponse::RETRY_LATER);
+  EXPECT_GT(resp.retry_after_ms(), 0u);
+  EXPECT_EQ(admin_status()["pool"], 1);
+  // Not selected (yet): no task for it.
+  auto task = c.send(
+      "GET", "/v1/rounds/" + std::to_string(admin_status()["round"].get<int64_t>()) + "/task");
   ASSERT_TRUE(task.ok());
-  EXPECT_EQ(task->status, 503);
-  EXPECT_TRUE(task->header("Retry-After").has_value());
+  EXPECT_EQ(task->status, 403) << task->body;
   const int64_t version = admin_status()["global_version"];
   auto model = c.send("GET", "/v1/model_versions/" + std::to_string(version));
   ASSERT_TRUE(model.ok());
@@ -184,7 +188,7 @@ TEST_F(ServiceTest, RejectsForgedAndReplayedRequests) {
   // Sign as client `id` with a different key: the signature does not verify.
   crypto::SeededRng rng(77);
   auth::RequestSigner forger(
-      id, crypto::ed25519_keypair(rng), "fl-coordinator", [] { return unix_millis_now(); },
+      id, crypto::ed25519_keypair(rng), service->audience(), [] { return unix_millis_now(); },
       std::make_unique<crypto::SeededRng>(78));
   auto headers = forger.sign("POST", "/v1/checkin", checkin_body());
   auto plain = client();
@@ -194,7 +198,7 @@ TEST_F(ServiceTest, RejectsForgedAndReplayedRequests) {
   // A genuine signed request replayed byte for byte: the nonce is refused.
   crypto::SeededRng krng(3);
   auth::RequestSigner genuine(
-      id, crypto::ed25519_keypair(krng), "fl-coordinator", [] { return unix_millis_now(); },
+      id, crypto::ed25519_keypair(krng), service->audience(), [] { return unix_millis_now(); },
       std::make_unique<crypto::SeededRng>(79));
   auto h = genuine.sign("POST", "/v1/checkin", checkin_body());
   auto first = plain.send("POST", "/v1/checkin", checkin_body(), "application/x-protobuf", h);
@@ -206,7 +210,7 @@ TEST_F(ServiceTest, RejectsForgedAndReplayedRequests) {
   EXPECT_NE(replay->body.find("replay"), std::string::npos) << replay->body;
   // An unknown client id.
   auth::RequestSigner stranger(
-      987654, crypto::ed25519_keypair(rng), "fl-coordinator", [] { return unix_millis_now(); },
+      987654, crypto::ed25519_keypair(rng), service->audience(), [] { return unix_millis_now(); },
       std::make_unique<crypto::SeededRng>(80));
   auto u = plain.send("POST", "/v1/checkin", checkin_body(), "application/x-protobuf",
                       stranger.sign("POST", "/v1/checkin", checkin_body()));
