@@ -315,7 +315,8 @@ std::string http_request(std::string_view method, std::string_view target, uint1
   std::string r = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\n";
   r += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
   for (const auto& h : headers) r += h + "\r\n";
-  if (!body.empty() || method == "POST") r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   if (close_connection) r += "Connection: close\r\n";
   r += "\r\n";
   r += body;
@@ -323,10 +324,10 @@ std::string http_request(std::string_view method, std::string_view target, uint1
 }
 
 std::optional<std::string> admin_get(uint16_t port, const std::string& target) {
-  const Exchange e = exchange(kHonestAddress, port,
-                              http_request("GET", target, port, {},
-                                           {std::string("Authorization: Bearer ") + kAdminToken}),
-                              15000);
+  const Exchange e = exchange(
+      kHonestAddress, port,
+      http_request("GET", target, port, {}, {std::string("Authorization: Bearer ") + kAdminToken}),
+      15000);
   if (e.status() != 200) return std::nullopt;
   return e.body();
 }
@@ -415,16 +416,17 @@ class HostileMember {
     req.set_identity_public_key(std::string(key_->public_key.begin(), key_->public_key.end()));
     req.set_label("soak-hostile");
     req.set_device_token(token_);
-    const Exchange e = exchange(kHostileAddress, port_,
-                                http_request("POST", "/v1/enroll", port_, req.SerializeAsString(),
-                                             {proto_header()}));
+    const Exchange e = exchange(
+        kHostileAddress, port_,
+        http_request("POST", "/v1/enroll", port_, req.SerializeAsString(), {proto_header()}));
     tally_.note("control_hostile_enrol", e, false);
     proto::EnrollResponse resp;
     if (e.status() != 200 || !resp.ParseFromString(e.body())) return false;
     client_id_ = resp.client_id();
     audience_ = resp.audience();
-    signer_.emplace(client_id_, *key_, audience_, [] { return auth::system_unix_millis(); },
-                    std::make_unique<crypto::SeededRng>(rng_()));
+    signer_.emplace(
+        client_id_, *key_, audience_, [] { return auth::system_unix_millis(); },
+        std::make_unique<crypto::SeededRng>(rng_()));
     future_signer_.emplace(
         client_id_, *key_, audience_,
         [] { return auth::system_unix_millis() + 5 * 60 * 1000; },  // 5 minutes ahead
@@ -434,17 +436,17 @@ class HostileMember {
 
   // Enrolment with an already spent token (its own, then an honest one).
   void reuse_tokens() {
-    for (const auto& [kind, token] : {std::pair<std::string, std::string>{"enrol_reused_own_token",
-                                                                          token_},
-                                      {"enrol_reused_honest_token", spent_token_}}) {
+    for (const auto& [kind, token] :
+         {std::pair<std::string, std::string>{"enrol_reused_own_token", token_},
+          {"enrol_reused_honest_token", spent_token_}}) {
       proto::EnrollRequest req;
       crypto::SeededRng r(rng_());
       const auto other = crypto::ed25519_keypair(r);
       req.set_identity_public_key(std::string(other.public_key.begin(), other.public_key.end()));
       req.set_device_token(token);
       tally_.note(kind, exchange(kHostileAddress, port_,
-                                 http_request("POST", "/v1/enroll", port_,
-                                              req.SerializeAsString(), {proto_header()})));
+                                 http_request("POST", "/v1/enroll", port_, req.SerializeAsString(),
+                                              {proto_header()})));
     }
   }
 
@@ -454,8 +456,8 @@ class HostileMember {
     proto::CheckinRequest checkin;
     checkin.set_population(kPopulation);
     checkin.set_examples(3000);
-    const std::string request = signed_request(*signer_, "POST", "/v1/checkin",
-                                               checkin.SerializeAsString());
+    const std::string request =
+        signed_request(*signer_, "POST", "/v1/checkin", checkin.SerializeAsString());
     const Exchange first = exchange(kHostileAddress, port_, request);
     tally_.note("control_hostile_checkin", first, false);
     // The same bytes again: same nonce, same timestamp.
@@ -495,8 +497,8 @@ class HostileMember {
     proto::TaskAssignment task;
     bool have_task = false;
     for (int attempt = 0; attempt < 40 && !have_task; ++attempt) {
-      const Exchange e = exchange(kHostileAddress, port_, signed_request(*signer_, "GET",
-                                                                         base + "/task", ""));
+      const Exchange e =
+          exchange(kHostileAddress, port_, signed_request(*signer_, "GET", base + "/task", ""));
       tally_.note("control_hostile_task", e, false);
       if (e.status() == 200 && task.ParseFromString(e.body())) have_task = true;
       if (e.status() != 503 && !have_task) return;
@@ -522,9 +524,9 @@ class HostileMember {
         m->mutable_advertise_keys()->set_encryption_public_key(points[first]);
         m->mutable_advertise_keys()->set_mask_public_key(points[1 - first]);
         if (config.ok()) {
-          const auto msg = (*config)->advertise_message(client_id_,
-                                                        m->advertise_keys().encryption_public_key(),
-                                                        m->advertise_keys().mask_public_key());
+          const auto msg =
+              (*config)->advertise_message(client_id_, m->advertise_keys().encryption_public_key(),
+                                           m->advertise_keys().mask_public_key());
           const auto sig = crypto::ed25519_sign(*key_, msg);
           m->mutable_advertise_keys()->set_signature(std::string(sig.begin(), sig.end()));
         }
@@ -547,8 +549,8 @@ class HostileMember {
     // Follow the round (empty polls) so the hostile member looks alive.
     const std::string poll = proto::SecAggExchange().SerializeAsString();
     for (int i = 0; i < 120; ++i) {
-      const Exchange e =
-          exchange(kHostileAddress, port_, signed_request(*signer_, "POST", base + "/secagg", poll));
+      const Exchange e = exchange(kHostileAddress, port_,
+                                  signed_request(*signer_, "POST", base + "/secagg", poll));
       tally_.note("control_hostile_poll", e, false);
       proto::SecAggExchangeResponse answer;
       if (e.status() != 200 || !answer.ParseFromString(e.body())) break;
@@ -638,15 +640,25 @@ class HostileTraffic {
          }},
         {"predict_3e38_inputs",
          [&] {
-           note("predict_3e38_inputs",
-                http_request("POST", predict, port_, predict_body("3e38"),
-                             {"Content-Type: application/json"}));
+           // Finite inputs near FLT_MAX: whether the logits overflow depends
+           // on the weights of the version being served, so a 200 is right
+           // when every output is finite; an answer carrying a non-finite
+           // output (JSON null, NaN, Infinity) is the bug of issue 10.
+           const Exchange e = exchange(kHostileAddress, port_,
+                                       http_request("POST", predict, port_, predict_body("3e38"),
+                                                    {"Content-Type: application/json"}));
+           tally_.note("predict_3e38_inputs", e, false);
+           std::string body = e.body();
+           std::transform(body.begin(), body.end(), body.begin(), ::tolower);
+           if (e.status() / 100 == 2 &&
+               (body.find("null") != std::string::npos || body.find("nan") != std::string::npos ||
+                body.find("inf") != std::string::npos))
+             tally_.add("predict_3e38_inputs", "accepted");
          }},
         {"predict_1e39_inputs",
          [&] {
-           note("predict_1e39_inputs",
-                http_request("POST", predict, port_, predict_body("1e39"),
-                             {"Content-Type: application/json"}));
+           note("predict_1e39_inputs", http_request("POST", predict, port_, predict_body("1e39"),
+                                                    {"Content-Type: application/json"}));
          }},
         {"predict_invalid_utf8",
          [&] {
@@ -676,8 +688,9 @@ class HostileTraffic {
          [&] {
            static const char* kEncodings[] = {"gzip", "identity", "chunked, gzip"};
            const std::string smuggled = "GET /v1/admin/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-           std::string r = "POST " + predict + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                           std::to_string(port_) + "\r\nContent-Type: application/json\r\n" +
+           std::string r = "POST " + predict +
+                           " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
+                           "\r\nContent-Type: application/json\r\n" +
                            "Transfer-Encoding: " + kEncodings[rng_() % 3] + "\r\n\r\n" + smuggled;
            // No Connection: close: RFC 9112 section 6.3 makes the server close.
            const Exchange e = exchange(kHostileAddress, port_, r, 3000);
@@ -686,9 +699,7 @@ class HostileTraffic {
            if (!e.closed) tally_.add("smuggling_transfer_encoding", "left_open");
          }},
         {"missing_host",
-         [&] {
-           note("missing_host", "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
-         }},
+         [&] { note("missing_host", "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"); }},
         {"duplicate_host",
          [&] {
            note("duplicate_host",
@@ -712,10 +723,9 @@ class HostileTraffic {
          }},
         {"admin_token_guess",
          [&] {
-           note("admin_token_guess",
-                http_request("GET", "/v1/admin/rounds", port_, {},
-                             {"Authorization: Bearer " + random_hex(rng_, 40),
-                              "X-FL-Client: " + std::to_string(rng_())}));
+           note("admin_token_guess", http_request("GET", "/v1/admin/rounds", port_, {},
+                                                  {"Authorization: Bearer " + random_hex(rng_, 40),
+                                                   "X-FL-Client: " + std::to_string(rng_())}));
          }},
     };
     const auto pace = std::chrono::duration<double>(1.0 / std::max(0.1, options_.rate));
@@ -779,8 +789,8 @@ class HostileTraffic {
         const bool signed_badly = i % 2 == 1;
         const std::string kind =
             signed_badly ? "stalled_upload_bad_signature" : "stalled_upload_unsigned";
-        std::string r = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                        std::to_string(port_) + "\r\nContent-Type: application/x-protobuf\r\n" +
+        std::string r = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
+                        "\r\nContent-Type: application/x-protobuf\r\n" +
                         "Content-Length: " + std::to_string(kStalledDeclaredBytes) + "\r\n";
         if (signed_badly)
           r += "X-FL-Client: " + std::to_string(1 + rng_stall_() % 30) +
@@ -808,8 +818,10 @@ class HostileTraffic {
             in.append(buf, static_cast<size_t>(n));
             continue;
           }
-          if (n == 0 || errno == ECONNRESET) e.closed = true;
-          else e.timed_out = true;
+          if (n == 0 || errno == ECONNRESET)
+            e.closed = true;
+          else
+            e.timed_out = true;
           break;
         }
         close(fd);
@@ -878,9 +890,9 @@ MetricsSummary read_metrics(uint16_t port) {
 }
 
 int run(const Options& o) {
-  const fs::path dir = o.work_dir.empty()
-                           ? fs::temp_directory_path() / ("soak-hostile-" + std::to_string(getpid()))
-                           : fs::path(o.work_dir);
+  const fs::path dir =
+      o.work_dir.empty() ? fs::temp_directory_path() / ("soak-hostile-" + std::to_string(getpid()))
+                         : fs::path(o.work_dir);
   fs::remove_all(dir);
   fs::create_directories(dir);
   const uint16_t port = free_port();
@@ -926,10 +938,10 @@ int run(const Options& o) {
 
   // 20 honest tokens and one for the hostile member.
   const fs::path tokens_file = dir / "device-tokens.txt";
-  const pid_t issue = spawn({o.coordinator_bin, "devices", "issue", "--db", (dir / "fl.db").string(),
-                             "--count", std::to_string(kHonestClients + 1), "--out",
-                             tokens_file.string()},
-                            dir / "issue.log");
+  const pid_t issue =
+      spawn({o.coordinator_bin, "devices", "issue", "--db", (dir / "fl.db").string(), "--count",
+             std::to_string(kHonestClients + 1), "--out", tokens_file.string()},
+            dir / "issue.log");
   int issue_status = 0;
   waitpid(issue, &issue_status, 0);
   std::vector<std::string> tokens;
@@ -945,20 +957,44 @@ int run(const Options& o) {
 
   std::vector<pid_t> clients;
   for (int i = 0; i < kHonestClients; ++i) {
-    clients.push_back(spawn(
-        {o.client_bin, "--coordinator", "http://127.0.0.1:" + std::to_string(port),
-         "--device-token", tokens[i], "--identity",
-         (dir / ("client-" + std::to_string(i) + ".key")).string(), "--population", kPopulation,
-         "--data", "fashion-mnist", "--shard",
-         std::to_string(i) + "/" + std::to_string(kHonestClients), "--seed",
-         std::to_string(100 + i), "--threads", "1", "--max-failures", "1000", "--label",
-         "soak-honest-" + std::to_string(i)},
-        dir / ("client-" + std::to_string(i) + ".log")));
+    clients.push_back(spawn({o.client_bin,
+                             "--coordinator",
+                             "http://127.0.0.1:" + std::to_string(port),
+                             "--device-token",
+                             tokens[i],
+                             "--identity",
+                             (dir / ("client-" + std::to_string(i) + ".key")).string(),
+                             "--population",
+                             kPopulation,
+                             "--data",
+                             "fashion-mnist",
+                             "--shard",
+                             std::to_string(i) + "/" + std::to_string(kHonestClients),
+                             "--seed",
+                             std::to_string(100 + i),
+                             "--threads",
+                             "1",
+                             "--max-failures",
+                             "1000",
+                             "--label",
+                             "soak-honest-" + std::to_string(i)},
+                            dir / ("client-" + std::to_string(i) + ".log")));
   }
 
-  // The hostile generator: a second process, as issue 10 asks. It gets the
-  // hostile token and an honest client's token (spent once that client has
-  // enrolled, which it has by the time the member tries it again).
+  // Every honest client enrols before the attack starts: the hostile member
+  // tries client 0's token again, which must be spent by then (an attacker
+  // who holds an unspent token is simply a device, not this attack). A
+  // client logs "client ID (...)" once enrolled.
+  const auto enrol_end = Clock::now() + 120s;
+  for (int i = 0; i < kHonestClients && Clock::now() < enrol_end;) {
+    if (read_file(dir / ("client-" + std::to_string(i) + ".log")).rfind("client ", 0) == 0) {
+      ++i;
+    } else {
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+
+  // The hostile generator: a second process, as issue 10 asks.
   const fs::path hostile_report = dir / "hostile.json";
   const pid_t hostile = fork();
   if (hostile == 0) {
@@ -966,7 +1002,6 @@ int run(const Options& o) {
     getrlimit(RLIMIT_NOFILE, &lim);
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
-    std::this_thread::sleep_for(3s);  // the honest clients enrol first
     HostileTraffic traffic(o, port, tokens[kHonestClients], tokens[0]);
     const json report = traffic.run();
     std::ofstream(hostile_report) << report.dump() << "\n";
@@ -1025,7 +1060,8 @@ int run(const Options& o) {
   json failed_rounds = json::array();
   for (const auto& r : rounds)
     if (r.value("state", "") == "failed")
-      failed_rounds.push_back({{"id", r.value("id", 0)}, {"reason", r.value("failure_reason", "")}});
+      failed_rounds.push_back(
+          {{"id", r.value("id", 0)}, {"reason", r.value("failure_reason", "")}});
 
   const int running_clients = kHonestClients - static_cast<int>(client_exits.size());
   for (pid_t c : clients) kill(c, SIGTERM);
@@ -1093,8 +1129,8 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   CLI::App app{"soak_hostile: honest federated rounds under hostile traffic (issue 10)"};
   fl::Options o;
-  app.add_option("--minutes", o.minutes, "how long the hostile traffic runs")->check(
-      CLI::Range(0.05, 120.0));
+  app.add_option("--minutes", o.minutes, "how long the hostile traffic runs")
+      ->check(CLI::Range(0.05, 120.0));
   app.add_option("--coordinator-bin", o.coordinator_bin, "fl-coordinator executable");
   app.add_option("--client-bin", o.client_bin, "fl-client executable");
   app.add_option("--work-dir", o.work_dir, "config, store and logs (emptied first)");
