@@ -837,8 +837,10 @@ class HostileTraffic {
       tally_.add("control_hostile_enrol", "failed");
       return;
     }
-    member_.reuse_tokens();
-    while (running()) std::this_thread::sleep_for(member_.step());
+    for (int i = 0; running(); ++i) {
+      if (i % 10 == 0) member_.reuse_tokens();
+      std::this_thread::sleep_for(member_.step());
+    }
   }
 
   const Options& options_;
@@ -1034,6 +1036,9 @@ int run(const Options& o) {
     std::this_thread::sleep_for(1s);
   }
   sample();
+  // RSS once the attack is over: beside the peak, it shows whether the
+  // attack left memory behind.
+  const double rss_after_attack = rss_mib(coordinator).first;
 
   // One more round must complete after the attack ends (3 minutes at most).
   const double completed_at_end = crashed ? 0 : read_metrics(port).rounds_completed;
@@ -1113,6 +1118,7 @@ int run(const Options& o) {
       {"honest_clients_running_at_end", running_clients},
       {"honest_clients_exited_early", exits},
       {"rss_start_mib", rss_start},
+      {"rss_after_attack_mib", rss_after_attack},
       {"peak_rss_mib", std::max(peak_hwm, peak_rss)},
       {"crashed", crashed},
       {"crash", crash},
