@@ -1,5 +1,8 @@
 #include "base/thread_pool.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -45,10 +48,16 @@ struct Job {
 
 }  // namespace
 
-ThreadPool::ThreadPool(size_t threads) {
+ThreadPool::ThreadPool(size_t threads, int nice) {
   if (threads == 0) threads = 1;
   workers_.reserve(threads);
-  for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  for (size_t i = 0; i < threads; ++i)
+    workers_.emplace_back([this, nice] {
+      // Linux gives each thread its own nice value; best effort elsewhere (a
+      // refusal leaves the worker at the process's priority).
+      if (nice != 0) (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);
+      work();
+    });
 }
 
 ThreadPool::~ThreadPool() {

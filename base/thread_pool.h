@@ -21,8 +21,6 @@
 // not one of its workers.
 #pragma once
 
-#include "base/executor.h"
-
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -31,12 +29,17 @@
 #include <thread>
 #include <vector>
 
+#include "base/executor.h"
+
 namespace fl {
 
 class ThreadPool final : public Executor {
  public:
   // `threads` workers, created now and kept until destruction (at least one).
-  explicit ThreadPool(size_t threads);
+  // `nice` > 0 lowers the workers' scheduling priority (Linux: per thread),
+  // so CPU-bound batch work yields the cores to latency-sensitive threads
+  // (the coordinator's HTTP io threads) whenever those are runnable.
+  explicit ThreadPool(size_t threads, int nice = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

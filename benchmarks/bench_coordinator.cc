@@ -49,6 +49,8 @@
 //   aggregating phase. Printed with p50/p99/max of each, by_stage for every
 //   stage, and goal_ms: 50 with ratio_to_idle (the goal: p99 under 50 ms and
 //   within 3x of idle; goal_met says whether both held).
+//   With --client-nice 19 the client threads (stand-ins for remote devices)
+//   yield the 2 cores to the coordinator, as clients on other hosts would.
 //   prober_wake_late_p99_ms is the control: how late the prober's own thread
 //   woke for its slots. The prober, the clients and the coordinator share
 //   the machine's cores; where this is close to the latencies, the machine
@@ -70,6 +72,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -738,6 +741,7 @@ struct BenchOptions {
   int quantization_bits = 16;
   int io_threads = 2;
   int unmask_threads = 2;
+  int client_nice = 0;  // nice value of the in-process client threads
   int masking_slots = 8;
   bool burst = true;
   size_t upload_slots = 4;
@@ -882,6 +886,11 @@ int run(const BenchOptions& o) {
   const auto start = Clock::now();
   for (int i = 0; i < o.clients; ++i) {
     threads.emplace_back([&, i] {
+      // The in-process clients stand for remote devices: at --client-nice
+      // they take the cores only when the coordinator does not need them, as
+      // devices on other hosts would not compete with it at all.
+      if (o.client_nice != 0)
+        (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), o.client_nice);
       ClientRun& me = runs[static_cast<size_t>(i)];
       fl::ClientOptions options;
       options.coordinator = "http://127.0.0.1:" + std::to_string(*port);
@@ -1055,6 +1064,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({32, 64}));
   app.add_option("--bits", o.quantization_bits, "quantisation bits per coordinate");
   app.add_option("--io-threads", o.io_threads, "the coordinator's HTTP io threads");
+  app.add_option("--client-nice", o.client_nice,
+                 "nice value of the client threads (19: they stand in for remote devices and "
+                 "never compete with the coordinator for a core)")
+      ->check(CLI::Range(0, 19));
   app.add_option("--unmask-threads", o.unmask_threads,
                  "the coordinator's aggregation pool (unmasking, optimiser step, commit)")
       ->check(CLI::Range(1, 64));

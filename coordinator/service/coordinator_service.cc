@@ -106,6 +106,8 @@ std::string coordinator_audience(const CoordinatorConfig& config) {
   return id;
 }
 
+constexpr int kAggregationNice = 10;
+
 int64_t unix_millis_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -172,8 +174,10 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   hooks.listener = s->round_listener_.get();
   hooks.gate_waits_for_federated_evaluation = s->config_.population.federated_evaluation.enabled &&
                                               s->config_.gate.metric.rfind("fed_", 0) == 0;
-  s->aggregation_pool_ =
-      std::make_unique<ThreadPool>(std::max<unsigned>(1, s->config_.population.unmask_threads));
+  // Nice 10: the unmasking is CPU-bound batch work; the io threads answering
+  // probes, check-ins and predictions meanwhile take the cores first.
+  s->aggregation_pool_ = std::make_unique<ThreadPool>(
+      std::max<unsigned>(1, s->config_.population.unmask_threads), kAggregationNice);
   s->unmask_executor_ = std::make_unique<aggregation::ThreadPoolExecutor>(*s->aggregation_pool_);
   hooks.executor = s->aggregation_pool_.get();
   hooks.parallel = s->unmask_executor_.get();
