@@ -172,5 +172,6 @@ int main(int argc, char** argv) {
   write(
       out / "predict_request" / "kserve_nested",
       R"({"inputs": [{"name": "inputs", "shape": [1, 4], "datatype": "INT32", "data": [[1, 2, 3, 4]]}]})");
+  write_hostile_predict_requests(out / "predict_request");
   return 0;
 }
