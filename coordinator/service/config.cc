@@ -1,12 +1,12 @@
 #include "coordinator/service/config.h"
 
-#include "base/loopback.h"
-
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "base/loopback.h"
 
 namespace fl::coordinator {
 namespace {
@@ -417,10 +417,9 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
     return top.invalid("enrollment_token",
                        "was replaced by `enrollment: {mode: token}`: one-time tokens per device, "
                        "issued with `fl-coordinator devices issue`");
-  FL_RETURN_IF_ERROR(
-      top.check_keys({"listen", "tls", "store", "admin_token", "admin_token_file", "enrollment",
-                      "limits", "population", "registry", "serving", "logging",
-                      "allow_insecure_http", "audience"}));
+  FL_RETURN_IF_ERROR(top.check_keys({"listen", "tls", "store", "admin_token", "admin_token_file",
+                                     "enrollment", "limits", "population", "registry", "serving",
+                                     "logging", "allow_insecure_http", "audience"}));
   FL_RETURN_IF_ERROR(top.get("allow_insecure_http", c.allow_insecure_http));
   FL_RETURN_IF_ERROR(top.get("audience", c.audience));
   if (top.has("audience") && (c.audience.empty() || c.audience.size() > 200))
@@ -498,9 +497,9 @@ Result<CoordinatorConfig> parse_config_unchecked(const std::string& yaml,
   }
   FL_RETURN_IF_ERROR(read_enrollment(top.sub("enrollment"), c.enrollment));
   const Section limits = top.sub("limits");
-  FL_RETURN_IF_ERROR(limits.check_keys({"max_update_bytes", "requests_per_second", "burst",
-                                        "ip_requests_per_second", "ip_burst",
-                                        "max_concurrent_uploads"}));
+  FL_RETURN_IF_ERROR(
+      limits.check_keys({"max_update_bytes", "requests_per_second", "burst",
+                         "ip_requests_per_second", "ip_burst", "max_concurrent_uploads"}));
   FL_RETURN_IF_ERROR(limits.get("ip_requests_per_second", c.ip_requests_per_second));
   FL_RETURN_IF_ERROR(limits.get("ip_burst", c.ip_burst));
   if (!(c.ip_requests_per_second > 0) || !(c.ip_burst >= 1))

@@ -6,8 +6,8 @@
 //   listen:   {address: 127.0.0.1, port: 8080, io_threads: 2}
 //   tls:      {certificate: server.pem, private_key: server.key,   # optional
 //              client_ca: devices-ca.pem}    # optional: mutual TLS, clients need a cert from it
-//   allow_insecure_http: false           # plain HTTP on a non-loopback address: refused unless true
-//   audience: "fl-prod-eu"               # optional: the id signed requests are bound to
+//   allow_insecure_http: false   # true: allow plain HTTP on a non-loopback address
+//   audience: "fl-prod-eu"       # optional: the id signed requests are bound to
 //   store:    {path: fl.db}
 //   admin_token_file: admin.token        # or admin_token: "..."
 //   enrollment:                          # who may enrol (DESIGN.md section 9)

@@ -28,9 +28,6 @@
 // threads and the engine serialises them.
 #pragma once
 
-#include "aggregation/parallel.h"
-#include "base/thread_pool.h"
-
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -38,7 +35,9 @@
 #include <string>
 #include <thread>
 
+#include "aggregation/parallel.h"
 #include "base/status.h"
+#include "base/thread_pool.h"
 #include "coordinator/http/http_server.h"
 #include "coordinator/metrics/coordinator_metrics.h"
 #include "coordinator/metrics/registry.h"

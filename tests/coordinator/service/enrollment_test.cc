@@ -13,11 +13,11 @@
 #include <sstream>
 
 #include "client_sdk/transport/http_client.h"
-#include "protocol/request_signer.h"
 #include "coordinator/service/coordinator_service.h"
 #include "coordinator/service/device_certificate.h"
 #include "crypto/ed25519.h"
 #include "proto/coordinator.pb.h"
+#include "protocol/request_signer.h"
 
 namespace fl::coordinator {
 namespace {

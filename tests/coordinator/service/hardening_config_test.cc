@@ -55,8 +55,8 @@ TEST(HardeningConfig, MutualTlsNeedsAServerCertificate) {
 }
 
 TEST(HardeningConfig, SmallCohortsAndFirstComeOnlyWhenAskedFor) {
-  const std::string small = population().replace(population().find("min_cohort: 10"), 14,
-                                                 "min_cohort: 3");
+  const std::string small =
+      population().replace(population().find("min_cohort: 10"), 14, "min_cohort: 3");
   std::string m = error_of("admin_token: hardening-test-admin-token\n" + small);
   EXPECT_NE(m.find("population.min_cohort"), std::string::npos) << m;
   EXPECT_NE(m.find("allow_small_cohorts"), std::string::npos) << m;
