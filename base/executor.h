@@ -1,10 +1,8 @@
 // Where slow work runs. An Executor takes tasks and runs them on threads it
-// owns (a pool) or at once on the caller's (InlineExecutor). Code that has
-// slow work to do (the round engine's unmasking, evaluation and store
-// commit) is handed one and never starts threads of its own, after FCP's
-// SecAggScheduler: the coordinator passes a pool so HTTP io threads stay free,
-// tests pass InlineExecutor so everything stays deterministic and on one
-// thread.
+// owns (fl::ThreadPool). Code that has slow work to do (the round engine's
+// unmasking, evaluation and store commit) is handed one and never starts threads of its own, after
+// FCP's SecAggScheduler: the coordinator passes a pool so HTTP io threads stay free; tests pass
+// their own queue, or none, to stay deterministic.
 //
 // Thread-safety: post() may be called from any thread.
 #pragma once
@@ -18,12 +16,6 @@ class Executor {
   virtual ~Executor() = default;
   // Runs `task` once, now or later. Tasks may post further tasks.
   virtual void post(std::function<void()> task) = 0;
-};
-
-// Runs each task immediately on the posting thread.
-class InlineExecutor final : public Executor {
- public:
-  void post(std::function<void()> task) override { task(); }
 };
 
 }  // namespace fl

@@ -221,9 +221,7 @@ Result<proto::CheckinResponse> RoundEngine::checkin(uint64_t client_id,
       out.set_decision(proto::CheckinResponse::SELECTED);
       out.set_round_id(static_cast<uint64_t>(round_id_));
       if (selected_.size() == config_.selection_target()) {
-        ++selections_;
-        for (uint64_t id : selected_) last_selected_[id] = selections_;
-        if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
+        start_selected_round(now_ms);
       }
       return out;
     }
@@ -251,6 +249,14 @@ bool RoundEngine::may_be_selected(uint64_t client_id) const {
          selections_ + 1 >= it->second + config_.selection.once_in_rounds;
 }
 
+// selected_ is this window's cohort: remember when each was chosen (for
+// once_in_rounds) and start the round.
+void RoundEngine::start_selected_round(int64_t now_ms) {
+  ++selections_;
+  for (uint64_t id : selected_) last_selected_[id] = selections_;
+  if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
+}
+
 // The window's draw: a uniformly random subset of the pool, of the selection
 // target's size or the whole pool if smaller.
 void RoundEngine::close_selection(int64_t now_ms) {
@@ -260,11 +266,9 @@ void RoundEngine::close_selection(int64_t now_ms) {
   }
   selected_ = draw_cohort(std::move(pool_), config_.selection_target(), rng_);
   selected_set_.insert(selected_.begin(), selected_.end());
-  ++selections_;
-  for (uint64_t id : selected_) last_selected_[id] = selections_;
   pool_.clear();
   pool_set_.clear();
-  if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
+  start_selected_round(now_ms);
 }
 
 Status RoundEngine::start_round(int64_t now_ms) {
@@ -715,9 +719,7 @@ void RoundEngine::tick(int64_t now_ms) {
       if (config_.selection.policy == SelectionPolicy::kUniform) {
         close_selection(now_ms);
       } else if (selected_.size() >= config_.min_cohort) {
-        ++selections_;
-        for (uint64_t id : selected_) last_selected_[id] = selections_;
-        if (Status s = start_round(now_ms); !s.ok()) fail_round(s.message(), now_ms, "start");
+        start_selected_round(now_ms);
       } else {
         selection_deadline_ = now_ms + config_.deadlines.selection_ms;  // keep waiting
       }

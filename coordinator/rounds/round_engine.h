@@ -21,7 +21,7 @@
 //
 // Pure apart from the injected Store and Executor: no sockets, no threads of
 // its own, no clock (every call takes now_ms; tick() delivers deadlines).
-// With InlineExecutor (the default) the aggregation task runs on the calling
+// Without an executor (the default) the aggregation task runs on the calling
 // thread after the engine's lock is released, so tests stay deterministic.
 //
 // Bad input (unknown round, a client not in the cohort, a protocol message the
@@ -176,6 +176,7 @@ class RoundEngine {
   Status open_selection(int64_t now_ms);
   bool may_be_selected(uint64_t client_id) const;
   void close_selection(int64_t now_ms);
+  void start_selected_round(int64_t now_ms);
   Status start_round(int64_t now_ms);
   // After a call under the lock: posts the aggregation task if that call
   // closed the unmasking stage. Call with the lock released.
