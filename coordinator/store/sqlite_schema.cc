@@ -105,8 +105,32 @@ CREATE TABLE device_tokens (
 UPDATE schema_version SET version = 3;
 )sql";
 
+// Version 4: the privacy ledger (privacy_ledger.h), one row per completed
+// round trained with differential privacy, written in the round's commit.
+constexpr std::string_view kMigrateV3ToV4 = R"sql(
+CREATE TABLE privacy_ledger (
+  round_id INTEGER PRIMARY KEY REFERENCES rounds (id),
+  population TEXT NOT NULL CHECK (length(population) > 0),
+  version_id INTEGER NOT NULL REFERENCES model_versions (id),
+  at_ms INTEGER NOT NULL,
+  mechanism TEXT NOT NULL CHECK (mechanism IN ('central', 'distributed')),
+  sampling_rate REAL NOT NULL CHECK (sampling_rate > 0 AND sampling_rate <= 1),
+  noise_multiplier REAL NOT NULL CHECK (noise_multiplier > 0),
+  clip REAL NOT NULL CHECK (clip > 0),
+  expected_clients INTEGER NOT NULL CHECK (expected_clients > 0),
+  survivors INTEGER NOT NULL CHECK (survivors >= 0),
+  bits INTEGER NOT NULL CHECK (bits >= 0),
+  modular_clips INTEGER NOT NULL CHECK (modular_clips >= 0),
+  epsilon REAL NOT NULL CHECK (epsilon >= 0),
+  delta REAL NOT NULL CHECK (delta > 0 AND delta < 1),
+  rdp_order REAL NOT NULL
+);
+CREATE INDEX privacy_ledger_by_population ON privacy_ledger (population, round_id);
+UPDATE schema_version SET version = 4;
+)sql";
+
 // kMigrations[v - 1] takes a version-v database to version v + 1.
-constexpr std::string_view kMigrations[] = {kMigrateV1ToV2, kMigrateV2ToV3};
+constexpr std::string_view kMigrations[] = {kMigrateV1ToV2, kMigrateV2ToV3, kMigrateV3ToV4};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion - 1,
               "one migration per schema version step");
 

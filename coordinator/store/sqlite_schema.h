@@ -1,6 +1,6 @@
 // The SQLite schema of the store, and bringing a database up to it.
 //
-// Version 3 (kSqliteSchemaVersion), one table per record:
+// Version 4 (kSqliteSchemaVersion), one table per record:
 //   model_versions  one row per version; payloads as BLOBs; stage as text with
 //                   a CHECK; a partial UNIQUE index allows at most one
 //                   published row per model, so even a buggy caller or a
@@ -14,6 +14,8 @@
 //                   spent by at most one client (device_token.h); version 3.
 //   publications    the publication history (publication.h), added in
 //                   version 2; written in the transaction that changes stages.
+//   privacy_ledger  one row per completed round trained with differential
+//                   privacy (privacy_ledger.h), keyed by round; version 4.
 //   schema_version  a single row: the version this file was written with.
 // Ids are INTEGER PRIMARY KEY AUTOINCREMENT: increasing and never reused. The
 // DDL is plain SQL that PostgreSQL also accepts apart from AUTOINCREMENT and
@@ -33,7 +35,7 @@
 
 namespace fl::coordinator {
 
-inline constexpr int kSqliteSchemaVersion = 3;
+inline constexpr int kSqliteSchemaVersion = 4;
 
 // Creates the schema in an empty database or checks an existing one's
 // version. FailedPrecondition for a newer version or a database that holds

@@ -77,6 +77,16 @@ constexpr std::string_view kCompleteRound =
     "UPDATE rounds SET state = 'completed', selected = ?2, advertised = ?3, shared_keys = ?4,"
     " masked_input = ?5, unmasked = ?6, ended_at_ms = ?7, result_version_id = ?8"
     " WHERE id = ?1 AND state = 'running'";
+constexpr std::string_view kInsertPrivacy =
+    "INSERT INTO privacy_ledger (round_id, population, version_id, at_ms, mechanism,"
+    " sampling_rate, noise_multiplier, clip, expected_clients, survivors, bits, modular_clips,"
+    " epsilon, delta, rdp_order)"
+    " VALUES (?1, (SELECT population FROM rounds WHERE id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+    " ?10, ?11, ?12, ?13, ?14)";
+constexpr std::string_view kSelectPrivacy =
+    "SELECT round_id, population, version_id, at_ms, mechanism, sampling_rate, noise_multiplier,"
+    " clip, expected_clients, survivors, bits, modular_clips, epsilon, delta, rdp_order"
+    " FROM privacy_ledger WHERE population = ?1 ORDER BY round_id";
 constexpr std::string_view kFailRound =
     "UPDATE rounds SET state = 'failed', selected = ?2, advertised = ?3, shared_keys = ?4,"
     " masked_input = ?5, unmasked = ?6, ended_at_ms = ?7, failure_reason = ?8"
@@ -602,10 +612,36 @@ Result<int64_t> SqliteStore::begin_round(const NewRound& round) {
   return id;
 }
 
+namespace {
+
+bool finite_in(double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; }
+
+Status validate(const PrivacySpend& p) {
+  if (p.mechanism != "central" && p.mechanism != "distributed")
+    return InvalidArgument("privacy ledger: mechanism must be central or distributed, not '" +
+                           p.mechanism + "'");
+  if (!finite_in(p.sampling_rate, 0, 1) || p.sampling_rate <= 0)
+    return InvalidArgument("privacy ledger: sampling rate must be in (0, 1]");
+  if (!std::isfinite(p.noise_multiplier) || p.noise_multiplier <= 0)
+    return InvalidArgument("privacy ledger: noise multiplier must be positive");
+  if (!std::isfinite(p.clip) || p.clip <= 0)
+    return InvalidArgument("privacy ledger: clip must be positive");
+  if (p.expected_clients == 0) return InvalidArgument("privacy ledger: expected clients is 0");
+  if (!std::isfinite(p.epsilon) || p.epsilon < 0)
+    return InvalidArgument("privacy ledger: epsilon must be finite and >= 0");
+  if (!(p.delta > 0 && p.delta < 1)) return InvalidArgument("privacy ledger: delta not in (0, 1)");
+  if (!std::isfinite(p.order)) return InvalidArgument("privacy ledger: order must be finite");
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<int64_t> SqliteStore::complete_round(int64_t round_id, const StageCounts& counts,
-                                            const NewVersion& result, int64_t ended_at_ms) {
+                                            const NewVersion& result, int64_t ended_at_ms,
+                                            const std::optional<PrivacySpend>& privacy) {
   FL_RETURN_IF_ERROR(validate(counts));
   FL_RETURN_IF_ERROR(validate(result));
+  if (privacy) FL_RETURN_IF_ERROR(validate(*privacy));
   std::lock_guard lock(mu_);
   // One transaction: the round is completed if and only if its version exists.
   FL_STORE_TRY(transaction, SqliteTransaction::begin(db_, Mode::kWrite));
@@ -635,8 +671,59 @@ Result<int64_t> SqliteStore::complete_round(int64_t round_id, const StageCounts&
     update->bind_int64(8, version_id);
     FL_RETURN_IF_ERROR(update->execute());
   }
+  if (privacy) {
+    FL_STORE_TRY(insert, statement(kInsertPrivacy));
+    insert->bind_int64(1, round_id);
+    insert->bind_int64(2, version_id);
+    insert->bind_int64(3, ended_at_ms);
+    insert->bind_text(4, privacy->mechanism);
+    insert->bind_double(5, privacy->sampling_rate);
+    insert->bind_double(6, privacy->noise_multiplier);
+    insert->bind_double(7, privacy->clip);
+    insert->bind_int64(8, static_cast<int64_t>(privacy->expected_clients));
+    insert->bind_int64(9, static_cast<int64_t>(privacy->survivors));
+    insert->bind_int64(10, privacy->bits);
+    insert->bind_int64(11, static_cast<int64_t>(privacy->modular_clips));
+    insert->bind_double(12, privacy->epsilon);
+    insert->bind_double(13, privacy->delta);
+    insert->bind_double(14, privacy->order);
+    FL_RETURN_IF_ERROR(insert->execute());
+  }
   FL_RETURN_IF_ERROR(transaction.commit());
   return version_id;
+}
+
+Result<std::vector<PrivacyLedgerEntry>> SqliteStore::privacy_ledger(std::string_view population) {
+  std::lock_guard lock(mu_);
+  FL_STORE_TRY(transaction, SqliteTransaction::begin(db_, Mode::kRead));
+  std::vector<PrivacyLedgerEntry> rows;
+  {
+    FL_STORE_TRY(select, statement(kSelectPrivacy));
+    select->bind_text(1, population);
+    while (true) {
+      FL_STORE_TRY(row, select->step());
+      if (!row) break;
+      PrivacyLedgerEntry e;
+      e.round_id = select->column_int64(0);
+      e.population = select->column_text(1);
+      e.version_id = select->column_int64(2);
+      e.at_ms = select->column_int64(3);
+      e.spend.mechanism = select->column_text(4);
+      e.spend.sampling_rate = select->column_double(5);
+      e.spend.noise_multiplier = select->column_double(6);
+      e.spend.clip = select->column_double(7);
+      e.spend.expected_clients = static_cast<uint64_t>(select->column_int64(8));
+      e.spend.survivors = static_cast<uint64_t>(select->column_int64(9));
+      e.spend.bits = static_cast<uint32_t>(select->column_int64(10));
+      e.spend.modular_clips = static_cast<uint64_t>(select->column_int64(11));
+      e.spend.epsilon = select->column_double(12);
+      e.spend.delta = select->column_double(13);
+      e.spend.order = select->column_double(14);
+      rows.push_back(std::move(e));
+    }
+  }
+  FL_RETURN_IF_ERROR(transaction.commit());
+  return rows;
 }
 
 Status SqliteStore::fail_round(int64_t round_id, std::string_view reason, const StageCounts& counts,

@@ -60,14 +60,17 @@ class SqliteStore final : public Store {
   Status update_metrics(int64_t id, const VersionMetrics& metrics) override;
 
   Result<int64_t> begin_round(const NewRound& round) override;
+  using Store::complete_round;
   Result<int64_t> complete_round(int64_t round_id, const StageCounts& counts,
-                                 const NewVersion& result, int64_t ended_at_ms) override;
+                                 const NewVersion& result, int64_t ended_at_ms,
+                                 const std::optional<PrivacySpend>& privacy) override;
   Status fail_round(int64_t round_id, std::string_view reason, const StageCounts& counts,
                     int64_t ended_at_ms) override;
   Result<std::vector<int64_t>> fail_running_rounds(std::string_view reason,
                                                    int64_t ended_at_ms) override;
   Result<RoundRecord> get_round(int64_t id) override;
   Result<std::vector<RoundRecord>> list_rounds(size_t limit) override;
+  Result<std::vector<PrivacyLedgerEntry>> privacy_ledger(std::string_view population) override;
 
   Result<uint64_t> enroll(const ClientPublicKey& public_key, int64_t enrolled_at_ms,
                           std::optional<std::string> label) override;

@@ -34,6 +34,7 @@
 #include "coordinator/store/client_enrolment.h"
 #include "coordinator/store/device_token.h"
 #include "coordinator/store/model_version.h"
+#include "coordinator/store/privacy_ledger.h"
 #include "coordinator/store/publication.h"
 #include "coordinator/store/round_record.h"
 
@@ -94,8 +95,15 @@ class Store {
   // version) and marks the round completed with `counts`. Returns the new
   // version's id. FailedPrecondition unless the round is running or when
   // `result` names another model than the base version's.
+  // With `privacy` (a population trained with differential privacy), the
+  // round's privacy ledger row is written in the same transaction.
   virtual Result<int64_t> complete_round(int64_t round_id, const StageCounts& counts,
-                                         const NewVersion& result, int64_t ended_at_ms) = 0;
+                                         const NewVersion& result, int64_t ended_at_ms,
+                                         const std::optional<PrivacySpend>& privacy) = 0;
+  Result<int64_t> complete_round(int64_t round_id, const StageCounts& counts,
+                                 const NewVersion& result, int64_t ended_at_ms) {
+    return complete_round(round_id, counts, result, ended_at_ms, std::nullopt);
+  }
   // FailedPrecondition unless the round is running.
   virtual Status fail_round(int64_t round_id, std::string_view reason, const StageCounts& counts,
                             int64_t ended_at_ms) = 0;
@@ -107,6 +115,9 @@ class Store {
   virtual Result<RoundRecord> get_round(int64_t id) = 0;
   // The `limit` most recent rounds, newest first.
   virtual Result<std::vector<RoundRecord>> list_rounds(size_t limit) = 0;
+  // The privacy ledger of `population`, oldest round first (privacy_ledger.h).
+  // Empty (not NotFound) when the population never trained with DP.
+  virtual Result<std::vector<PrivacyLedgerEntry>> privacy_ledger(std::string_view population) = 0;
 
   // --- Clients ------------------------------------------------------------
 

@@ -6,6 +6,8 @@
 // transaction, after earlier statements of it have succeeded.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "coordinator/store/sqlite_store.h"
 #include "tests/coordinator/store/store_test_support.h"
 
@@ -97,6 +99,68 @@ TEST_F(RoundCommitTest, AFailedPublishLeavesThePreviousVersionPublished) {
   EXPECT_FALSE(store_->publish("m", candidate).ok());  // fails after retiring the old one
   EXPECT_EQ(store_->get_version(base_)->stage, VersionStage::kPublished);
   EXPECT_EQ(store_->get_version(candidate)->stage, VersionStage::kCandidate);
+}
+
+}  // namespace
+}  // namespace fl::coordinator
+
+namespace fl::coordinator {
+namespace {
+
+PrivacySpend sample_spend(double epsilon) {
+  PrivacySpend p;
+  p.mechanism = "central";
+  p.sampling_rate = 0.1;
+  p.noise_multiplier = 1.1;
+  p.clip = 0.5;
+  p.expected_clients = 100;
+  p.survivors = 93;
+  p.epsilon = epsilon;
+  p.delta = 1e-5;
+  p.order = 12;
+  return p;
+}
+
+TEST_F(RoundCommitTest, PrivacyLedgerRowIsCommittedWithTheVersionAndSurvivesReopening) {
+  auto v = store_->complete_round(round_, kCounts, sample_version("m", 2), 200, sample_spend(0.7));
+  ASSERT_TRUE(v.ok()) << v.status().to_string();
+  store_.reset();
+  store_ = open_store(path_);
+  auto ledger = store_->privacy_ledger("p");
+  ASSERT_TRUE(ledger.ok()) << ledger.status().to_string();
+  ASSERT_EQ(ledger->size(), 1u);
+  const PrivacyLedgerEntry& e = (*ledger)[0];
+  EXPECT_EQ(e.round_id, round_);
+  EXPECT_EQ(e.version_id, *v);
+  EXPECT_EQ(e.population, "p");
+  EXPECT_EQ(e.spend.mechanism, "central");
+  EXPECT_EQ(e.spend.survivors, 93u);
+  EXPECT_DOUBLE_EQ(e.spend.epsilon, 0.7);
+  EXPECT_DOUBLE_EQ(e.spend.noise_multiplier, 1.1);
+  EXPECT_TRUE(store_->privacy_ledger("other")->empty());
+}
+
+TEST_F(RoundCommitTest, FailedCommitLeavesNoPrivacyRowAndNoVersion) {
+  run_sql(path_,
+          "CREATE TRIGGER inject BEFORE INSERT ON privacy_ledger"
+          " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  auto result =
+      store_->complete_round(round_, kCounts, sample_version("m", 2), 200, sample_spend(0.7));
+  ASSERT_FALSE(result.ok());
+  expect_nothing_committed();
+  EXPECT_TRUE(store_->privacy_ledger("p")->empty());
+}
+
+TEST_F(RoundCommitTest, InvalidPrivacySpendIsRefusedBeforeAnythingIsWritten) {
+  PrivacySpend bad = sample_spend(0.7);
+  bad.noise_multiplier = 0;
+  EXPECT_FALSE(store_->complete_round(round_, kCounts, sample_version("m", 2), 200, bad).ok());
+  bad = sample_spend(std::nan(""));
+  EXPECT_FALSE(store_->complete_round(round_, kCounts, sample_version("m", 2), 200, bad).ok());
+  bad = sample_spend(0.7);
+  bad.mechanism = "laplace";
+  EXPECT_FALSE(store_->complete_round(round_, kCounts, sample_version("m", 2), 200, bad).ok());
+  expect_nothing_committed();
 }
 
 }  // namespace

@@ -14,8 +14,14 @@ using testing::open_store;
 using testing::run_sql;
 using testing::sample_version;
 
+// Turns a current file back into what a schema-version-3 build wrote.
+void downgrade_to_version_3(const std::string& path) {
+  run_sql(path, "DROP TABLE privacy_ledger; UPDATE schema_version SET version = 3;");
+}
+
 // Turns a current file back into what a schema-version-2 build wrote.
 void downgrade_to_version_2(const std::string& path) {
+  downgrade_to_version_3(path);
   run_sql(path,
           "DROP TABLE device_tokens; ALTER TABLE clients DROP COLUMN revoked_at_ms;"
           " UPDATE schema_version SET version = 2;");
@@ -89,6 +95,29 @@ TEST(StoreSchemaMigration, AVersion2FileKeepsItsClientsEnrolledAndGainsDeviceTok
   auto third = store->enroll_with_token(token, testing::sample_key(3), 400, std::nullopt);
   ASSERT_TRUE(third.ok()) << third.status().to_string();
   EXPECT_GT(*third, second);
+  EXPECT_EQ(testing::integrity_check(path), "ok");
+}
+
+TEST(StoreSchemaMigration, AVersion3FileKeepsItsRoundsAndGainsAnEmptyPrivacyLedger) {
+  testing::TempDir dir;
+  const std::string path = dir.file("v3.db");
+  int64_t round = 0;
+  {
+    auto store = open_store(path);
+    ASSERT_NE(store, nullptr);
+    const int64_t base = *store->add_version(sample_version("m", 1));
+    ASSERT_TRUE(store->publish("m", base).ok());
+    round = *store->begin_round({"p", base, 100});
+    ASSERT_TRUE(store->complete_round(round, {}, sample_version("m", 2), 200).ok());
+  }
+  downgrade_to_version_3(path);
+
+  auto store = open_store(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->get_round(round)->state, RoundState::kCompleted);
+  auto ledger = store->privacy_ledger("p");
+  ASSERT_TRUE(ledger.ok()) << ledger.status().to_string();
+  EXPECT_TRUE(ledger->empty());
   EXPECT_EQ(testing::integrity_check(path), "ok");
 }
 
