@@ -7,8 +7,9 @@
 //   updates clipped to C), add/remove-one neighbours. Mironov, Talwar, Zhang,
 //   "Rényi Differential Privacy of the Sampled Gaussian Mechanism" (2019):
 //   exact binomial expansion at integer orders (Section 3.3) and the two-sided
-//   erfc series at fractional orders. The same bound TF Privacy and Google's
-//   dp_accounting compute.
+//   erfc series at fractional orders (terms summed with absolute binomial
+//   coefficients, an upper bound). The bound TF Privacy and Google's
+//   dp_accounting compute; tests compare with the latter.
 // - `rdp_fixed_size_gaussian`: a cohort of fixed size m drawn uniformly
 //   without replacement from a pool of N (what the coordinator's selector
 //   does), replace-one neighbours. Wang, Balle, Kasiviswanathan, "Subsampled
