@@ -10,17 +10,17 @@ namespace {
 using u128 = Uint128;
 
 int bit_length(u128 v) {
-  int n = 0;
-  while (v) {
-    ++n;
-    v >>= 1;
-  }
-  return n;
+  const auto hi = static_cast<uint64_t>(v >> 64);
+  const auto lo = static_cast<uint64_t>(v);
+  if (hi != 0) return 128 - __builtin_clzll(hi);
+  return lo != 0 ? 64 - __builtin_clzll(lo) : 0;
 }
 
-// a * b, or false when the product does not fit.
+// a * b, or false when it might not fit (bit lengths summing past 128): a
+// cheap test instead of a 128-bit division, exact enough for the rejection
+// arguments below, which only need "fits" to be true when the product is small.
 bool mul(u128 a, u128 b, u128& out) {
-  if (a != 0 && b > std::numeric_limits<u128>::max() / a) return false;
+  if (bit_length(a) + bit_length(b) > 128) return false;
   out = a * b;
   return true;
 }
@@ -29,28 +29,34 @@ bool mul(u128 a, u128 b, u128& out) {
 
 namespace exact {
 
-u128 uniform(u128 bound, crypto::Rng& rng) {
-  if (bound <= (static_cast<u128>(1) << 64)) {
-    if (bound == (static_cast<u128>(1) << 64)) return rng.next_u64();
-    return rng.uniform(static_cast<uint64_t>(bound));
-  }
-  // Draw bit_length(bound) random bits and reject values >= bound: at least
-  // half of the draws are accepted.
-  const int bits = bit_length(bound - 1);
-  const u128 mask = bits == 128 ? ~static_cast<u128>(0) : ((static_cast<u128>(1) << bits) - 1);
+u128 uniform(u128 bound, RandomBits& bits) {
+  const int n = bit_length(bound - 1);
   for (;;) {
-    u128 v = (static_cast<u128>(rng.next_u64()) << 64) | rng.next_u64();
-    v &= mask;
+    const u128 v = bits.bits(n);
     if (v < bound) return v;
   }
 }
 
-bool bernoulli(u128 num, u128 den, crypto::Rng& rng) { return uniform(den, rng) < num; }
+bool bernoulli(u128 num, u128 den, RandomBits& bits) {
+  if (num >= den) return true;
+  // Digit i of p = num/den is floor(2 r / den) for the running remainder r;
+  // the first random digit that differs from it decides U < p. Once r is 0,
+  // p's expansion has ended and U >= p (U = p has probability 0).
+  u128 r = num;
+  while (r != 0) {
+    r <<= 1;
+    const bool p_digit = r >= den;
+    if (p_digit) r -= den;
+    const bool u_digit = bits.bit();
+    if (u_digit != p_digit) return p_digit;
+  }
+  return false;
+}
 
 namespace {
 // Bernoulli(exp(-num/den)) for num <= den: draw A_k ~ Bernoulli(gamma / k)
 // for k = 1, 2, ... until the first A_k = 0; P[that k is odd] = exp(-gamma).
-bool bernoulli_exp_neg_at_most_one(u128 num, u128 den, crypto::Rng& rng) {
+bool bernoulli_exp_neg_at_most_one(u128 num, u128 den, RandomBits& rng) {
   u128 k = 1;
   for (;;) {
     u128 kden = 0;
@@ -64,9 +70,10 @@ bool bernoulli_exp_neg_at_most_one(u128 num, u128 den, crypto::Rng& rng) {
 }
 }  // namespace
 
-bool bernoulli_exp_neg(u128 num, u128 den, crypto::Rng& rng) {
+bool bernoulli_exp_neg(u128 num, u128 den, RandomBits& rng) {
   // exp(-g) = exp(-1)^floor(g) * exp(-(g - floor(g))): one Bernoulli(exp(-1))
   // per whole unit, each a chance to stop early.
+  if (num < den) return bernoulli_exp_neg_at_most_one(num, den, rng);  // skips a 128-bit division
   const u128 whole = num / den;
   for (u128 i = 0; i < whole; ++i) {
     if (!bernoulli_exp_neg_at_most_one(1, 1, rng)) return false;
@@ -74,20 +81,39 @@ bool bernoulli_exp_neg(u128 num, u128 den, crypto::Rng& rng) {
   return bernoulli_exp_neg_at_most_one(num % den, den, rng);
 }
 
-int64_t discrete_laplace(uint64_t t, crypto::Rng& rng) {
+int64_t discrete_laplace(uint64_t t, RandomBits& rng) {
   for (;;) {
-    const uint64_t u = rng.uniform(t);
+    const uint64_t u = static_cast<uint64_t>(uniform(t, rng));
     if (!bernoulli_exp_neg(u, t, rng)) continue;
     uint64_t v = 0;
     while (bernoulli_exp_neg_at_most_one(1, 1, rng)) ++v;
     const uint64_t x = u + t * v;  // geometric with ratio exp(-1/t)
-    const bool negative = (rng.next_u64() & 1) != 0;
+    const bool negative = rng.bit();
     if (negative && x == 0) continue;  // 0 would otherwise be counted twice
     return negative ? -static_cast<int64_t>(x) : static_cast<int64_t>(x);
   }
 }
 
 }  // namespace exact
+
+RandomBits::~RandomBits() { crypto::wipe(&word_, sizeof(word_)); }
+
+u128 RandomBits::bits(int n) {
+  u128 v = 0;
+  while (n > 0) {
+    if (left_ == 0) {
+      word_ = rng_.next_u64();
+      left_ = 64;
+    }
+    const int take = n < left_ ? n : left_;
+    const uint64_t chunk = take == 64 ? word_ : (word_ & ((1ull << take) - 1));
+    v = (v << take) | chunk;
+    word_ = take == 64 ? 0 : (word_ >> take);
+    left_ -= take;
+    n -= take;
+  }
+  return v;
+}
 
 Result<DiscreteGaussian> DiscreteGaussian::create(double sigma) {
   if (!std::isfinite(sigma) || sigma < kMinSigma || sigma > kMaxSigma) {
@@ -111,7 +137,7 @@ double DiscreteGaussian::variance() const {
   return static_cast<double>(p_) / static_cast<double>(q_);
 }
 
-int64_t DiscreteGaussian::sample(crypto::Rng& rng) const {
+int64_t DiscreteGaussian::sample(RandomBits& rng) const {
   // Accept Y ~ Lap_Z(t) with probability exp(-(|Y| - sigma^2/t)^2 / (2 sigma^2)).
   // With sigma^2 = p/q: gamma = (|Y| q t - p)^2 / (2 p q t^2).
   const u128 t = t_;
@@ -132,7 +158,8 @@ int64_t DiscreteGaussian::sample(crypto::Rng& rng) const {
 }
 
 void DiscreteGaussian::add_noise(std::span<int64_t> values, crypto::Rng& rng) const {
-  for (auto& v : values) v += sample(rng);
+  RandomBits bits(rng);
+  for (auto& v : values) v += sample(bits);
 }
 
 }  // namespace fl::aggregation::dp

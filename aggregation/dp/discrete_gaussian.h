@@ -16,8 +16,8 @@
 // denominator 2 p 2^k t^2 stays below 2^92, so every product fits 128 bits. sigma must lie in
 // [kMinSigma, kMaxSigma].
 //
-// Cost: about 1.5 discrete Laplace draws per sample, each a handful of 64-bit
-// uniforms from the Rng; see benchmarks/bench_aggregation.cc.
+// Cost: about 1.5 discrete Laplace draws per sample, each a few dozen random
+// bits; see benchmarks/bench_dp.cc.
 //
 // Thread-safety: a DiscreteGaussian is an immutable value; the Rng is not
 // thread-safe (one per thread).
@@ -34,6 +34,35 @@ namespace fl::aggregation::dp {
 // 128-bit integers for the exact rational arithmetic (GCC and Clang).
 __extension__ typedef unsigned __int128 Uint128;
 
+// Random bits drawn 64 at a time from an Rng. Every decision of the samplers
+// below consumes a few bits (a Bernoulli(p) compares random bits with the
+// binary expansion of p and needs two on average), not a 64-bit word each.
+class RandomBits {
+ public:
+  explicit RandomBits(crypto::Rng& rng) : rng_(rng) {}
+  ~RandomBits();  // wipes the unused bits
+  RandomBits(const RandomBits&) = delete;
+  RandomBits& operator=(const RandomBits&) = delete;
+
+  bool bit() {
+    if (left_ == 0) {
+      word_ = rng_.next_u64();
+      left_ = 64;
+    }
+    const bool b = (word_ & 1) != 0;
+    word_ >>= 1;
+    --left_;
+    return b;
+  }
+  // n random bits, 0 <= n <= 128.
+  Uint128 bits(int n);
+
+ private:
+  crypto::Rng& rng_;
+  uint64_t word_ = 0;
+  int left_ = 0;
+};
+
 class DiscreteGaussian {
  public:
   static constexpr double kMinSigma = 1.0 / 32;
@@ -42,7 +71,11 @@ class DiscreteGaussian {
   // InvalidArgument (naming "sigma") outside [kMinSigma, kMaxSigma] or not finite.
   static Result<DiscreteGaussian> create(double sigma);
 
-  int64_t sample(crypto::Rng& rng) const;
+  int64_t sample(RandomBits& bits) const;
+  int64_t sample(crypto::Rng& rng) const {
+    RandomBits bits(rng);
+    return sample(bits);
+  }
   // Adds one independent sample to each element.
   void add_noise(std::span<int64_t> values, crypto::Rng& rng) const;
 
@@ -60,16 +93,19 @@ class DiscreteGaussian {
 
 // The building blocks, exposed for their own tests. All exact.
 namespace exact {
-// Uniform in [0, bound), bound > 0, by rejection (no modulo bias).
-Uint128 uniform(Uint128 bound, crypto::Rng& rng);
-// Bernoulli(num / den), 0 <= num <= den, den > 0.
-bool bernoulli(Uint128 num, Uint128 den, crypto::Rng& rng);
+// Uniform in [0, bound), bound > 0: bit_length(bound - 1) bits, rejected
+// while >= bound (no modulo bias; fewer than two draws on average).
+Uint128 uniform(Uint128 bound, RandomBits& bits);
+// Bernoulli(num / den), 0 <= num, den > 0, den < 2^127: U < num/den for a
+// uniform U whose binary digits are drawn only until they differ from those
+// of num/den.
+bool bernoulli(Uint128 num, Uint128 den, RandomBits& bits);
 // Bernoulli(exp(-num / den)), num >= 0, den > 0 (CKS 2020, Algorithm 1's
 // subroutine; den below 2^96).
-bool bernoulli_exp_neg(Uint128 num, Uint128 den, crypto::Rng& rng);
+bool bernoulli_exp_neg(Uint128 num, Uint128 den, RandomBits& bits);
 // Discrete Laplace with pmf proportional to exp(-|x| / t), t >= 1 (CKS 2020,
 // Algorithm 2 with s = 1).
-int64_t discrete_laplace(uint64_t t, crypto::Rng& rng);
+int64_t discrete_laplace(uint64_t t, RandomBits& bits);
 }  // namespace exact
 
 }  // namespace fl::aggregation::dp

@@ -103,7 +103,8 @@ TEST(DiscreteGaussian, VarianceMatchesTheExactRational) {
 }
 
 TEST(DiscreteGaussian, BernoulliExpNegHitsExpOfMinusGamma) {
-  crypto::SeededRng rng(5, "dp.bernoulli-test");
+  crypto::SeededRng seeded(5, "dp.bernoulli-test");
+  RandomBits rng(seeded);
   const int n = 100000;
   for (auto [num, den] : {std::pair{1, 3}, std::pair{1, 1}, std::pair{7, 2}}) {
     int ones = 0;
@@ -112,6 +113,19 @@ TEST(DiscreteGaussian, BernoulliExpNegHitsExpOfMinusGamma) {
     EXPECT_NEAR(ones / static_cast<double>(n), p, 5 * std::sqrt(p * (1 - p) / n))
         << num << "/" << den;
   }
+}
+
+TEST(DiscreteGaussian, BernoulliAndUniformAreUnbiased) {
+  crypto::SeededRng seeded(6, "dp.bernoulli-test");
+  RandomBits bits(seeded);
+  const int n = 100000;
+  int ones = 0;
+  const Uint128 den = (static_cast<Uint128>(1) << 90) + 12345;  // far past 64 bits
+  for (int i = 0; i < n; ++i) ones += exact::bernoulli(den / 3, den, bits) ? 1 : 0;
+  EXPECT_NEAR(ones / static_cast<double>(n), 1.0 / 3, 5 * std::sqrt(2.0 / 9 / n));
+  std::vector<int> counts(7, 0);
+  for (int i = 0; i < 70000; ++i) ++counts[static_cast<int>(exact::uniform(7, bits))];
+  for (int c : counts) EXPECT_NEAR(c, 10000, 5 * std::sqrt(10000 * 6.0 / 7));
 }
 
 TEST(DiscreteGaussian, RefusesSigmaOutOfRange) {
