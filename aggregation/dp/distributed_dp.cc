@@ -195,4 +195,52 @@ Result<std::vector<double>> decode_sum(std::span<const uint64_t> sum, const Dist
   return unrotate(y, rotation_seed, c.dimension);
 }
 
+double sum_coordinate_stddev(const DistributedDpConfig& c, uint64_t clients) {
+  const double n = static_cast<double>(clients);
+  const double d = static_cast<double>(rotation_dimension(c.dimension));
+  return std::sqrt(c.scale * c.scale *
+                       (n * n * c.l2_clip * c.l2_clip / d + c.noise_stddev * c.noise_stddev) +
+                   n / 4);
+}
+
+Result<double> scale_for_bits(uint32_t bits, double l2_clip, double noise_stddev, uint64_t clients,
+                              uint64_t dimension, double k) {
+  if (bits < 2 || bits > 64) return InvalidArgument("bits: must be in [2, 64]");
+  if (!(l2_clip > 0) || !(noise_stddev >= 0) || clients == 0 || dimension == 0 || !(k > 0))
+    return InvalidArgument("l2_clip, noise_stddev, clients, dimension: out of range");
+  // Solve k s(n) = 2^(bits-1) for the scale.
+  const double n = static_cast<double>(clients);
+  const double d = static_cast<double>(rotation_dimension(dimension));
+  const double half = std::ldexp(1.0, static_cast<int>(bits) - 1) / k;
+  const double room = half * half - n / 4;
+  if (!(room > 0))
+    return InvalidArgument("bits: " + std::to_string(bits) + " cannot hold the rounding noise of " +
+                           std::to_string(clients) + " clients");
+  return std::sqrt(room / (n * n * l2_clip * l2_clip / d + noise_stddev * noise_stddev));
+}
+
+Status check_modulus(const DistributedDpConfig& c, uint64_t cohort, uint32_t ring_bits, double k) {
+  if (auto s = check_distributed_dp(c); !s.ok()) return s;
+  if (c.bits > ring_bits)
+    return InvalidArgument("bits: " + std::to_string(c.bits) +
+                           " exceeds the secure aggregation ring's " + std::to_string(ring_bits));
+  const double needed = k * sum_coordinate_stddev(c, cohort);
+  if (std::ldexp(1.0, static_cast<int>(c.bits) - 1) < needed)
+    return InvalidArgument("bits: 2^" + std::to_string(c.bits - 1) + " is below " +
+                           std::to_string(k) + " standard deviations (" + std::to_string(needed) +
+                           ") of a coordinate of the sum of " + std::to_string(cohort) +
+                           " clients; lower the scale or raise the bits");
+  return Status::Ok();
+}
+
+DistributedDiscreteGaussian accounting_of(const DistributedDpConfig& c, uint64_t survivors,
+                                          double sampling_rate) {
+  const uint64_t d = rotation_dimension(c.dimension);
+  return {.l2_sensitivity = rounded_l2_bound(c.l2_clip * c.scale, d, c.beta),
+          .client_sigma = client_noise_sigma(c),
+          .survivors = survivors,
+          .dimension = d,
+          .sampling_rate = sampling_rate};
+}
+
 }  // namespace fl::aggregation::dp

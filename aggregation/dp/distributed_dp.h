@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "aggregation/dp/discrete_gaussian.h"
+#include "aggregation/dp/rdp_accountant.h"
 #include "base/status.h"
 #include "crypto/bytes.h"
 #include "crypto/rng.h"
@@ -111,5 +112,30 @@ Result<ClientEncoding> encode_client_update(std::span<const float> update,
 // the noised sum of the clipped updates, in update units.
 Result<std::vector<double>> decode_sum(std::span<const uint64_t> sum, const DistributedDpConfig& c,
                                        const crypto::Key32& rotation_seed);
+
+// Headroom of the modulus (Kairouz et al., Section 5 and Eq. 61 with the
+// flatness rho = 1 and the worst-case norm growth ||sum|| <= n c): each
+// coordinate of the scaled sum of n clients has standard deviation at most
+//   s(n) = sqrt(scale^2 (n^2 c^2 / D + sigma^2) + n / 4),
+// and the modulus must hold +-k of them: 2^(bits-1) >= k s(n).
+double sum_coordinate_stddev(const DistributedDpConfig& c, uint64_t clients);
+
+// The largest scale (finest granularity) whose sum over `clients` stays within
+// k standard deviations of the modulus; InvalidArgument (naming "bits") when
+// even scale -> 0 cannot fit the rounding noise of n clients.
+Result<double> scale_for_bits(uint32_t bits, double l2_clip, double noise_stddev, uint64_t clients,
+                              uint64_t dimension, double k = 4);
+
+// Refuses (InvalidArgument naming the key) a modulus too small for the noise
+// and the cohort (fewer than k stddevs of headroom), or wider than the secure
+// aggregation ring it must divide.
+Status check_modulus(const DistributedDpConfig& c, uint64_t cohort, uint32_t ring_bits,
+                     double k = 4);
+
+// What the accountant needs of one round: the rounded vectors' L2 bound, the
+// shares' sigma, the padded dimension, and the survivors whose noise is in
+// the sum (not the expected count: dropouts cost privacy).
+DistributedDiscreteGaussian accounting_of(const DistributedDpConfig& c, uint64_t survivors,
+                                          double sampling_rate = 1);
 
 }  // namespace fl::aggregation::dp

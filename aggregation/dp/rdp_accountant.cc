@@ -263,4 +263,31 @@ Result<double> smallest_noise_multiplier(GaussianSchedule s, double delta, doubl
   return hi;
 }
 
+RdpComposition::RdpComposition() : orders_(default_orders()), rdp_(orders_.size(), 0.0) {}
+
+template <typename F>
+void RdpComposition::add(F rdp_at, uint64_t rounds) {
+  for (size_t i = 0; i < orders_.size(); ++i)
+    rdp_[i] += static_cast<double>(rounds) * rdp_at(orders_[i]);
+}
+
+void RdpComposition::add_poisson_gaussian(double q, double noise_multiplier, uint64_t rounds) {
+  add([&](double a) { return rdp_poisson_gaussian(q, noise_multiplier, a); }, rounds);
+}
+
+void RdpComposition::add_fixed_size_gaussian(uint64_t cohort, uint64_t population,
+                                             double noise_multiplier, uint64_t rounds) {
+  add([&](double a) { return rdp_fixed_size_gaussian(cohort, population, noise_multiplier, a); },
+      rounds);
+}
+
+void RdpComposition::add_distributed_discrete_gaussian(const DistributedDiscreteGaussian& m,
+                                                       uint64_t rounds) {
+  add([&](double a) { return rdp_distributed_discrete_gaussian(m, a); }, rounds);
+}
+
+EpsilonAtOrder RdpComposition::epsilon(double delta, Conversion conversion) const {
+  return epsilon_from_rdp(orders_, rdp_, delta, conversion);
+}
+
 }  // namespace fl::aggregation::dp

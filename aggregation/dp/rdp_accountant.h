@@ -105,4 +105,26 @@ Result<EpsilonAtOrder> gaussian_epsilon(const GaussianSchedule& s, double delta,
 Result<double> smallest_noise_multiplier(GaussianSchedule s, double delta, double target_epsilon,
                                          Conversion conversion = Conversion::kTight);
 
+// A running RDP curve over rounds with different mechanisms or parameters (the
+// ledger's "epsilon so far"): each round adds its RDP at every order of
+// default_orders(); orders where a bound is undefined (fractional orders of
+// the integer-only bounds) become +inf and drop out of the minimum.
+class RdpComposition {
+ public:
+  RdpComposition();
+  void add_poisson_gaussian(double q, double noise_multiplier, uint64_t rounds = 1);
+  void add_fixed_size_gaussian(uint64_t cohort, uint64_t population, double noise_multiplier,
+                               uint64_t rounds = 1);
+  void add_distributed_discrete_gaussian(const DistributedDiscreteGaussian& m, uint64_t rounds = 1);
+  EpsilonAtOrder epsilon(double delta, Conversion conversion = Conversion::kTight) const;
+  const std::vector<double>& orders() const { return orders_; }
+  const std::vector<double>& rdp() const { return rdp_; }
+
+ private:
+  template <typename F>
+  void add(F rdp_at, uint64_t rounds);
+  std::vector<double> orders_;
+  std::vector<double> rdp_;
+};
+
 }  // namespace fl::aggregation::dp

@@ -189,3 +189,72 @@ TEST(DistributedDp, RefusesBadInputNamingTheField) {
 
 }  // namespace
 }  // namespace fl::aggregation::dp
+
+namespace fl::aggregation::dp {
+namespace {
+
+TEST(DistributedDpModulus, ScaleForBitsFitsTheSumAndFewerBitsAreRefused) {
+  for (uint32_t bits : {12u, 16u, 20u}) {
+    auto scale = scale_for_bits(bits, 1.0, 1.0, 100, 1 << 16);
+    ASSERT_TRUE(scale.ok());
+    DistributedDpConfig c{.dimension = 1 << 16,
+                          .l2_clip = 1.0,
+                          .scale = *scale,
+                          .noise_stddev = 1.0,
+                          .expected_clients = 100,
+                          .bits = bits};
+    EXPECT_TRUE(check_modulus(c, 100, 32).ok()) << bits;
+    c.bits = bits - 1;
+    auto refused = check_modulus(c, 100, 32);
+    EXPECT_EQ(refused.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.message().find("bits"), std::string::npos);
+  }
+  DistributedDpConfig wide{.dimension = 16,
+                           .l2_clip = 1,
+                           .scale = 1,
+                           .noise_stddev = 1,
+                           .expected_clients = 10,
+                           .bits = 40};
+  EXPECT_NE(check_modulus(wide, 10, 32).message().find("ring"), std::string::npos);
+  EXPECT_FALSE(scale_for_bits(2, 1.0, 1.0, 1000, 16).ok());  // rounding noise alone overflows
+}
+
+TEST(DistributedDpAccounting, ApproachesCentralDpAsBitsGrowAndChargesDropouts) {
+  // Kairouz et al.'s regime: d = 2^16, c = 1, z = 1 on a sum of 100 clients,
+  // 100 rounds; the central Gaussian's epsilon is the floor. Without
+  // sampling the discretisation's cost vanishes by 16 bits; with q = 0.01 a
+  // gap of about 12% stays, and it is the generic subsampling bound (Zhu and
+  // Wang, integer orders), not the discretisation.
+  for (double q : {1.0, 0.01}) {
+    RdpComposition central;
+    central.add_poisson_gaussian(q, 1.0, 100);
+    const double floor = central.epsilon(1e-5).epsilon;
+    double previous = INFINITY;
+    for (uint32_t bits : {12u, 14u, 16u, 18u, 20u}) {
+      DistributedDpConfig c{.dimension = 1 << 16,
+                            .l2_clip = 1.0,
+                            .noise_stddev = 1.0,
+                            .expected_clients = 100,
+                            .bits = bits};
+      c.scale = *scale_for_bits(bits, c.l2_clip, c.noise_stddev, 100, c.dimension);
+      RdpComposition ddg;
+      ddg.add_distributed_discrete_gaussian(accounting_of(c, 100, q), 100);
+      const double e = ddg.epsilon(1e-5).epsilon;
+      std::printf("q %.2f bits %u: scale %.1f, distributed epsilon %.3f, central %.3f (x%.3f)\n", q,
+                  bits, c.scale, e, floor, e / floor);
+      EXPECT_GE(e, floor * (1 - 1e-9));
+      EXPECT_LE(e, previous);
+      previous = e;
+      if (bits >= 16) {
+        EXPECT_LT(e, floor * (q == 1.0 ? 1.01 : 1.13)) << bits;
+        // Dropouts: 70 of 100 shares in the sum cost more than all 100.
+        RdpComposition dropped;
+        dropped.add_distributed_discrete_gaussian(accounting_of(c, 70, q), 100);
+        EXPECT_GT(dropped.epsilon(1e-5).epsilon, e * 1.1);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fl::aggregation::dp
