@@ -1,5 +1,6 @@
 #include "aggregation/dp/discrete_gaussian.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -122,8 +123,8 @@ Result<DiscreteGaussian> DiscreteGaussian::create(double sigma) {
   }
   // sigma^2 = p / 2^k with p in [2^39, 2^40): 40 significant bits.
   int exponent = 0;
-  std::frexp(sigma * sigma, &exponent);  // sigma^2 = m * 2^exponent, m in [0.5, 1)
-  const int k = 40 - exponent;
+  std::frexp(sigma * sigma, &exponent);      // sigma^2 = m * 2^exponent, m in [0.5, 1)
+  const int k = std::max(0, 40 - exponent);  // sigma = 2^20 exactly gives 40 - 41
   const u128 q = static_cast<u128>(1) << k;
   const u128 p = static_cast<u128>(std::llround(std::ldexp(sigma * sigma, k)));
   // t = floor(sqrt(p / q)) + 1: the largest m with m^2 q <= p, plus one.
@@ -141,8 +142,7 @@ int64_t DiscreteGaussian::sample(RandomBits& rng) const {
   // Accept Y ~ Lap_Z(t) with probability exp(-(|Y| - sigma^2/t)^2 / (2 sigma^2)).
   // With sigma^2 = p/q: gamma = (|Y| q t - p)^2 / (2 p q t^2).
   const u128 t = t_;
-  u128 den = 0;
-  mul(2 * p_ * q_, t * t, den);  // < 2^96 by the choice of q in create()
+  const u128 den = 2 * p_ * q_ * t * t;  // < 2^92 by the choice of q in create()
   for (;;) {
     const int64_t y = exact::discrete_laplace(t_, rng);
     const u128 abs_y = static_cast<u128>(y < 0 ? -y : y);

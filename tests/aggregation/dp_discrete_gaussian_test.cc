@@ -136,6 +136,26 @@ TEST(DiscreteGaussian, RefusesSigmaOutOfRange) {
   }
 }
 
+TEST(DiscreteGaussian, WorksAtBothEndsOfItsRange) {
+  for (double sigma : {DiscreteGaussian::kMinSigma, DiscreteGaussian::kMaxSigma}) {
+    auto dg = DiscreteGaussian::create(sigma);
+    ASSERT_TRUE(dg.ok()) << sigma;
+    EXPECT_NEAR(dg->variance(), sigma * sigma, 1e-9 * sigma * sigma);
+    crypto::SeededRng rng(12);
+    double sq = 0;
+    for (int i = 0; i < 2000; ++i) {
+      const double s = static_cast<double>(dg->sample(rng));
+      sq += s * s / 2000;
+    }
+    // sigma = 1/32 is almost always 0 (P[x != 0] ~ 2 exp(-512)); 2^20 spreads.
+    if (sigma < 1) {
+      EXPECT_EQ(sq, 0);
+    } else {
+      EXPECT_NEAR(std::sqrt(sq), sigma, 0.1 * sigma);
+    }
+  }
+}
+
 TEST(DiscreteGaussian, SameSeedSameSamples) {
   EXPECT_EQ(draw(5.0, 100, 3), draw(5.0, 100, 3));
   EXPECT_NE(draw(5.0, 100, 3), draw(5.0, 100, 4));
