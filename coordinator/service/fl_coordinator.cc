@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "aggregation/dp/privacy_command.h"
 #include "coordinator/service/admin_commands.h"
 #include "coordinator/service/coordinator_service.h"
 #include "coordinator/store/sqlite_store.h"
@@ -158,6 +159,23 @@ int main(int argc, char** argv) {
   certify->add_option("--label", device_label, "e.g. the device's serial number");
   certify->add_option("--out", devices_cmd.out, "certificate file to write")->required();
 
+  // `privacy epsilon|noise`: the accountant as an operator's calculator.
+  fl::aggregation::dp::PrivacyQuery privacy_query;
+  auto* privacy = app.add_subcommand("privacy", "the privacy accountant: epsilon or noise");
+  privacy->require_subcommand(1);
+  auto* privacy_epsilon = privacy->add_subcommand("epsilon", "epsilon spent after T rounds");
+  auto* privacy_noise = privacy->add_subcommand("noise", "smallest noise multiplier for epsilon");
+  for (auto* sub : {privacy_epsilon, privacy_noise}) {
+    sub->add_option("--sampling-rate", privacy_query.sampling_rate, "q, in (0, 1]")->required();
+    sub->add_option("--rounds", privacy_query.rounds, "T, rounds")->required();
+    sub->add_option("--delta", privacy_query.delta, "delta, in (0, 1)")->required();
+    sub->add_option("--population", privacy_query.population,
+                    "N: fixed-size cohorts of round(q N) drawn uniformly (default: Poisson)");
+  }
+  privacy_epsilon->add_option("--noise-multiplier", privacy_query.noise_multiplier, "z")
+      ->required();
+  privacy_noise->add_option("--epsilon", privacy_query.epsilon, "target epsilon")->required();
+
   app.add_option("--address", address, "listen address (overrides listen.address)");
   app.add_option("--port", port, "listen port, 0 for any free port (overrides listen.port)");
   app.add_option("--io-threads", io_threads, "HTTP io threads (overrides listen.io_threads)");
@@ -192,6 +210,16 @@ int main(int argc, char** argv) {
     if (revoke->parsed() && revoke->count("--client") > 0) devices_cmd.client = revoke_client;
     if (!device_label.empty()) devices_cmd.label = device_label;
     return fl::coordinator::run_devices_command(devices_cmd);
+  }
+  if (privacy->parsed()) {
+    auto line = privacy_epsilon->parsed() ? fl::aggregation::dp::privacy_epsilon_json(privacy_query)
+                                          : fl::aggregation::dp::privacy_noise_json(privacy_query);
+    if (!line.ok()) {
+      std::fprintf(stderr, "fl-coordinator privacy: error: %s\n", line.status().message().c_str());
+      return 2;
+    }
+    std::printf("%s\n", line->c_str());
+    return 0;
   }
   if (serve->parsed()) {
     serve_cmd.json_logs = serve_log_format == "json";
