@@ -15,6 +15,15 @@ std::vector<uint64_t> draw_cohort(std::vector<uint64_t> pool, size_t take, crypt
   return pool;
 }
 
+std::vector<uint64_t> draw_poisson_cohort(const std::vector<uint64_t>& pool, double rate,
+                                          crypto::Rng& rng) {
+  std::vector<uint64_t> cohort;
+  if (!(rate > 0)) return cohort;
+  for (uint64_t id : pool)
+    if (rate >= 1 || rng.uniform01() < rate) cohort.push_back(id);
+  return cohort;
+}
+
 namespace {
 double log_choose(uint64_t n, uint64_t k) {
   return std::lgamma(static_cast<double>(n) + 1) - std::lgamma(static_cast<double>(k) + 1) -

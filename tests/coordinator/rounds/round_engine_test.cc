@@ -596,6 +596,35 @@ TEST(CohortSelection, EverySubsetIsEquallyLikely) {
   EXPECT_LT(chi2, 27.9);
 }
 
+// A client's chance of joining a Poisson-sampled round is the rate, however
+// many others checked in (the property the DP accountant relies on), and
+// joins are independent: the cohort size is Binomial(pool, rate).
+TEST(CohortSelection, PoissonInclusionIsTheRateWhateverThePoolSize) {
+  crypto::SeededRng rng(5);
+  const double rate = 0.1;
+  const int draws = 20'000;
+  for (uint64_t pool_size : {12u, 400u}) {
+    std::vector<uint64_t> pool(pool_size);
+    for (uint64_t i = 0; i < pool_size; ++i) pool[i] = i + 1;
+    int target_in = 0;
+    double size_sum = 0, size_sq = 0;
+    for (int i = 0; i < draws; ++i) {
+      const auto c = draw_poisson_cohort(pool, rate, rng);
+      target_in += std::count(c.begin(), c.end(), uint64_t{1}) > 0;
+      size_sum += static_cast<double>(c.size());
+      size_sq += static_cast<double>(c.size() * c.size());
+    }
+    const double sd = std::sqrt(rate * (1 - rate) / draws);
+    EXPECT_NEAR(target_in / double(draws), rate, 4 * sd) << "pool " << pool_size;
+    const double mean = size_sum / draws;
+    const double var = size_sq / draws - mean * mean;
+    EXPECT_NEAR(mean, rate * pool_size, 4 * std::sqrt(rate * (1 - rate) * pool_size / draws));
+    EXPECT_NEAR(var, rate * (1 - rate) * pool_size, 0.1 * rate * (1 - rate) * pool_size);
+  }
+  EXPECT_TRUE(draw_poisson_cohort({1, 2, 3}, 0.0, rng).empty());
+  EXPECT_EQ(draw_poisson_cohort({1, 2, 3}, 1.0, rng).size(), 3u);
+}
+
 TEST(PopulationConfig, RefusesImpossibleSettings) {
   auto c = small_population();
   c.cohort_size = 1;
