@@ -64,6 +64,34 @@ Status check_client_update_config(const ClientUpdateConfig& config) {
   return check_quantization(config.quantization, 1);
 }
 
+proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config) {
+  proto::QuantizationPlan plan;
+  plan.set_clip(config.quantization.clip);
+  plan.set_bits(config.quantization.bits);
+  plan.set_ring_bits(static_cast<uint32_t>(config.quantization.ring));
+  plan.set_max_weight(config.quantization.max_weight);
+  plan.set_l2_clip(config.l2_clip);
+  return plan;
+}
+
+Result<ClientUpdateConfig> client_update_config(const proto::QuantizationPlan& plan) {
+  ClientUpdateConfig config;
+  config.quantization.clip = plan.clip();
+  config.quantization.bits = plan.bits();
+  if (plan.ring_bits() == 32) {
+    config.quantization.ring = crypto::RingBits::k32;
+  } else if (plan.ring_bits() == 64) {
+    config.quantization.ring = crypto::RingBits::k64;
+  } else {
+    return InvalidArgument("ring_bits " + std::to_string(plan.ring_bits()) +
+                           " is neither 32 nor 64");
+  }
+  config.quantization.max_weight = plan.max_weight();
+  config.l2_clip = plan.l2_clip();
+  FL_RETURN_IF_ERROR(check_client_update_config(config));
+  return config;
+}
+
 Result<WeightedUpdate> clip_and_weigh(std::span<const float> delta, uint64_t examples,
                                       const ClientUpdateConfig& config) {
   auto stats = measure(delta, examples, config);

@@ -25,6 +25,7 @@
 #include "aggregation/quantization.h"
 #include "base/status.h"
 #include "crypto/rng.h"
+#include "proto/coordinator.pb.h"
 
 namespace fl::aggregation {
 
@@ -40,6 +41,12 @@ struct ClientUpdateConfig {
 // InvalidArgument naming the field (`l2_clip`, or the quantisation's own)
 // when the configuration is unusable for a single client's input.
 Status check_client_update_config(const ClientUpdateConfig& config);
+
+// The configuration's wire form, carried in the round's TaskAssignment, and
+// back. Reading refuses (InvalidArgument naming the field) what
+// check_client_update_config refuses, and a ring other than 2^32 or 2^64.
+proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config);
+Result<ClientUpdateConfig> client_update_config(const proto::QuantizationPlan& plan);
 
 struct ClientUpdateStats {
   double l2_norm = 0;    // of the float update before clipping
