@@ -66,6 +66,12 @@ class ServerOptimizer {
   // steps), when any input is non-finite, or when the step would overflow.
   Status apply(std::vector<float>& weights, std::span<const float> mean_update);
 
+  // An independent copy (hyperparameters, moments, step count): a round steps
+  // the copy and the owner adopts it only once the new version is committed.
+  std::unique_ptr<ServerOptimizer> clone() const {
+    return std::unique_ptr<ServerOptimizer>(new ServerOptimizer(*this));
+  }
+
   // The moments and step count (a ServerOptimizerState), to store beside the
   // weights they produced.
   std::string serialize_state() const;

@@ -1,7 +1,8 @@
 // Aggregation hot loops beside their limits, measured in the same run:
 // - the server's modular sum of a masked input (decode + add into the running
 //   sum), against memory bandwidth (memcpy) and a plain uint32 accumulate;
-// - quantisation of a float update (clip, scale, stochastic rounding).
+// - quantisation of a float update (clip, scale, stochastic rounding), and the
+//   whole client update around it (L2 norm, optional L2 clip).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "aggregation/client_update.h"
 #include "aggregation/quantization.h"
 #include "aggregation/secagg/ring_codec.h"
 #include "crypto/rng.h"
@@ -67,6 +69,25 @@ void BM_Quantize(benchmark::State& state) {
   state.SetBytesProcessed(int64_t(state.iterations()) * kDim * 4);
 }
 BENCHMARK(BM_Quantize);
+
+// The whole client update (aggregation/client_update.h), L2 clip off (0) and
+// on (1, every update clipped): its cost beyond BM_Quantize is the norm pass,
+// and with a clip the scaled copy and the check of its norm.
+void BM_ClientUpdate(benchmark::State& state) {
+  fl::aggregation::ClientUpdateConfig c;
+  c.quantization = {.clip = 1.0, .bits = 16};
+  c.l2_clip = state.range(0) ? 1.0 : 0.0;
+  fl::crypto::SeededRng rng(1);
+  std::vector<float> u(kDim);
+  for (auto& x : u) x = static_cast<float>(rng.uniform01() * 2 - 1);
+  for (auto _ : state) {
+    auto q = fl::aggregation::build_client_update(u, 100, c, rng);
+    benchmark::DoNotOptimize(q);
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * kDim);
+  state.SetBytesProcessed(int64_t(state.iterations()) * kDim * 4);
+}
+BENCHMARK(BM_ClientUpdate)->Arg(0)->Arg(1);
 
 // Reports each benchmark's rate and, at the end, the ratio to memory bandwidth.
 class RatioReporter : public benchmark::ConsoleReporter {

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "aggregation/client_update.h"
 #include "aggregation/quantization.h"
 #include "aggregation/secagg/client_session.h"
 #include "client_sdk/client_impl.h"
@@ -83,22 +84,6 @@ TrainingPlan to_plan(const proto::TrainingPlan& p) {
   plan.fedprox_mu = p.fedprox_mu();
   plan.seed = p.seed();
   return plan;
-}
-
-Result<aggregation::QuantizationConfig> to_quantization(const proto::QuantizationPlan& p) {
-  aggregation::QuantizationConfig q;
-  q.clip = p.clip();
-  q.bits = p.bits();
-  if (p.ring_bits() == 32) {
-    q.ring = crypto::RingBits::k32;
-  } else if (p.ring_bits() == 64) {
-    q.ring = crypto::RingBits::k64;
-  } else {
-    return InvalidArgument("task: ring_bits " + std::to_string(p.ring_bits()) +
-                           " is neither 32 nor 64");
-  }
-  q.max_weight = p.max_weight();
-  return q;
 }
 
 std::string stage_of(const proto::ClientToServer& m) {
@@ -191,9 +176,10 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
     return fail("the Trainer refused the global model: " + s.message());
   report.stages.push_back("model");
 
-  auto quantization = to_quantization(task.quantization());
-  if (!quantization.ok()) return fail(quantization.status().message());
-  const uint64_t dimension = aggregation::quantized_dimension(*quantization, global_weights.size());
+  auto update_config = aggregation::client_update_config(task.quantization());
+  if (!update_config.ok()) return fail("task: quantization: " + update_config.status().message());
+  const uint64_t dimension =
+      aggregation::quantized_dimension(update_config->quantization, global_weights.size());
   if (dimension != task.secagg().dimension())
     return fail("task: the secure aggregation dimension " +
                 std::to_string(task.secagg().dimension()) + " does not fit a model of " +
@@ -255,18 +241,26 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       std::vector<float> update(global_weights.size());
       for (size_t i = 0; i < update.size(); ++i)
         update[i] = trained->weights[i] - global_weights[i];
-      const double examples = static_cast<double>(trained->examples);
-      const double weight = quantization->max_weight > 0
-                                ? std::min(examples, static_cast<double>(quantization->max_weight))
-                                : 1.0;
-      if (options.inspect_update)
-        options.inspect_update({round_id, client_id, update, weight, trained->examples});
-      auto quantized = aggregation::quantize(update, examples, *quantization, *rng);
+      if (options.inspect_update) {
+        // The hook sees the update as aggregated: after the L2 clip.
+        auto clear = aggregation::clip_and_weigh(update, trained->examples, *update_config);
+        if (clear.ok()) {
+          options.inspect_update(
+              {round_id, client_id, clear->delta, clear->stats.weight, trained->examples});
+          crypto::wipe(clear->delta.data(), clear->delta.size() * sizeof(float));
+        }
+      }
+      auto built =
+          aggregation::build_client_update(update, trained->examples, *update_config, *rng);
       crypto::wipe(update.data(), update.size() * sizeof(float));
-      if (!quantized.ok()) {
-        problem = "quantisation: " + quantized.status().message();
-      } else if (Status s = (*session)->set_input(std::move(*quantized)); !s.ok()) {
-        problem = "secure aggregation refused the update: " + s.message();
+      if (!built.ok()) {
+        problem = "client update: " + built.status().message();
+      } else {
+        if (built->stats.clipped)
+          log(round + ": update clipped from L2 norm " + std::to_string(built->stats.l2_norm) +
+              " to " + std::to_string(update_config->l2_clip));
+        if (Status s = (*session)->set_input(std::move(built->ring)); !s.ok())
+          problem = "secure aggregation refused the update: " + s.message();
       }
     }
     crypto::wipe(trained->weights.data(), trained->weights.size() * sizeof(float));

@@ -7,8 +7,10 @@
 #include <mutex>
 #include <random>
 
+#include "aggregation/client_update.h"
 #include "aggregation/parallel.h"
 #include "aggregation/quantization.h"
+#include "aggregation/round_aggregator.h"
 #include "aggregation/secagg/session_config.h"
 #include "aggregation/server_optimizer.h"
 #include "crypto/rng.h"
@@ -104,13 +106,15 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
   if (!opt_config.ok()) return opt_config.status();
   auto optimizer_or = aggregation::ServerOptimizer::create(*opt_config);
   if (!optimizer_or.ok()) return optimizer_or.status();
-  aggregation::ServerOptimizer& optimizer = **optimizer_or;
+  std::unique_ptr<aggregation::ServerOptimizer> optimizer = std::move(*optimizer_or);
   auto train_config = local_config(sc.local);
   if (!train_config.ok()) return train_config.status();
 
   uint64_t largest = 0;
   for (const auto& p : partition) largest = std::max<uint64_t>(largest, p.size());
-  const aggregation::QuantizationConfig q = quantization_config(sc.secagg, largest);
+  const aggregation::ClientUpdateConfig update_config{quantization_config(sc.secagg, largest),
+                                                      sc.secagg.l2_clip};
+  const aggregation::QuantizationConfig& q = update_config.quantization;
   const uint64_t model_bytes = static_cast<uint64_t>(num_params) * sizeof(float);
 
   // Compute speed: a fixed property of each device.
@@ -211,7 +215,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       return update;
     };
 
-    std::optional<std::vector<float>> mean_update;
+    std::optional<aggregation::MeanUpdate> mean_update;
     const uint64_t min_cohort = sc.secagg.enabled ? 2 : 1;
     if (m < min_cohort) {
       rec.status = "skipped";
@@ -244,13 +248,13 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
         if (update) {
           const auto c = static_cast<uint64_t>(cohort[i]);
           crypto::SeededRng rng(derive(sc.seed, r, c, kQuantize), "fl.sim.quantize");
-          auto quantized =
-              aggregation::quantize(*update, static_cast<double>(partition[c].size()), q, rng);
-          if (quantized.ok()) {
-            input = std::move(*quantized);
+          auto built =
+              aggregation::build_client_update(*update, partition[c].size(), update_config, rng);
+          if (built.ok()) {
+            input = std::move(built->ring);
           } else {
             std::lock_guard<std::mutex> lock(error_mu);
-            if (client_error.ok()) client_error = quantized.status();
+            if (client_error.ok()) client_error = built.status();
           }
         }
         quantize_s[i] = seconds_since(t);
@@ -264,12 +268,12 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       rec.bytes_down = report.bytes_down_mean + static_cast<double>(model_bytes);
       if (report.status.ok()) {
         const auto t = Clock::now();
-        auto mean = aggregation::dequantize_sum(report.sum, report.included.size(), q);
+        auto mean = aggregation::decode_secure_sum(report.sum, report.included.size(), {q});
         rec.aggregate_s += seconds_since(t);
         if (mean.ok()) {
-          rec.included = static_cast<int64_t>(report.included.size());
-          rec.total_weight = mean->total_weight;
-          mean_update = std::move(mean->mean);
+          rec.included = static_cast<int64_t>(mean->stats.included);
+          rec.total_weight = mean->stats.total_weight;
+          mean_update = std::move(*mean);
           rec.status = "completed";
         } else {
           rec.status = "aborted";  // e.g. every included client failed to train
@@ -285,8 +289,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       for (size_t i = 0; i < m; ++i)
         if (drops[i] == DropPoint::kNone || drops[i] == DropPoint::kBeforeUnmasking)
           senders.push_back(i);
-      std::vector<double> sum(static_cast<size_t>(num_params), 0.0);
-      double total = 0;
+      aggregation::PlainUpdateSum sum(static_cast<size_t>(num_params));
       for (size_t base = 0; base < senders.size(); base += threads) {
         const size_t count = std::min<size_t>(threads, senders.size() - base);
         std::vector<std::optional<std::vector<float>>> updates(count);
@@ -295,26 +298,25 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
         const auto t = Clock::now();
         for (size_t k = 0; k < count; ++k) {  // in cohort order
           if (!updates[k]) continue;
-          const double w =
-              static_cast<double>(partition[static_cast<size_t>(cohort[senders[base + k]])].size());
-          const std::vector<float>& u = *updates[k];
-          for (size_t j = 0; j < u.size(); ++j) sum[j] += w * u[j];
-          total += w;
-          ++rec.included;
+          const auto c = static_cast<size_t>(cohort[senders[base + k]]);
+          auto weighted =
+              aggregation::clip_and_weigh(*updates[k], partition[c].size(), update_config);
+          Status added = weighted.ok() ? sum.add(*weighted) : weighted.status();
+          if (!added.ok() && client_error.ok()) client_error = added;
         }
         rec.aggregate_s += seconds_since(t);
       }
       rec.bytes_up = static_cast<double>(model_bytes + sizeof(uint64_t));
       rec.bytes_down = static_cast<double>(model_bytes);
-      if (total > 0) {
-        std::vector<float> mean(sum.size());
-        for (size_t j = 0; j < sum.size(); ++j) mean[j] = static_cast<float>(sum[j] / total);
-        mean_update = std::move(mean);
-        rec.total_weight = total;
+      rec.included = static_cast<int64_t>(sum.inputs());
+      auto mean = aggregation::decode_plain_sum(sum, {q});
+      if (mean.ok()) {
+        rec.total_weight = mean->stats.total_weight;
+        mean_update = std::move(*mean);
         rec.status = "completed";
       } else {
         rec.status = "aborted";
-        rec.abort_reason = "no client sent an update";
+        rec.abort_reason = mean.status().message();
       }
     }
     if (!client_error.ok() && progress)
@@ -323,9 +325,12 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
 
     if (mean_update) {
       const auto t = Clock::now();
-      std::vector<float> weights(global.params.data(), global.params.data() + num_params);
-      FL_RETURN_IF_ERROR(optimizer.apply(weights, *mean_update));
-      global.params = Eigen::Map<const Eigen::VectorXf>(weights.data(), num_params);
+      auto next = aggregation::step_server_optimizer(
+          std::span<const float>(global.params.data(), static_cast<size_t>(num_params)),
+          *mean_update, *optimizer);
+      if (!next.ok()) return next.status();
+      optimizer = std::move(next->optimizer);
+      global.params = Eigen::Map<const Eigen::VectorXf>(next->weights.data(), num_params);
       rec.aggregate_s += seconds_since(t);
     }
     double loss_sum = 0;

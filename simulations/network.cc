@@ -193,7 +193,8 @@ std::string coordinator_yaml(const Scenario& sc, const std::string& dir, uint64_
     << ", fedprox_mu: " << number(l.fedprox_mu) << ", seed: " << sc.seed << "}\n";
   const SecAggSpec& a = sc.secagg;
   y << "  quantization: {clip: " << number(a.clip) << ", bits: " << a.bits
-    << ", ring_bits: " << a.ring << ", max_weight: " << max_weight << "}\n";
+    << ", ring_bits: " << a.ring << ", max_weight: " << max_weight
+    << ", l2_clip: " << number(a.l2_clip) << "}\n";
   y << "  secure_aggregation: {graph: " << a.graph
     << ", expected_dropout: " << number(expected_dropout(sc))
     << ", corrupt_fraction: " << number(a.corrupt_fraction);

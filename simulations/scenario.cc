@@ -471,6 +471,7 @@ Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
     s.read("clip", a.clip);
     s.read("ring", a.ring);
     s.read("max_weight", a.max_weight);
+    s.read("l2_clip", a.l2_clip);
     s.read("expected_dropout", a.expected_dropout);
     s.read("corrupt_fraction", a.corrupt_fraction);
     s.read("threshold", a.threshold);
@@ -478,6 +479,8 @@ Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
     if (a.ring != 32 && a.ring != 64)
       s.fail("ring", "must be 32 or 64, got " + std::to_string(a.ring));
     s.require("clip", a.clip > 0, "must be > 0", a.clip);
+    s.require("l2_clip", a.l2_clip >= 0 && std::isfinite(a.l2_clip), "must be >= 0 (0: off)",
+              a.l2_clip);
     if (a.expected_dropout)
       s.require("expected_dropout", probability(*a.expected_dropout), "must be in [0, 1)",
                 *a.expected_dropout);

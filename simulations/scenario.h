@@ -78,6 +78,7 @@ struct SecAggSpec {
   double clip = 1.0;
   uint32_t ring = 32;
   uint64_t max_weight = 0;  // 0: the largest client's example count
+  double l2_clip = 0;       // C: clients clip their update to this L2 norm; 0 = off
   // The k/t rule's expected dropout; unset: the scenario's own dropout
   // probability plus a margin (see scenario.cc).
   std::optional<double> expected_dropout;

@@ -95,6 +95,7 @@ struct PopulationConfig {
 
   proto::TrainingPlan training;
   aggregation::QuantizationConfig quantization;
+  double l2_clip = 0;  // C sent in the task's QuantizationPlan; 0 = off
 
   // Secure aggregation: the k/t rule's inputs, or explicit overrides.
   aggregation::secagg::GraphKind graph = aggregation::secagg::GraphKind::kComplete;

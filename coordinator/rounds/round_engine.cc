@@ -5,7 +5,9 @@
 #include <cmath>
 #include <span>
 
+#include "aggregation/client_update.h"
 #include "aggregation/quantization.h"
+#include "aggregation/round_aggregator.h"
 #include "aggregation/secagg/session_config.h"
 #include "coordinator/registry/evaluation.h"
 #include "coordinator/rounds/cohort_selection.h"
@@ -88,6 +90,7 @@ Status validate_population(const PopulationConfig& c) {
         c.deadlines.masked_input_ms, c.deadlines.unmasking_ms})
     if (d <= 0) return InvalidArgument("stage deadlines must be positive");
   FL_RETURN_IF_ERROR(aggregation::check_quantization(c.quantization, c.selection_target()));
+  FL_RETURN_IF_ERROR(aggregation::check_client_update_config({c.quantization, c.l2_clip}));
   if (c.degree && c.threshold && *c.threshold > *c.degree + 1)
     return InvalidArgument("threshold exceeds the neighbourhood size degree + 1");
   if (c.training.epochs() == 0 || c.training.batch_size() == 0 || !(c.training.learning_rate() > 0))
@@ -320,11 +323,8 @@ Status RoundEngine::start_round(int64_t now_ms) {
   task_.set_round_id(static_cast<uint64_t>(round_id_));
   task_.set_model_version(global_version_);
   *task_.mutable_training() = config_.training;
-  auto* q = task_.mutable_quantization();
-  q->set_clip(config_.quantization.clip);
-  q->set_bits(config_.quantization.bits);
-  q->set_ring_bits(static_cast<uint32_t>(config_.quantization.ring));
-  q->set_max_weight(config_.quantization.max_weight);
+  *task_.mutable_quantization() =
+      aggregation::quantization_plan({config_.quantization, config_.l2_clip});
   *task_.mutable_secagg() = session_->config().proto();
   task_.set_poll_interval_ms(poll_interval_ms(static_cast<uint32_t>(selected_.size())));
   task_.set_federated_evaluation(config_.federated_evaluation.enabled);
@@ -525,20 +525,13 @@ struct RoundEngine::NextVersion {
 Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) {
   NextVersion next;
   next.included = session_->included_clients();
-  auto mean =
-      aggregation::dequantize_sum(session_->result(), next.included.size(), config_.quantization);
-  if (!mean.ok())
-    return Status(mean.status().code(), "cannot decode the secure sum: " + mean.status().message());
-  if (mean->mean.size() != static_cast<size_t>(global_.params.size()))
-    return Internal("the secure sum has the wrong dimension");
-  std::vector<float> weights(global_.params.data(), global_.params.data() + global_.params.size());
-  // Work on a copy of the optimiser so a failed commit leaves it untouched.
-  auto optimizer = aggregation::ServerOptimizer::create(config_.optimizer);
-  if (!optimizer.ok()) return optimizer.status();
-  FL_RETURN_IF_ERROR((*optimizer)->restore_state(optimizer_->serialize_state()));
-  if (Status s = (*optimizer)->apply(weights, mean->mean); !s.ok())
-    return Status(s.code(), "server optimiser refused the update: " + s.message());
-  next.optimizer = std::move(*optimizer);
+  // Steps a copy of the optimiser, so a failed commit leaves it untouched.
+  auto stepped = aggregation::aggregate_secure_round(
+      std::span<const float>(global_.params.data(), static_cast<size_t>(global_.params.size())),
+      session_->result(), next.included.size(), {config_.quantization}, *optimizer_);
+  if (!stepped.ok()) return stepped.status();
+  std::vector<float>& weights = stepped->weights;
+  next.optimizer = std::move(stepped->optimizer);
 
   next.model = global_;
   next.model.params =
@@ -552,7 +545,7 @@ Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) 
   v.parent_id = global_version_;
   v.created_at_ms = now_ms;
   v.metrics["clients"] = static_cast<double>(next.included.size());
-  v.metrics["total_weight"] = mean->total_weight;
+  v.metrics["total_weight"] = stepped->stats.total_weight;
   if (hooks_.holdout) {
     // Server-side holdout evaluation, so the quality gate has a metric.
     auto counts = evaluation_counts(next.model, *hooks_.holdout);

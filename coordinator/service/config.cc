@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -239,7 +240,7 @@ Status read_population(const Section& s, PopulationConfig& p) {
   p.training.set_seed(seed);
 
   const Section q = s.sub("quantization");
-  FL_RETURN_IF_ERROR(q.check_keys({"clip", "bits", "ring_bits", "max_weight"}));
+  FL_RETURN_IF_ERROR(q.check_keys({"clip", "bits", "ring_bits", "max_weight", "l2_clip"}));
   uint32_t ring_bits = 64;
   p.quantization.ring = crypto::RingBits::k64;
   p.quantization.bits = 20;
@@ -248,6 +249,9 @@ Status read_population(const Section& s, PopulationConfig& p) {
   FL_RETURN_IF_ERROR(q.get("bits", p.quantization.bits));
   FL_RETURN_IF_ERROR(q.get("ring_bits", ring_bits));
   FL_RETURN_IF_ERROR(q.get("max_weight", p.quantization.max_weight));
+  FL_RETURN_IF_ERROR(q.get("l2_clip", p.l2_clip));
+  if (!(p.l2_clip >= 0) || !std::isfinite(p.l2_clip))
+    return q.invalid("l2_clip", "must be 0 (off) or a positive number");
   if (ring_bits != 32 && ring_bits != 64) return q.invalid("ring_bits", "must be 32 or 64");
   p.quantization.ring = ring_bits == 32 ? crypto::RingBits::k32 : crypto::RingBits::k64;
   if (Status st = aggregation::check_quantization(p.quantization, p.selection_target()); !st.ok())

@@ -31,7 +31,8 @@
 //                    masked_input: 120000, unmasking: 10000}
 //     training: {epochs: 1, batch_size: 32, learning_rate: 0.1, optimizer: sgd,
 //                momentum: 0.0, weight_decay: 0.0, fedprox_mu: 0.0, seed: 1}
-//     quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 10000}
+//     quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 10000,
+//                    l2_clip: 0.0}   # > 0: clients clip their update to this L2 norm
 //     secure_aggregation: {graph: complete, expected_dropout: 0.1,
 //                          corrupt_fraction: 0.05, degree: 8, threshold: 5,
 //                          unmask_threads: 2, signed_keys: true}

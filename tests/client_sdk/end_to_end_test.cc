@@ -58,7 +58,7 @@ void write_synthetic_csv(const std::string& path) {
   }
 }
 
-coordinator::CoordinatorConfig service_config(uint32_t rounds) {
+coordinator::CoordinatorConfig service_config(uint32_t rounds, double l2_clip = 0) {
   const std::string yaml = R"(
 listen: {address: 127.0.0.1, port: 0, io_threads: 2}
 store: {path: ":memory:"}
@@ -77,7 +77,8 @@ population:
   deadlines_ms: {selection: 1000, advertise_keys: 20000, share_keys: 20000,
                  masked_input: 60000, unmasking: 20000}
   training: {epochs: 2, batch_size: 16, learning_rate: 0.1, optimizer: sgd, seed: 1}
-  quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 1000}
+  quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 1000, l2_clip: )" +
+                           std::to_string(l2_clip) + R"(}
   secure_aggregation: {graph: complete, signed_keys: true}
   server_optimizer: {kind: fedavg, server_lr: 1.0}
 )";
@@ -138,7 +139,10 @@ TEST(ClientEndToEnd, FiveClientsCompleteTwoRoundsAndTheCoordinatorPublishesTheir
   ScratchDir dir;
   const std::string csv = dir.file("data.csv");
   write_synthetic_csv(csv);
-  auto service = coordinator::CoordinatorService::create(service_config(2));
+  // Clients clip their updates to the task's L2 bound; the published average
+  // is of the clipped updates.
+  const double l2_clip = 0.05;
+  auto service = coordinator::CoordinatorService::create(service_config(2, l2_clip));
   ASSERT_TRUE(service.ok()) << service.status().to_string();
   ASSERT_TRUE((*service)->start().ok());
   const uint16_t port = (*service)->port();
@@ -198,7 +202,16 @@ TEST(ClientEndToEnd, FiveClientsCompleteTwoRoundsAndTheCoordinatorPublishesTheir
   const auto& values = fleet.update_values[first.round_id];
   ASSERT_EQ(records.size(), static_cast<size_t>(kClients));
   double total_weight = 0;
-  for (const auto& r : records) total_weight += r.weight;
+  int clipped = 0;
+  for (size_t c = 0; c < records.size(); ++c) {
+    total_weight += records[c].weight;
+    double norm = 0;
+    for (float x : values[c]) norm += static_cast<double>(x) * x;
+    norm = std::sqrt(norm);
+    EXPECT_LE(norm, l2_clip) << "client " << c;
+    clipped += norm > l2_clip * (1 - 1e-5);
+  }
+  EXPECT_GT(clipped, 0) << "no update was long enough to be clipped; lower l2_clip";
   aggregation::QuantizationConfig q;
   q.clip = 1.0;
   q.bits = 20;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -103,25 +104,32 @@ TEST(InProcess, AccuracyImprovesOverRoundsDespiteDropouts) {
 
 TEST(InProcess, SecureAggregationGivesNearlyThePlainFedAvgModel) {
   // Dropouts the secure round survives (drops before masked input only), so
-  // both aggregate the same clients.
-  const std::vector<Override> drops = {{"dropout.before_share_keys", "0"},
-                                       {"dropout.before_unmasking", "0"},
-                                       {"stragglers.deadline_s", "0"}};
-  auto with = [&](const char* enabled) {
-    auto o = drops;
-    o.push_back({"secagg.enabled", enabled});
-    return run_inprocess(tiny(o), nullptr);
-  };
-  auto on = with("true");
-  auto off = with("false");
-  ASSERT_TRUE(on.ok()) << on.status().to_string();
-  ASSERT_TRUE(off.ok()) << off.status().to_string();
-  for (size_t i = 0; i < on->rounds.size(); ++i) {
-    EXPECT_EQ(on->rounds[i].included, off->rounds[i].included) << "round " << i + 1;
-    EXPECT_NEAR(on->rounds[i].total_weight, off->rounds[i].total_weight, 0.5);
-    EXPECT_NEAR(*on->rounds[i].accuracy, *off->rounds[i].accuracy, 0.01) << "round " << i + 1;
-    EXPECT_NEAR(*on->rounds[i].loss, *off->rounds[i].loss, 1e-3) << "round " << i + 1;
+  // both aggregate the same clients. With an L2 clip both paths clip alike
+  // (the one client pipeline), and the clip does change the model.
+  double plain_loss[2] = {0, 0};
+  for (int clip = 0; clip < 2; ++clip) {
+    const std::vector<Override> settings = {{"dropout.before_share_keys", "0"},
+                                            {"dropout.before_unmasking", "0"},
+                                            {"stragglers.deadline_s", "0"},
+                                            {"secagg.l2_clip", clip ? "0.05" : "0"}};
+    auto with = [&](const char* enabled) {
+      auto o = settings;
+      o.push_back({"secagg.enabled", enabled});
+      return run_inprocess(tiny(o), nullptr);
+    };
+    auto on = with("true");
+    auto off = with("false");
+    ASSERT_TRUE(on.ok()) << on.status().to_string();
+    ASSERT_TRUE(off.ok()) << off.status().to_string();
+    for (size_t i = 0; i < on->rounds.size(); ++i) {
+      EXPECT_EQ(on->rounds[i].included, off->rounds[i].included) << "round " << i + 1;
+      EXPECT_NEAR(on->rounds[i].total_weight, off->rounds[i].total_weight, 0.5);
+      EXPECT_NEAR(*on->rounds[i].accuracy, *off->rounds[i].accuracy, 0.01) << "round " << i + 1;
+      EXPECT_NEAR(*on->rounds[i].loss, *off->rounds[i].loss, 1e-3) << "round " << i + 1;
+    }
+    plain_loss[clip] = *off->rounds.back().loss;
   }
+  EXPECT_GT(std::abs(plain_loss[1] - plain_loss[0]), 1e-2) << "the clip changed nothing";
 }
 
 TEST(InProcess, EveryPartitionKindRuns) {

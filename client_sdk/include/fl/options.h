@@ -35,7 +35,9 @@ struct TimeoutOptions {
 struct UpdateRecord {
   uint64_t round_id = 0;
   uint64_t client_id = 0;
-  std::span<const float> update;  // new local weights minus global weights
+  // New local weights minus global weights, scaled to the task's L2 clip
+  // when it is longer.
+  std::span<const float> update;
   // This client's weight in the average as aggregated: the example count
   // capped at the plan's max_weight, or 1 when the plan is unweighted.
   double weight = 0;

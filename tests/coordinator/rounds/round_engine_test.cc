@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "aggregation/client_update.h"
 #include "aggregation/quantization.h"
 #include "aggregation/secagg/client_session.h"
 #include "coordinator/rounds/cohort_selection.h"
@@ -50,6 +51,7 @@ struct FakeClient {
   std::unique_ptr<SecAggClient> session;
   std::vector<float> update;
   double weight = 1;
+  proto::QuantizationPlan plan;  // from the task
 };
 
 class RoundEngineTest : public ::testing::Test {
@@ -111,6 +113,7 @@ class RoundEngineTest : public ::testing::Test {
       auto task = e.task(id, round, now);
       EXPECT_TRUE(task.ok()) << task.status().to_string();
       FakeClient& c = clients[id];
+      c.plan = task->quantization();
       auto s = SecAggClient::create(task->secagg(), id, *c.rng, c.identity);
       EXPECT_TRUE(s.ok()) << s.status().to_string();
       c.session = std::move(*s);
@@ -150,10 +153,14 @@ class RoundEngineTest : public ::testing::Test {
         pending[id].clear();
         for (auto& m : inbox) {
           if (m.has_masked_input()) {
-            aggregation::QuantizationConfig q = small_population().quantization;
+            // The client's pipeline, configured by the task as the SDK's is.
+            auto config = aggregation::client_update_config(c.plan);
+            EXPECT_TRUE(config.ok()) << config.status().to_string();
             crypto::SeededRng qrng(id, "test.quantize");
-            auto v = aggregation::quantize(c.update, c.weight, q, qrng);
-            EXPECT_TRUE(c.session->set_input(std::move(*v)).ok());
+            auto v = aggregation::build_client_update(c.update, static_cast<uint64_t>(c.weight),
+                                                      *config, qrng);
+            EXPECT_TRUE(v.ok()) << v.status().to_string();
+            EXPECT_TRUE(c.session->set_input(std::move(v->ring)).ok());
           }
           auto reply = c.session->handle(m);
           if (!reply.ok() || !reply->has_value()) continue;
@@ -230,6 +237,39 @@ TEST_F(RoundEngineTest, NewVersionIsTheWeightedFedAvgOfTheClientsUpdates) {
   auto published = store->latest_version("tiny", VersionStage::kPublished);
   ASSERT_TRUE(published.ok());
   EXPECT_EQ(published->id, v1);
+}
+
+TEST_F(RoundEngineTest, ClientsClipTheirUpdatesToTheL2BoundTheTaskCarries) {
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);
+  PopulationConfig config = small_population();
+  config.l2_clip = 0.05;  // the fake updates have norm ~0.22: every one is clipped
+  auto e = make_engine(config);
+  const int64_t v0 = e->snapshot().global_version;
+  auto chosen = checkin_all(*e);
+  ASSERT_EQ(chosen.size(), 6u);
+  auto task = e->task(chosen[0], e->snapshot().round_id, now);
+  ASSERT_TRUE(task.ok());
+  EXPECT_DOUBLE_EQ(task->quantization().l2_clip(), 0.05);
+  auto end = run_round(*e, chosen);
+  ASSERT_EQ(end.state(), proto::SecAggExchangeResponse::COMPLETED) << end.failure_reason();
+  auto round = store->get_round(e->snapshot().round_id - 1);
+  ASSERT_TRUE(round.ok());
+  std::vector<uint64_t> included(chosen.begin(), chosen.begin() + round->counts.masked_input);
+  double total = 0;
+  std::vector<double> expected(dim, 0);
+  for (uint64_t id : included) {
+    double norm = 0;
+    for (float x : clients[id].update) norm += static_cast<double>(x) * x;
+    norm = std::sqrt(norm);
+    ASSERT_GT(norm, 0.05);
+    total += clients[id].weight;
+    for (size_t j = 0; j < dim; ++j)
+      expected[j] += clients[id].weight * clients[id].update[j] * 0.05 / norm;
+  }
+  auto w0 = weights_of(v0), w1 = weights_of(end.new_version());
+  const double tol = 2 * aggregation::quantization_step(config.quantization) *
+                     config.quantization.max_weight / total * included.size();
+  for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(w1[j] - w0[j], expected[j] / total, tol + 1e-6) << j;
 }
 
 TEST_F(RoundEngineTest, SurvivesClientsDroppingAfterSharingKeys) {
@@ -647,6 +687,11 @@ TEST(PopulationConfig, RefusesImpossibleSettings) {
   c = small_population();
   c.optimizer.set_kind(proto::SERVER_OPTIMIZER_KIND_UNSPECIFIED);
   EXPECT_FALSE(validate_population(c).ok());
+  c = small_population();
+  c.l2_clip = -1;
+  EXPECT_NE(validate_population(c).message().find("l2_clip"), std::string::npos);
+  c.l2_clip = NAN;
+  EXPECT_NE(validate_population(c).message().find("l2_clip"), std::string::npos);
 }
 
 }  // namespace

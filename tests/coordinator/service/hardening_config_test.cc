@@ -87,5 +87,20 @@ TEST(HardeningConfig, AudienceAndPerAddressLimitsAreChecked) {
             std::string::npos);
 }
 
+TEST(HardeningConfig, L2ClipIsReadIntoThePopulationAndMustBeNonNegative) {
+  auto with_clip = [](const std::string& value) {
+    std::string yaml = config("");
+    const std::string plain = "ring_bits: 32}";
+    return yaml.replace(yaml.find(plain), plain.size(), "ring_bits: 32, l2_clip: " + value + "}");
+  };
+  auto c = parse_config(with_clip("0.5"), "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_DOUBLE_EQ(c->population.l2_clip, 0.5);
+  EXPECT_DOUBLE_EQ(parse_config(config(""), "c.yaml")->population.l2_clip, 0.0);  // off
+  const std::string m = error_of(with_clip("-1"));
+  EXPECT_NE(m.find("population.quantization.l2_clip"), std::string::npos) << m;
+  EXPECT_NE(error_of(with_clip(".nan")).find("l2_clip"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace fl::coordinator

@@ -1,0 +1,135 @@
+#include "aggregation/client_update.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "crypto/bytes.h"
+
+namespace fl::aggregation {
+namespace {
+
+// Sum of squares in double: with up to ~10^8 float coordinates the relative
+// error stays far below the float rounding the clip has to allow for.
+Result<double> squared_norm(std::span<const float> v) {
+  double sum = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const double x = v[i];
+    if (!std::isfinite(x))
+      return InvalidArgument("update coordinate " + std::to_string(i) + " is not a finite number");
+    sum += x * x;
+  }
+  return sum;
+}
+
+// Scales v in place so that its L2 norm, computed as above, is at most c.
+// Rounding each scaled coordinate to float can lengthen the vector by a
+// relative 2^-24, so the factor is shrunk by a few float ulps until the bound
+// holds exactly (in practice one pass, at most two).
+void scale_to_norm(std::span<float> v, double norm, double c) {
+  double factor = c / norm;
+  for (int pass = 0; pass < 8; ++pass) {
+    for (float& x : v) x = static_cast<float>(static_cast<double>(x) * factor);
+    double sum = 0;
+    for (float x : v) sum += static_cast<double>(x) * x;
+    if (std::sqrt(sum) <= c) return;
+    factor = 1.0 - 0x1.0p-22;
+  }
+}
+
+double weight_of(const QuantizationConfig& q, uint64_t examples) {
+  return q.max_weight > 0 ? static_cast<double>(std::min(examples, q.max_weight)) : 1.0;
+}
+
+// The norm, whether it exceeds C, and the weight: everything decided before
+// any value changes.
+Result<ClientUpdateStats> measure(std::span<const float> delta, uint64_t examples,
+                                  const ClientUpdateConfig& config) {
+  FL_RETURN_IF_ERROR(check_client_update_config(config));
+  auto squared = squared_norm(delta);
+  if (!squared.ok()) return squared.status();
+  ClientUpdateStats stats;
+  stats.l2_norm = std::sqrt(*squared);
+  stats.clipped = config.l2_clip > 0 && stats.l2_norm > config.l2_clip;
+  stats.weight = weight_of(config.quantization, examples);
+  return stats;
+}
+
+}  // namespace
+
+Status check_client_update_config(const ClientUpdateConfig& config) {
+  if (!(config.l2_clip >= 0) || !std::isfinite(config.l2_clip))
+    return InvalidArgument("l2_clip must be 0 (off) or a positive finite number, got " +
+                           std::to_string(config.l2_clip));
+  return check_quantization(config.quantization, 1);
+}
+
+proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config) {
+  proto::QuantizationPlan plan;
+  plan.set_clip(config.quantization.clip);
+  plan.set_bits(config.quantization.bits);
+  plan.set_ring_bits(static_cast<uint32_t>(config.quantization.ring));
+  plan.set_max_weight(config.quantization.max_weight);
+  plan.set_l2_clip(config.l2_clip);
+  return plan;
+}
+
+Result<ClientUpdateConfig> client_update_config(const proto::QuantizationPlan& plan) {
+  ClientUpdateConfig config;
+  config.quantization.clip = plan.clip();
+  config.quantization.bits = plan.bits();
+  if (plan.ring_bits() == 32) {
+    config.quantization.ring = crypto::RingBits::k32;
+  } else if (plan.ring_bits() == 64) {
+    config.quantization.ring = crypto::RingBits::k64;
+  } else {
+    return InvalidArgument("ring_bits " + std::to_string(plan.ring_bits()) +
+                           " is neither 32 nor 64");
+  }
+  config.quantization.max_weight = plan.max_weight();
+  config.l2_clip = plan.l2_clip();
+  FL_RETURN_IF_ERROR(check_client_update_config(config));
+  return config;
+}
+
+Result<WeightedUpdate> clip_and_weigh(std::span<const float> delta, uint64_t examples,
+                                      const ClientUpdateConfig& config) {
+  auto stats = measure(delta, examples, config);
+  if (!stats.ok()) return stats.status();
+  WeightedUpdate out{std::vector<float>(delta.begin(), delta.end()), *stats};
+  if (out.stats.clipped) scale_to_norm(out.delta, out.stats.l2_norm, config.l2_clip);
+  return out;
+}
+
+Result<ClientUpdate> build_client_update(std::span<const float> delta, uint64_t examples,
+                                         const ClientUpdateConfig& config, crypto::Rng& rng) {
+  auto stats = measure(delta, examples, config);
+  if (!stats.ok()) return stats.status();
+  // Distributed DP (issue #11) goes here: rotate, round and noise the clipped
+  // update before it is weighted into the ring.
+  std::vector<float> clipped;
+  if (stats->clipped) {
+    clipped.assign(delta.begin(), delta.end());
+    scale_to_norm(clipped, stats->l2_norm, config.l2_clip);
+  }
+  auto ring = quantize(stats->clipped ? std::span<const float>(clipped) : delta,
+                       static_cast<double>(examples), config.quantization, rng);
+  crypto::wipe(clipped.data(), clipped.size() * sizeof(float));
+  if (!ring.ok()) return ring.status();
+  return ClientUpdate{std::move(*ring), *stats};
+}
+
+Result<ClientUpdate> build_client_update(std::span<const float> global_weights,
+                                         std::span<const float> trained_weights, uint64_t examples,
+                                         const ClientUpdateConfig& config, crypto::Rng& rng) {
+  if (global_weights.size() != trained_weights.size())
+    return InvalidArgument("trained weights: " + std::to_string(trained_weights.size()) +
+                           " values for a model of " + std::to_string(global_weights.size()));
+  std::vector<float> delta(global_weights.size());
+  for (size_t i = 0; i < delta.size(); ++i) delta[i] = trained_weights[i] - global_weights[i];
+  auto update = build_client_update(delta, examples, config, rng);
+  crypto::wipe(delta.data(), delta.size() * sizeof(float));
+  return update;
+}
+
+}  // namespace fl::aggregation

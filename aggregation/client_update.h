@@ -1,0 +1,84 @@
+// The client's half of a round's update pipeline (DESIGN.md section 4, steps
+// 1-4): the float update (new weights minus global weights), its L2 clip to C,
+// the FedAvg weighting and the quantisation into the secure aggregation ring.
+// The SDK, the round engine's tests and the simulator all call this one
+// implementation, so a device and `fl-sim` send bit-identical inputs for the
+// same weights, count, configuration and random stream.
+//
+// Order matters: the L2 clip comes BEFORE the weight scaling and the
+// quantisation, so C bounds one client's contribution to the sum (its
+// sensitivity) whatever its example count, as user-level differential privacy
+// needs (McMahan et al., "Learning Differentially Private Recurrent Language
+// Models", ICLR 2018, Algorithm 1). The per-coordinate clip to [-c, c] inside
+// quantisation only keeps values in the ring; it is not a privacy bound.
+//
+// Not for: masking (aggregation/secagg), training, or the server's side
+// (round_aggregator.h).
+//
+// Thread-safety: pure functions; the Rng must not be shared across threads.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "aggregation/quantization.h"
+#include "base/status.h"
+#include "crypto/rng.h"
+#include "proto/coordinator.pb.h"
+
+namespace fl::aggregation {
+
+struct ClientUpdateConfig {
+  QuantizationConfig quantization;
+  // C: the update is scaled down to L2 norm C when it is longer; 0 = off.
+  double l2_clip = 0;
+  // Seam for distributed DP (issue #11): rotation, conditional rounding and
+  // the client's share of discrete Gaussian noise belong between the clip and
+  // the masking, i.e. inside build_client_update, configured from here.
+};
+
+// InvalidArgument naming the field (`l2_clip`, or the quantisation's own)
+// when the configuration is unusable for a single client's input.
+Status check_client_update_config(const ClientUpdateConfig& config);
+
+// The configuration's wire form, carried in the round's TaskAssignment, and
+// back. Reading refuses (InvalidArgument naming the field) what
+// check_client_update_config refuses, and a ring other than 2^32 or 2^64.
+proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config);
+Result<ClientUpdateConfig> client_update_config(const proto::QuantizationPlan& plan);
+
+struct ClientUpdateStats {
+  double l2_norm = 0;    // of the float update before clipping
+  bool clipped = false;  // l2_norm > C, so the update was scaled to norm C
+  // This client's weight in the average: its example count capped at
+  // max_weight, or 1 when the mean is unweighted.
+  double weight = 0;
+};
+
+// The float stage shared by the secure and the plain (simulator, secagg off)
+// paths: the update after the L2 clip, and its weight.
+struct WeightedUpdate {
+  std::vector<float> delta;
+  ClientUpdateStats stats;
+};
+
+// What the client masks and sends.
+struct ClientUpdate {
+  std::vector<uint64_t> ring;  // quantized_dimension() ring elements
+  ClientUpdateStats stats;
+};
+
+// InvalidArgument, without touching the Rng, when the sizes differ, any value
+// is non-finite, or the configuration is unusable. A client with zero examples
+// is not an error here: weighted, it counts for nothing in the mean.
+Result<WeightedUpdate> clip_and_weigh(std::span<const float> delta, uint64_t examples,
+                                      const ClientUpdateConfig& config);
+
+Result<ClientUpdate> build_client_update(std::span<const float> delta, uint64_t examples,
+                                         const ClientUpdateConfig& config, crypto::Rng& rng);
+Result<ClientUpdate> build_client_update(std::span<const float> global_weights,
+                                         std::span<const float> trained_weights, uint64_t examples,
+                                         const ClientUpdateConfig& config, crypto::Rng& rng);
+
+}  // namespace fl::aggregation

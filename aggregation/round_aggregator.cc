@@ -1,0 +1,78 @@
+#include "aggregation/round_aggregator.h"
+
+#include <cmath>
+#include <string>
+
+namespace fl::aggregation {
+
+Status PlainUpdateSum::add(std::span<const float> update, double weight) {
+  if (update.size() != sum_.size())
+    return InvalidArgument("update has " + std::to_string(update.size()) +
+                           " coordinates but the sum has " + std::to_string(sum_.size()));
+  if (!(weight >= 0) || !std::isfinite(weight))
+    return InvalidArgument("weight must be a non-negative finite number, got " +
+                           std::to_string(weight));
+  for (size_t i = 0; i < update.size(); ++i)
+    if (!std::isfinite(update[i]))
+      return InvalidArgument("update coordinate " + std::to_string(i) + " is not a finite number");
+  for (size_t i = 0; i < update.size(); ++i) sum_[i] += weight * update[i];
+  total_weight_ += weight;
+  ++inputs_;
+  return Status::Ok();
+}
+
+Result<MeanUpdate> decode_secure_sum(std::span<const uint64_t> ring_sum, uint64_t num_inputs,
+                                     const RoundAggregatorConfig& config) {
+  auto decoded = dequantize_sum(ring_sum, num_inputs, config.quantization);
+  if (!decoded.ok()) return decoded.status();
+  // Central DP (issue #11) adds its noise here, to the sum before the division
+  // by the total weight, from a CSPRNG handed in with the config.
+  MeanUpdate out;
+  out.mean = std::move(decoded->mean);
+  out.stats.total_weight = decoded->total_weight;
+  out.stats.included = num_inputs;
+  return out;
+}
+
+Result<MeanUpdate> decode_plain_sum(const PlainUpdateSum& sum,
+                                    const RoundAggregatorConfig& /*config: the DP seam*/) {
+  if (sum.inputs() == 0) return InvalidArgument("no client sent an update");
+  if (!(sum.total_weight() > 0)) return InvalidArgument("total weight of the sum is zero");
+  MeanUpdate out;
+  out.stats.total_weight = sum.total_weight();
+  out.stats.included = sum.inputs();
+  out.mean.resize(sum.dimension());
+  const std::span<const double> s = sum.sum();
+  for (size_t i = 0; i < s.size(); ++i)
+    out.mean[i] = static_cast<float>(s[i] / out.stats.total_weight);
+  return out;
+}
+
+Result<NextWeights> step_server_optimizer(std::span<const float> global, const MeanUpdate& mean,
+                                          const ServerOptimizer& optimizer) {
+  if (mean.mean.size() != global.size())
+    return InvalidArgument("the mean update has " + std::to_string(mean.mean.size()) +
+                           " coordinates but the model has " + std::to_string(global.size()));
+  NextWeights next;
+  next.weights.assign(global.begin(), global.end());
+  next.optimizer = optimizer.clone();
+  FL_RETURN_IF_ERROR(next.optimizer->apply(next.weights, mean.mean));
+  next.stats = mean.stats;
+  return next;
+}
+
+Result<NextWeights> aggregate_secure_round(std::span<const float> global,
+                                           std::span<const uint64_t> ring_sum, uint64_t num_inputs,
+                                           const RoundAggregatorConfig& config,
+                                           const ServerOptimizer& optimizer) {
+  auto mean = decode_secure_sum(ring_sum, num_inputs, config);
+  if (!mean.ok())
+    return Status(mean.status().code(), "cannot decode the secure sum: " + mean.status().message());
+  auto next = step_server_optimizer(global, *mean, optimizer);
+  if (!next.ok())
+    return Status(next.status().code(),
+                  "server optimiser refused the update: " + next.status().message());
+  return next;
+}
+
+}  // namespace fl::aggregation

@@ -1,0 +1,98 @@
+// The server's half of a round's update pipeline (DESIGN.md section 4, step
+// 5): from the round's sum of client updates to the next global weights.
+//
+//   secure path: unmasked ring sum --decode_secure_sum--> MeanUpdate
+//   plain path:  PlainUpdateSum     --decode_plain_sum--->  MeanUpdate
+//   both:        MeanUpdate --step_server_optimizer--> NextWeights
+//
+// The plain path (secure aggregation off, in the simulator) sums the float
+// output of clip_and_weigh with the same weights the quantiser encodes, so the
+// two paths differ only by quantisation error and end in the same optimiser
+// step. The coordinator's round engine and `fl-sim` both call these.
+//
+// The optimiser is stepped on a copy: the caller's optimiser (and its
+// moments) is untouched until it adopts NextWeights::optimizer, so a round
+// whose new version fails to commit leaves the server state as it was.
+//
+// Not for: unmasking (aggregation/secagg), evaluation, publishing.
+//
+// Thread-safety: pure functions and a value type; a PlainUpdateSum is not
+// thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "aggregation/client_update.h"
+#include "aggregation/quantization.h"
+#include "aggregation/server_optimizer.h"
+#include "base/status.h"
+
+namespace fl::aggregation {
+
+struct RoundAggregatorConfig {
+  QuantizationConfig quantization;  // how the clients encoded their inputs (secure path)
+  // Seam for central DP (issue #11): the noise multiplier z and the clients'
+  // C, for Gaussian noise of sigma z*C on the sum before it is divided.
+};
+
+struct AggregationStats {
+  double total_weight = 0;  // sum of the weights, or the number of inputs when unweighted
+  uint64_t included = 0;    // inputs in the sum
+};
+
+struct MeanUpdate {
+  std::vector<float> mean;  // the (weighted) mean client update
+  AggregationStats stats;
+};
+
+// Running weighted sum of float updates, in double, in the order added.
+class PlainUpdateSum {
+ public:
+  explicit PlainUpdateSum(size_t dimension) : sum_(dimension, 0.0) {}
+
+  // InvalidArgument, leaving the sum unchanged, for a size mismatch, a
+  // non-finite value or a negative or non-finite weight.
+  Status add(std::span<const float> update, double weight);
+  Status add(const WeightedUpdate& update) { return add(update.delta, update.stats.weight); }
+
+  size_t dimension() const { return sum_.size(); }
+  uint64_t inputs() const { return inputs_; }
+  double total_weight() const { return total_weight_; }
+  std::span<const double> sum() const { return sum_; }
+
+ private:
+  std::vector<double> sum_;
+  double total_weight_ = 0;
+  uint64_t inputs_ = 0;
+};
+
+// De-quantises the unmasked sum of `num_inputs` client inputs. InvalidArgument
+// for zero inputs, a zero total weight or settings that cannot decode it.
+Result<MeanUpdate> decode_secure_sum(std::span<const uint64_t> ring_sum, uint64_t num_inputs,
+                                     const RoundAggregatorConfig& config);
+
+// The weighted mean of a plain sum. InvalidArgument when it holds no weight.
+Result<MeanUpdate> decode_plain_sum(const PlainUpdateSum& sum, const RoundAggregatorConfig& config);
+
+struct NextWeights {
+  std::vector<float> weights;
+  std::unique_ptr<ServerOptimizer> optimizer;  // the stepped copy; adopt it on commit
+  AggregationStats stats;
+};
+
+// Steps a copy of `optimizer` from `global` by the mean update.
+// InvalidArgument when the sizes differ or the step is refused (non-finite,
+// overflow); `optimizer` is never modified.
+Result<NextWeights> step_server_optimizer(std::span<const float> global, const MeanUpdate& mean,
+                                          const ServerOptimizer& optimizer);
+
+// decode_secure_sum then step_server_optimizer, with the failing step named.
+Result<NextWeights> aggregate_secure_round(std::span<const float> global,
+                                           std::span<const uint64_t> ring_sum, uint64_t num_inputs,
+                                           const RoundAggregatorConfig& config,
+                                           const ServerOptimizer& optimizer);
+
+}  // namespace fl::aggregation
