@@ -61,7 +61,23 @@ Status check_client_update_config(const ClientUpdateConfig& config) {
   if (!(config.l2_clip >= 0) || !std::isfinite(config.l2_clip))
     return InvalidArgument("l2_clip must be 0 (off) or a positive finite number, got " +
                            std::to_string(config.l2_clip));
+  if (const auto& d = config.distributed_dp) {
+    FL_RETURN_IF_ERROR(dp::check_distributed_dp(*d));
+    if (config.quantization.max_weight != 0)
+      return InvalidArgument(
+          "max_weight: distributed DP averages unweighted (each client's update is bounded by C)");
+    if (!(config.l2_clip > 0) || d->l2_clip != config.l2_clip)
+      return InvalidArgument("l2_clip: distributed DP needs the clip its noise was set for");
+    if (d->bits > static_cast<uint32_t>(config.quantization.ring))
+      return InvalidArgument("distributed_dp.bits: wider than the secure aggregation ring");
+    return Status::Ok();
+  }
   return check_quantization(config.quantization, 1);
+}
+
+uint64_t client_input_dimension(const ClientUpdateConfig& config, uint64_t dimension) {
+  if (config.distributed_dp) return dp::rotation_dimension(dimension);
+  return quantized_dimension(config.quantization, dimension);
 }
 
 proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config) {
@@ -71,6 +87,14 @@ proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config) {
   plan.set_ring_bits(static_cast<uint32_t>(config.quantization.ring));
   plan.set_max_weight(config.quantization.max_weight);
   plan.set_l2_clip(config.l2_clip);
+  if (const auto& d = config.distributed_dp) {
+    auto* p = plan.mutable_distributed_dp();
+    p->set_scale(d->scale);
+    p->set_noise_stddev(d->noise_stddev);
+    p->set_expected_clients(d->expected_clients);
+    p->set_bits(d->bits);
+    p->set_rotation_seed(std::string(config.rotation_seed.begin(), config.rotation_seed.end()));
+  }
   return plan;
 }
 
@@ -88,6 +112,20 @@ Result<ClientUpdateConfig> client_update_config(const proto::QuantizationPlan& p
   }
   config.quantization.max_weight = plan.max_weight();
   config.l2_clip = plan.l2_clip();
+  if (plan.has_distributed_dp()) {
+    const auto& p = plan.distributed_dp();
+    if (p.rotation_seed().size() != config.rotation_seed.size())
+      return InvalidArgument("distributed_dp.rotation_seed: must be 32 bytes");
+    std::copy(p.rotation_seed().begin(), p.rotation_seed().end(), config.rotation_seed.begin());
+    dp::DistributedDpConfig d;
+    d.l2_clip = config.l2_clip;
+    d.scale = p.scale();
+    d.noise_stddev = p.noise_stddev();
+    d.expected_clients = p.expected_clients();
+    d.bits = p.bits();
+    d.dimension = 1;  // set per update from its length
+    config.distributed_dp = d;
+  }
   FL_RETURN_IF_ERROR(check_client_update_config(config));
   return config;
 }
@@ -105,8 +143,14 @@ Result<ClientUpdate> build_client_update(std::span<const float> delta, uint64_t 
                                          const ClientUpdateConfig& config, crypto::Rng& rng) {
   auto stats = measure(delta, examples, config);
   if (!stats.ok()) return stats.status();
-  // Distributed DP (issue #11) goes here: rotate, round and noise the clipped
-  // update before it is weighted into the ring.
+  if (config.distributed_dp) {
+    dp::DistributedDpConfig d = *config.distributed_dp;
+    d.dimension = delta.size();
+    auto encoded = dp::encode_client_update(delta, d, config.rotation_seed, rng);
+    if (!encoded.ok()) return encoded.status();
+    stats->wrapped = encoded->wrapped;
+    return ClientUpdate{std::move(encoded->ring), *stats};
+  }
   std::vector<float> clipped;
   if (stats->clipped) {
     clipped.assign(delta.begin(), delta.end());

@@ -19,9 +19,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "aggregation/dp/distributed_dp.h"
 #include "aggregation/quantization.h"
 #include "base/status.h"
 #include "crypto/rng.h"
@@ -33,10 +35,17 @@ struct ClientUpdateConfig {
   QuantizationConfig quantization;
   // C: the update is scaled down to L2 norm C when it is longer; 0 = off.
   double l2_clip = 0;
-  // Seam for distributed DP (issue #11): rotation, conditional rounding and
-  // the client's share of discrete Gaussian noise belong between the clip and
-  // the masking, i.e. inside build_client_update, configured from here.
+  // Distributed DP (issue #11, aggregation/dp/distributed_dp.h): when set, the
+  // clipped update is rotated, rounded, noised with this client's share of
+  // discrete Gaussian noise and wrapped into Z_(2^bits) instead of being
+  // quantised; the mean is unweighted (max_weight must be 0) and its C is
+  // l2_clip. The rotation seed is the round's (public, fresh per round).
+  std::optional<dp::DistributedDpConfig> distributed_dp;
+  crypto::Key32 rotation_seed{};
 };
+
+// Ring elements one client's input occupies for a model of `dimension`.
+uint64_t client_input_dimension(const ClientUpdateConfig& config, uint64_t dimension);
 
 // InvalidArgument naming the field (`l2_clip`, or the quantisation's own)
 // when the configuration is unusable for a single client's input.
@@ -49,6 +58,7 @@ proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config);
 Result<ClientUpdateConfig> client_update_config(const proto::QuantizationPlan& plan);
 
 struct ClientUpdateStats {
+  uint64_t wrapped = 0;  // distributed DP: coordinates that wrapped around the modulus
   double l2_norm = 0;    // of the float update before clipping
   bool clipped = false;  // l2_norm > C, so the update was scaled to norm C
   // This client's weight in the average: its example count capped at

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "aggregation/dp/central_dp.h"
+
 namespace fl::aggregation {
 
 Status PlainUpdateSum::add(std::span<const float> update, double weight) {
@@ -21,12 +23,59 @@ Status PlainUpdateSum::add(std::span<const float> update, double weight) {
   return Status::Ok();
 }
 
+namespace {
+
+Status check_dp(const RoundAggregatorConfig& c) {
+  if (c.dp_mode == dp::DpMode::kOff) return Status::Ok();
+  if (!(c.expected_clients > 0))
+    return InvalidArgument("DP: expected_clients must be positive (the mean's denominator)");
+  if (c.dp_mode == dp::DpMode::kCentral && c.noise_rng == nullptr)
+    return InvalidArgument("central DP: no noise generator was given");
+  if (c.dp_mode == dp::DpMode::kDistributed && !c.distributed)
+    return InvalidArgument("distributed DP: no decoding configuration was given");
+  return Status::Ok();
+}
+
+// The noised sum (update units) over expected_clients.
+MeanUpdate dp_mean(std::vector<double> sum, uint64_t num_inputs, const RoundAggregatorConfig& c) {
+  MeanUpdate out;
+  out.mean.resize(sum.size());
+  for (size_t i = 0; i < sum.size(); ++i)
+    out.mean[i] = static_cast<float>(sum[i] / c.expected_clients);
+  out.stats.total_weight = c.expected_clients;
+  out.stats.included = num_inputs;
+  return out;
+}
+
+Result<MeanUpdate> central_dp_mean(std::vector<double> sum, uint64_t num_inputs,
+                                   const RoundAggregatorConfig& c) {
+  std::vector<float> noise(sum.size(), 0.0f);
+  FL_RETURN_IF_ERROR(
+      dp::add_central_gaussian_noise(noise, c.noise_multiplier, c.l2_clip, *c.noise_rng));
+  for (size_t i = 0; i < sum.size(); ++i) sum[i] += noise[i];
+  return dp_mean(std::move(sum), num_inputs, c);
+}
+
+}  // namespace
+
 Result<MeanUpdate> decode_secure_sum(std::span<const uint64_t> ring_sum, uint64_t num_inputs,
                                      const RoundAggregatorConfig& config) {
+  FL_RETURN_IF_ERROR(check_dp(config));
+  if (config.dp_mode == dp::DpMode::kDistributed) {
+    if (num_inputs == 0) return InvalidArgument("no client input is in the sum");
+    auto sum = dp::decode_sum(ring_sum, *config.distributed, config.rotation_seed);
+    if (!sum.ok()) return sum.status();
+    return dp_mean(std::move(*sum), num_inputs, config);
+  }
   auto decoded = dequantize_sum(ring_sum, num_inputs, config.quantization);
   if (!decoded.ok()) return decoded.status();
-  // Central DP (issue #11) adds its noise here, to the sum before the division
-  // by the total weight, from a CSPRNG handed in with the config.
+  if (config.dp_mode == dp::DpMode::kCentral) {
+    // Unweighted: the decoded mean times the inputs is the sum of the clipped updates.
+    std::vector<double> sum(decoded->mean.size());
+    for (size_t i = 0; i < sum.size(); ++i)
+      sum[i] = static_cast<double>(decoded->mean[i]) * decoded->total_weight;
+    return central_dp_mean(std::move(sum), num_inputs, config);
+  }
   MeanUpdate out;
   out.mean = std::move(decoded->mean);
   out.stats.total_weight = decoded->total_weight;
@@ -35,8 +84,14 @@ Result<MeanUpdate> decode_secure_sum(std::span<const uint64_t> ring_sum, uint64_
 }
 
 Result<MeanUpdate> decode_plain_sum(const PlainUpdateSum& sum,
-                                    const RoundAggregatorConfig& /*config: the DP seam*/) {
+                                    const RoundAggregatorConfig& config) {
   if (sum.inputs() == 0) return InvalidArgument("no client sent an update");
+  FL_RETURN_IF_ERROR(check_dp(config));
+  if (config.dp_mode == dp::DpMode::kDistributed)
+    return InvalidArgument("distributed DP needs secure aggregation");
+  if (config.dp_mode == dp::DpMode::kCentral)
+    return central_dp_mean(std::vector<double>(sum.sum().begin(), sum.sum().end()), sum.inputs(),
+                           config);
   if (!(sum.total_weight() > 0)) return InvalidArgument("total weight of the sum is zero");
   MeanUpdate out;
   out.stats.total_weight = sum.total_weight();

@@ -22,20 +22,34 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "aggregation/client_update.h"
+#include "aggregation/dp/dp_config.h"
 #include "aggregation/quantization.h"
 #include "aggregation/server_optimizer.h"
 #include "base/status.h"
+#include "crypto/rng.h"
 
 namespace fl::aggregation {
 
 struct RoundAggregatorConfig {
   QuantizationConfig quantization;  // how the clients encoded their inputs (secure path)
-  // Seam for central DP (issue #11): the noise multiplier z and the clients'
-  // C, for Gaussian noise of sigma z*C on the sum before it is divided.
+  // Differential privacy (aggregation/dp/dp_config.h). Central: Gaussian
+  // noise of stddev noise_multiplier * l2_clip is added to the sum of the
+  // clipped updates, from `noise_rng` (a CSPRNG; required). Distributed: the
+  // sum already carries the clients' noise and is decoded with `distributed`
+  // and the round's rotation seed. Either way the mean is the noised sum
+  // divided by expected_clients, a public constant.
+  dp::DpMode dp_mode = dp::DpMode::kOff;
+  double noise_multiplier = 0;
+  double l2_clip = 0;
+  double expected_clients = 0;
+  std::optional<dp::DistributedDpConfig> distributed;
+  crypto::Key32 rotation_seed{};
+  crypto::Rng* noise_rng = nullptr;
 };
 
 struct AggregationStats {
