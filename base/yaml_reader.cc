@@ -257,6 +257,14 @@ std::shared_ptr<const YAML::Node> Section::find(std::string_view key) const {
 
 bool Section::has(std::string_view key) const { return find(key) != nullptr; }
 
+std::vector<std::string> Section::keys() const {
+  std::vector<std::string> keys;
+  if (!node_ || !node_->IsMap()) return keys;
+  for (const auto& kv : *node_)
+    if (kv.first.IsScalar()) keys.push_back(kv.first.Scalar());
+  return keys;
+}
+
 Section Section::sub(std::string_view key) const {
   return Section(context_, find(key), key_path(key), line_);
 }

@@ -85,6 +85,8 @@ class Section {
 
   bool present() const { return node_ != nullptr; }
   bool has(std::string_view key) const;
+  // The keys present, in file order (plain names only).
+  std::vector<std::string> keys() const;
   const std::string& path() const { return path_; }
   std::string key_path(std::string_view key) const;
   // The mapping at `key`; absent: an empty section. expect_keys on it checks
