@@ -1,7 +1,6 @@
 #include "coordinator/service/config.h"
 
 #include <fstream>
-#include <map>
 #include <sstream>
 
 #include "base/loopback.h"
