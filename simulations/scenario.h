@@ -11,11 +11,13 @@
 // synthetic run. An unknown key, a value of the wrong type or an impossible
 // setting (more clients per round than clients, alpha <= 0, a threshold above
 // the cohort, a probability outside its range) is an error naming the file,
-// the dotted key and its line: "fmnist.yaml:12:10: partition.alpha: must be
-// > 0, got -1". `--set key=value` overrides (dotted keys, values in YAML
-// syntax) are applied before validation; an error in an overridden value
-// names the override instead of a line. The full key reference, with the
-// meaning and default of each key, is simulations/scenarios/README.md.
+// its line and the dotted key, in the form every YAML reader here shares
+// (base/yaml_reader.h): "fmnist.yaml:12: partition.alpha: must be > 0, got
+// -1". `--set key=value` overrides (dotted keys, values in YAML syntax) are
+// applied before validation; an error in an overridden value names the
+// override instead: "--set partition.alpha=-1: partition.alpha: must be > 0,
+// got -1". The full key reference, with the meaning and default of each key,
+// is simulations/scenarios/README.md.
 //
 // Not for: running the scenario (inprocess.h) or writing its results (report.h).
 //

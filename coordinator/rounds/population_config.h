@@ -3,7 +3,9 @@
 // clients, quantisation and secure aggregation settings, the server optimiser.
 //
 // Loaded from the coordinator's YAML (coordinator/service/config.h); validated
-// here so that a bad setting is refused before any round starts.
+// here, in one place with one set of bounds, by both config loading (which
+// adds the file and line) and RoundEngine::create, so that a bad setting is
+// refused before any round starts.
 //
 // Thread-safety: a value.
 #pragma once
@@ -112,6 +114,15 @@ struct PopulationConfig {
   uint32_t selection_target() const;
 };
 
+// A setting that cannot work: its dotted key in the coordinator's YAML and why.
+struct ConfigProblem {
+  std::string key;
+  std::string why;
+};
+// The first setting a round cannot run with, its key relative to
+// `population:` ("selection.once_in_rounds").
+std::optional<ConfigProblem> find_population_problem(const PopulationConfig& config);
+// The same as a Status: "population.KEY: why".
 Status validate_population(const PopulationConfig& config);
 
 }  // namespace fl::coordinator

@@ -62,44 +62,6 @@ std::string_view phase_name(RoundEngine::Phase phase) {
   return "unknown";
 }
 
-uint32_t PopulationConfig::selection_target() const {
-  return static_cast<uint32_t>(std::ceil(cohort_size * over_selection - 1e-9));
-}
-
-Status validate_population(const PopulationConfig& c) {
-  if (c.population.empty()) return InvalidArgument("population name is empty");
-  if (c.model_name.empty()) return InvalidArgument("model name is empty");
-  if (c.cohort_size < 2) return InvalidArgument("cohort_size must be at least 2");
-  if (!(c.over_selection >= 1.0 && c.over_selection <= 10.0))
-    return InvalidArgument("over_selection must be in [1, 10]");
-  if (c.min_cohort < 2 || c.min_cohort > c.selection_target())
-    return InvalidArgument("min_cohort must be in [2, cohort_size x over_selection]");
-  if (!c.allow_small_cohorts && c.min_cohort < kMinSecureCohort)
-    return InvalidArgument("min_cohort " + std::to_string(c.min_cohort) + " is below " +
-                           std::to_string(kMinSecureCohort) +
-                           ", the smallest cohort secure aggregation is trusted with; set "
-                           "allow_small_cohorts to run smaller ones knowingly");
-  if (c.selection.policy == SelectionPolicy::kFirstCome && !c.allow_small_cohorts)
-    return InvalidArgument(
-        "selection policy first_come lets whoever checks in first fill the cohort (the n-1 "
-        "attack); it needs allow_small_cohorts, for benchmarks and tests only");
-  if (c.selection.once_in_rounds == 0)
-    return InvalidArgument("selection.once_in_rounds must be at least 1");
-  for (int64_t d :
-       {c.deadlines.selection_ms, c.deadlines.advertise_keys_ms, c.deadlines.share_keys_ms,
-        c.deadlines.masked_input_ms, c.deadlines.unmasking_ms})
-    if (d <= 0) return InvalidArgument("stage deadlines must be positive");
-  FL_RETURN_IF_ERROR(aggregation::check_quantization(c.quantization, c.selection_target()));
-  FL_RETURN_IF_ERROR(aggregation::check_client_update_config({c.quantization, c.l2_clip}));
-  if (c.degree && c.threshold && *c.threshold > *c.degree + 1)
-    return InvalidArgument("threshold exceeds the neighbourhood size degree + 1");
-  if (c.training.epochs() == 0 || c.training.batch_size() == 0 || !(c.training.learning_rate() > 0))
-    return InvalidArgument("training plan needs epochs, batch_size and learning_rate > 0");
-  auto opt = aggregation::ServerOptimizer::create(c.optimizer);
-  if (!opt.ok()) return opt.status();
-  return Status::Ok();
-}
-
 Result<std::unique_ptr<RoundEngine>> RoundEngine::create(PopulationConfig config, Store& store,
                                                          crypto::Rng& rng, int64_t now_ms,
                                                          EngineHooks hooks) {

@@ -39,6 +39,7 @@ PopulationConfig small_population() {
   c.training.set_epochs(1);
   c.training.set_batch_size(8);
   c.training.set_learning_rate(0.1f);
+  c.training.set_optimizer("sgd");
   c.quantization = {.clip = 1.0, .bits = 20, .ring = crypto::RingBits::k64, .max_weight = 1000};
   c.optimizer.set_kind(proto::SERVER_OPTIMIZER_KIND_FEDAVG);
   return c;
@@ -665,33 +666,61 @@ TEST(CohortSelection, PoissonInclusionIsTheRateWhateverThePoolSize) {
   EXPECT_EQ(draw_poisson_cohort({1, 2, 3}, 1.0, rng).size(), 3u);
 }
 
-TEST(PopulationConfig, RefusesImpossibleSettings) {
+// One set of bounds, shared by config loading and RoundEngine::create; each
+// refusal names the YAML key under population: that has to change.
+TEST(PopulationConfig, RefusesImpossibleSettingsNamingTheKey) {
+  auto error_of = [](PopulationConfig c) { return validate_population(c).message(); };
   auto c = small_population();
+  ASSERT_TRUE(validate_population(c).ok()) << validate_population(c).to_string();
   c.cohort_size = 1;
-  EXPECT_FALSE(validate_population(c).ok());
+  EXPECT_EQ(error_of(c).rfind("population.cohort_size: ", 0), 0u) << error_of(c);
+  c = small_population();
+  c.over_selection = 11;
+  EXPECT_EQ(error_of(c).rfind("population.over_selection: must be in [1, 10]", 0), 0u);
   c = small_population();
   c.quantization.bits = 63;  // overflows for 6 clients in the 2^64 ring
-  EXPECT_FALSE(validate_population(c).ok());
+  EXPECT_EQ(error_of(c).rfind("population.quantization.bits: quantisation overflows", 0), 0u)
+      << error_of(c);
   c = small_population();
   c.min_cohort = 50;
-  EXPECT_FALSE(validate_population(c).ok());
+  EXPECT_EQ(error_of(c).rfind("population.min_cohort: must be in [2, ", 0), 0u) << error_of(c);
   // Below the secure-aggregation floor only when asked for knowingly.
   c = small_population();
   c.allow_small_cohorts = false;
-  EXPECT_FALSE(validate_population(c).ok());
+  EXPECT_EQ(error_of(c).rfind("population.min_cohort: is below 10", 0), 0u) << error_of(c);
   c.cohort_size = 10;
   c.min_cohort = kMinSecureCohort;
   EXPECT_TRUE(validate_population(c).ok()) << validate_population(c).to_string();
   c.selection.policy = SelectionPolicy::kFirstCome;  // the n-1 attack's enabler
-  EXPECT_FALSE(validate_population(c).ok());
+  EXPECT_EQ(error_of(c).rfind("population.selection.policy: first_come", 0), 0u) << error_of(c);
+  c = small_population();
+  c.deadlines.share_keys_ms = 0;
+  EXPECT_EQ(error_of(c).rfind("population.deadlines_ms.share_keys: must be a positive", 0), 0u)
+      << error_of(c);
+  c = small_population();
+  c.degree = 4;
+  c.threshold = 6;
+  EXPECT_EQ(error_of(c).rfind("population.secure_aggregation.threshold: exceeds", 0), 0u)
+      << error_of(c);
+  c = small_population();
+  c.training.set_optimizer("adagrad");  // clients know sgd and adam only
+  EXPECT_EQ(error_of(c).rfind("population.training.optimizer: must be sgd or adam", 0), 0u);
   c = small_population();
   c.optimizer.set_kind(proto::SERVER_OPTIMIZER_KIND_UNSPECIFIED);
-  EXPECT_FALSE(validate_population(c).ok());
+  EXPECT_EQ(error_of(c).rfind("population.server_optimizer.kind: ", 0), 0u) << error_of(c);
   c = small_population();
   c.l2_clip = -1;
-  EXPECT_NE(validate_population(c).message().find("l2_clip"), std::string::npos);
+  EXPECT_EQ(error_of(c).rfind("population.quantization.l2_clip: ", 0), 0u) << error_of(c);
   c.l2_clip = NAN;
-  EXPECT_NE(validate_population(c).message().find("l2_clip"), std::string::npos);
+  EXPECT_EQ(error_of(c).rfind("population.quantization.l2_clip: ", 0), 0u) << error_of(c);
+}
+
+TEST_F(RoundEngineTest, CreateRefusesAPopulationConfigLoadingWouldRefuse) {
+  auto c = small_population();
+  c.selection.once_in_rounds = 0;
+  auto e = RoundEngine::create(c, *store, rng, now);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(), "population.selection.once_in_rounds: must be at least 1");
 }
 
 }  // namespace

@@ -314,7 +314,7 @@ TEST(EnrollmentConfig, ErrorsNameTheKeyAndLine) {
   EXPECT_NE(e.find("coord.yaml:15: enrollment_token:"), std::string::npos) << e;
   EXPECT_NE(e.find("enrollment: {mode: token}"), std::string::npos) << e;
   e = error_of("enrollment: {mode: anyone}\n");
-  EXPECT_NE(e.find("coord.yaml:15: enrollment.mode: must be token, certificate or open"),
+  EXPECT_NE(e.find("coord.yaml:15: enrollment.mode: must be one of token, certificate, open"),
             std::string::npos)
       << e;
   e = error_of("enrollment: {mode: certificate}\n");

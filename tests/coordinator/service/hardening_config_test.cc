@@ -66,7 +66,8 @@ TEST(HardeningConfig, SmallCohortsAndFirstComeOnlyWhenAskedFor) {
   m = error_of(config("", "  selection: {policy: first_come}\n"));
   EXPECT_NE(m.find("population.selection.policy"), std::string::npos) << m;
   EXPECT_NE(m.find("n-1"), std::string::npos) << m;
-  EXPECT_NE(error_of(config("", "  selection: {policy: lottery}\n")).find("uniform or first_come"),
+  EXPECT_NE(error_of(config("", "  selection: {policy: lottery}\n"))
+                .find("population.selection.policy: must be one of uniform, first_come"),
             std::string::npos);
   EXPECT_NE(error_of(config("", "  selection: {once_in_rounds: 0}\n")).find("once_in_rounds"),
             std::string::npos);

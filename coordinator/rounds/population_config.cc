@@ -1,0 +1,108 @@
+#include "coordinator/rounds/population_config.h"
+
+#include <cmath>
+
+namespace fl::coordinator {
+
+uint32_t PopulationConfig::selection_target() const {
+  return static_cast<uint32_t>(std::ceil(cohort_size * over_selection - 1e-9));
+}
+
+namespace {
+
+// Over-selection beyond 10x only wastes clients' battery: Bonawitz et al.
+// (MLSys 2019) select 130% of the cohort they need.
+constexpr double kMaxOverSelection = 10.0;
+
+std::optional<ConfigProblem> problem(std::string key, std::string why) {
+  return ConfigProblem{std::move(key), std::move(why)};
+}
+
+std::optional<ConfigProblem> cohort_problem(const PopulationConfig& c) {
+  if (c.cohort_size < 2) return problem("cohort_size", "must be at least 2");
+  if (!(c.over_selection >= 1.0 && c.over_selection <= kMaxOverSelection))
+    return problem("over_selection", "must be in [1, 10]");
+  if (c.min_cohort < 2 || c.min_cohort > c.selection_target())
+    return problem("min_cohort", "must be in [2, cohort_size x over_selection = " +
+                                     std::to_string(c.selection_target()) + "], got " +
+                                     std::to_string(c.min_cohort));
+  if (!c.allow_small_cohorts && c.min_cohort < kMinSecureCohort)
+    return problem("min_cohort", "is below " + std::to_string(kMinSecureCohort) +
+                                     ", the smallest cohort secure aggregation is trusted with "
+                                     "(README: threat model); set allow_small_cohorts: true to "
+                                     "run smaller ones knowingly");
+  if (c.selection.policy == SelectionPolicy::kFirstCome && !c.allow_small_cohorts)
+    return problem("selection.policy",
+                   "first_come lets whoever checks in first fill the cohort (the n-1 attack); "
+                   "it needs allow_small_cohorts: true (benchmarks, tests)");
+  if (c.selection.once_in_rounds < 1)
+    return problem("selection.once_in_rounds", "must be at least 1");
+  const std::pair<const char*, int64_t> deadlines[] = {
+      {"selection", c.deadlines.selection_ms},
+      {"advertise_keys", c.deadlines.advertise_keys_ms},
+      {"share_keys", c.deadlines.share_keys_ms},
+      {"masked_input", c.deadlines.masked_input_ms},
+      {"unmasking", c.deadlines.unmasking_ms}};
+  for (const auto& [stage, ms] : deadlines)
+    if (ms <= 0)
+      return problem(std::string("deadlines_ms.") + stage,
+                     "must be a positive number of milliseconds");
+  return std::nullopt;
+}
+
+std::optional<ConfigProblem> training_problem(const proto::TrainingPlan& t) {
+  if (t.epochs() == 0) return problem("training.epochs", "must be positive");
+  if (t.batch_size() == 0) return problem("training.batch_size", "must be positive");
+  if (!(t.learning_rate() > 0) || !std::isfinite(t.learning_rate()))
+    return problem("training.learning_rate", "must be positive");
+  if (t.optimizer() != "sgd" && t.optimizer() != "adam")
+    return problem("training.optimizer", "must be sgd or adam");
+  if (!(t.fedprox_mu() >= 0)) return problem("training.fedprox_mu", "must not be negative");
+  return std::nullopt;
+}
+
+std::optional<ConfigProblem> aggregation_problem(const PopulationConfig& c) {
+  if (!(c.quantization.clip > 0) || !std::isfinite(c.quantization.clip))
+    return problem("quantization.clip", "must be a positive number");
+  // The headroom is for the whole selection: every selected client may report.
+  if (Status st = aggregation::check_quantization(c.quantization, c.selection_target()); !st.ok())
+    return problem("quantization.bits", st.message());
+  if (!(c.l2_clip >= 0) || !std::isfinite(c.l2_clip))
+    return problem("quantization.l2_clip", "must be 0 (off) or a positive number");
+  if (!(c.expected_dropout >= 0 && c.expected_dropout < 1))
+    return problem("secure_aggregation.expected_dropout", "must be in [0, 1)");
+  if (!(c.corrupt_fraction >= 0 && c.corrupt_fraction < 0.5))
+    return problem("secure_aggregation.corrupt_fraction", "must be in [0, 0.5)");
+  if (c.threshold && *c.threshold > c.selection_target())
+    return problem(
+        "secure_aggregation.threshold",
+        "is larger than the cohort (" + std::to_string(c.selection_target()) + " selected)");
+  if (c.degree && c.threshold && *c.threshold > *c.degree + 1)
+    return problem("secure_aggregation.threshold",
+                   "exceeds the neighbourhood size degree + 1 = " + std::to_string(*c.degree + 1));
+  if (auto opt = aggregation::ServerOptimizer::create(c.optimizer); !opt.ok())
+    return problem("server_optimizer.kind", opt.status().message());
+  if (c.federated_evaluation.min_reports < 1)
+    return problem("federated_evaluation.min_reports", "must be at least 1");
+  if (c.federated_evaluation.deadline_ms <= 0)
+    return problem("federated_evaluation.deadline_ms", "must be a positive number of milliseconds");
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ConfigProblem> find_population_problem(const PopulationConfig& c) {
+  if (c.population.empty()) return problem("name", "must not be empty");
+  if (c.model_name.empty()) return problem("model.name", "must not be empty");
+  if (auto p = cohort_problem(c)) return p;
+  if (auto p = training_problem(c.training)) return p;
+  return aggregation_problem(c);
+}
+
+Status validate_population(const PopulationConfig& config) {
+  if (auto p = find_population_problem(config))
+    return InvalidArgument("population." + p->key + ": " + p->why);
+  return Status::Ok();
+}
+
+}  // namespace fl::coordinator
