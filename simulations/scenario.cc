@@ -160,9 +160,9 @@ Status read_stragglers(const Section& s, StragglerSpec& g) {
 Status read_secagg(const Section& top, Scenario& sc) {
   const Section s = top.sub("secagg");
   SecAggSpec& a = sc.secagg;
-  FL_RETURN_IF_ERROR(s.expect_keys({"enabled", "graph", "bits", "clip", "ring", "max_weight",
-                                    "l2_clip", "expected_dropout", "corrupt_fraction",
-                                    "threshold"}));
+  FL_RETURN_IF_ERROR(
+      s.expect_keys({"enabled", "graph", "bits", "clip", "ring", "max_weight", "l2_clip",
+                     "expected_dropout", "corrupt_fraction", "threshold"}));
   FL_RETURN_IF_ERROR(s.read("enabled", a.enabled));
   FL_RETURN_IF_ERROR(s.read_choice("graph", a.graph, {"complete", "harary"}));
   FL_RETURN_IF_ERROR(s.read("bits", a.bits));

@@ -81,9 +81,9 @@ TEST(Scenario, ImpossibleSettingsAreRefused) {
   EXPECT_NE(error_of("name: x\nserver:\n  optimizer: fedavg\n  beta1: 0.9\n").find("server"),
             std::string::npos);
   EXPECT_NE(error_of("name: x\nsecagg:\n  bits: 31\n").find("secagg.bits"), std::string::npos);
-  EXPECT_NE(error_of("name: x\nsecagg:\n  l2_clip: -0.5\n")
-                .find("bad.yaml:3: secagg.l2_clip: must be"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("name: x\nsecagg:\n  l2_clip: -0.5\n").find("bad.yaml:3: secagg.l2_clip: must be"),
+      std::string::npos);
   EXPECT_NE(error_of("clients: 3\n").find("name: every scenario needs a name"), std::string::npos);
 }
 
