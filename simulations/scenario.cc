@@ -401,6 +401,10 @@ Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
     s.read("momentum", l.momentum);
     s.read("weight_decay", l.weight_decay);
     s.read("fedprox_mu", l.fedprox_mu);
+    s.read("lr_schedule", l.lr_schedule);
+    one_of(s, "lr_schedule", l.lr_schedule, {"constant", "exponential", "cosine"});
+    s.read("lr_decay", l.lr_decay);
+    s.read("lr_min", l.lr_min);
     s.finish();
     s.require("epochs", l.epochs >= 1, "must be >= 1", l.epochs);
     s.require("batch_size", l.batch_size >= 1, "must be >= 1", l.batch_size);
@@ -408,6 +412,8 @@ Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
     s.require("momentum", probability(l.momentum), "must be in [0, 1)", l.momentum);
     s.require("weight_decay", l.weight_decay >= 0, "must be >= 0", l.weight_decay);
     s.require("fedprox_mu", l.fedprox_mu >= 0, "must be >= 0", l.fedprox_mu);
+    if (auto bad = model::check_round_lr_schedule(local_lr_schedule(sc)))
+      s.fail(bad->key, bad->why);
   }
 
   // server optimiser: let the optimiser itself judge the combination.
@@ -607,6 +613,17 @@ Result<aggregation::ServerOptimizerConfig> server_optimizer_config(const ServerS
   if (spec.beta2) c.set_beta2(*spec.beta2);
   if (spec.tau) c.set_tau(*spec.tau);
   return c;
+}
+
+model::RoundLrSchedule local_lr_schedule(const Scenario& sc) {
+  model::RoundLrSchedule s;
+  auto kind = model::parse_round_lr_schedule(sc.local.lr_schedule);
+  if (kind.ok()) s.kind = *kind;
+  s.lr = sc.local.lr;
+  s.lr_decay = sc.local.lr_decay;
+  s.lr_min = sc.local.lr_min;
+  s.rounds = static_cast<uint32_t>(std::max(sc.rounds, 0));
+  return s;
 }
 
 aggregation::QuantizationConfig quantization_config(const SecAggSpec& spec, uint64_t max_weight) {

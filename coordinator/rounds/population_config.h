@@ -17,6 +17,7 @@
 #include "aggregation/server_optimizer.h"
 #include "base/status.h"
 #include "model/model_spec.h"
+#include "model/round_lr_schedule.h"
 #include "proto/coordinator.pb.h"
 
 namespace fl::coordinator {
@@ -94,6 +95,10 @@ struct PopulationConfig {
   StageDeadlines deadlines;
 
   proto::TrainingPlan training;
+  // The local rate per round (model/round_lr_schedule.h). Only its kind,
+  // lr_decay and lr_min are read: the first round's rate is
+  // training.learning_rate and a cosine's horizon is `rounds`.
+  model::RoundLrSchedule lr_schedule;
   aggregation::QuantizationConfig quantization;
 
   // Secure aggregation: the k/t rule's inputs, or explicit overrides.
@@ -109,6 +114,8 @@ struct PopulationConfig {
   FederatedEvaluationConfig federated_evaluation;
 
   uint32_t selection_target() const;
+  // lr_schedule with its rate and horizon filled in from training and rounds.
+  model::RoundLrSchedule local_lr_schedule() const;
 };
 
 Status validate_population(const PopulationConfig& config);

@@ -64,6 +64,13 @@ uint32_t PopulationConfig::selection_target() const {
   return static_cast<uint32_t>(std::ceil(cohort_size * over_selection - 1e-9));
 }
 
+model::RoundLrSchedule PopulationConfig::local_lr_schedule() const {
+  model::RoundLrSchedule s = lr_schedule;
+  s.lr = training.learning_rate();
+  s.rounds = rounds;
+  return s;
+}
+
 Status validate_population(const PopulationConfig& c) {
   if (c.population.empty()) return InvalidArgument("population name is empty");
   if (c.model_name.empty()) return InvalidArgument("model name is empty");
@@ -92,6 +99,12 @@ Status validate_population(const PopulationConfig& c) {
     return InvalidArgument("threshold exceeds the neighbourhood size degree + 1");
   if (c.training.epochs() == 0 || c.training.batch_size() == 0 || !(c.training.learning_rate() > 0))
     return InvalidArgument("training plan needs epochs, batch_size and learning_rate > 0");
+  if (auto bad = model::check_round_lr_schedule(c.local_lr_schedule())) {
+    const std::string key = bad->key == "rounds" ? "rounds"
+                            : bad->key == "lr"   ? "training.learning_rate"
+                                                 : "training." + bad->key;
+    return InvalidArgument(key + ": " + bad->why);
+  }
   auto opt = aggregation::ServerOptimizer::create(c.optimizer);
   if (!opt.ok()) return opt.status();
   return Status::Ok();
@@ -320,6 +333,10 @@ Status RoundEngine::start_round(int64_t now_ms) {
   task_.set_round_id(static_cast<uint64_t>(round_id_));
   task_.set_model_version(global_version_);
   *task_.mutable_training() = config_.training;
+  // The schedule's round index counts completed rounds, as the simulator's
+  // does: a failed round is retried at the same rate.
+  task_.mutable_training()->set_learning_rate(static_cast<float>(
+      model::round_learning_rate(config_.local_lr_schedule(), rounds_completed_)));
   auto* q = task_.mutable_quantization();
   q->set_clip(config_.quantization.clip);
   q->set_bits(config_.quantization.bits);

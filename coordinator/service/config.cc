@@ -140,6 +140,25 @@ Status read_model(const Section& s, PopulationConfig& p) {
   return Status::Ok();
 }
 
+// training.lr_schedule: constant | exponential (lr_decay) | cosine, floored at
+// lr_min; the per-round rate is model::round_learning_rate, as in fl-sim.
+Status read_lr_schedule(const Section& t, PopulationConfig& p) {
+  std::string kind = "constant";
+  FL_RETURN_IF_ERROR(t.get("lr_schedule", kind));
+  auto parsed = model::parse_round_lr_schedule(kind);
+  if (!parsed.ok())
+    return t.invalid("lr_schedule", "must be constant, exponential or cosine, got '" + kind + "'");
+  p.lr_schedule.kind = *parsed;
+  FL_RETURN_IF_ERROR(t.get("lr_decay", p.lr_schedule.lr_decay));
+  FL_RETURN_IF_ERROR(t.get("lr_min", p.lr_schedule.lr_min));
+  if (auto bad = model::check_round_lr_schedule(p.local_lr_schedule()))
+    return t.invalid(bad->key == "lr"       ? "learning_rate"
+                     : bad->key == "rounds" ? "lr_schedule"
+                                            : bad->key,
+                     bad->why);
+  return Status::Ok();
+}
+
 Status read_population(const Section& s, PopulationConfig& p) {
   FL_RETURN_IF_ERROR(s.check_keys(
       {"name", "model", "rounds", "cohort_size", "over_selection", "min_cohort",
@@ -209,8 +228,9 @@ Status read_population(const Section& s, PopulationConfig& p) {
   }
 
   const Section t = s.sub("training");
-  FL_RETURN_IF_ERROR(t.check_keys({"epochs", "batch_size", "learning_rate", "optimizer", "momentum",
-                                   "weight_decay", "fedprox_mu", "seed"}));
+  FL_RETURN_IF_ERROR(
+      t.check_keys({"epochs", "batch_size", "learning_rate", "lr_schedule", "lr_decay", "lr_min",
+                    "optimizer", "momentum", "weight_decay", "fedprox_mu", "seed"}));
   uint32_t epochs = 1, batch = 32;
   float lr = 0.1f, momentum = 0.0f, decay = 0.0f, mu = 0.0f;
   std::string optimizer = "sgd";
@@ -237,6 +257,7 @@ Status read_population(const Section& s, PopulationConfig& p) {
   p.training.set_weight_decay(decay);
   p.training.set_fedprox_mu(mu);
   p.training.set_seed(seed);
+  FL_RETURN_IF_ERROR(read_lr_schedule(t, p));
 
   const Section q = s.sub("quantization");
   FL_RETURN_IF_ERROR(q.check_keys({"clip", "bits", "ring_bits", "max_weight"}));
