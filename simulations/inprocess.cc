@@ -109,6 +109,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
   std::unique_ptr<aggregation::ServerOptimizer> optimizer = std::move(*optimizer_or);
   auto train_config = local_config(sc.local);
   if (!train_config.ok()) return train_config.status();
+  const model::RoundLrSchedule lr_schedule = local_lr_schedule(sc);
 
   uint64_t largest = 0;
   for (const auto& p : partition) largest = std::max<uint64_t>(largest, p.size());
@@ -131,6 +132,10 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
     RoundRecord rec;
     rec.round = round;
     const uint64_t r = static_cast<uint64_t>(round);
+    // Indexed by completed rounds, as RoundEngine indexes it, so an aborted
+    // round is retried at the same rate.
+    const auto round_lr =
+        static_cast<float>(model::round_learning_rate(lr_schedule, optimizer.steps()));
 
     // Who is online, and who of them is selected.
     std::vector<int64_t> online;
@@ -200,6 +205,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       const model::Dataset local = data.rows(partition[c]);
       model::Model trained = global;
       model::TrainConfig config = *train_config;
+      config.lr = round_lr;
       config.seed = derive(sc.seed, r, c, kTrain);
       auto report = model::train(trained, local, config,
                                  config.fedprox_mu > 0 ? global.params.data() : nullptr);

@@ -190,7 +190,11 @@ std::string coordinator_yaml(const Scenario& sc, const std::string& dir, uint64_
   y << "  training: {epochs: " << l.epochs << ", batch_size: " << l.batch_size
     << ", learning_rate: " << number(l.lr) << ", optimizer: " << l.optimizer
     << ", momentum: " << number(l.momentum) << ", weight_decay: " << number(l.weight_decay)
-    << ", fedprox_mu: " << number(l.fedprox_mu) << ", seed: " << sc.seed << "}\n";
+    << ", fedprox_mu: " << number(l.fedprox_mu) << ", seed: " << sc.seed;
+  if (l.lr_schedule != "constant")
+    y << ", lr_schedule: " << l.lr_schedule << ", lr_decay: " << number(l.lr_decay)
+      << ", lr_min: " << number(l.lr_min);
+  y << "}\n";
   const SecAggSpec& a = sc.secagg;
   y << "  quantization: {clip: " << number(a.clip) << ", bits: " << a.bits
     << ", ring_bits: " << a.ring << ", max_weight: " << max_weight

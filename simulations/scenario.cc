@@ -110,8 +110,13 @@ Status read_model(const Section& s, ModelSection& m) {
 }
 
 Status read_local(const Section& s, LocalTrainingSpec& l) {
-  FL_RETURN_IF_ERROR(s.expect_keys(
-      {"epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "fedprox_mu"}));
+  FL_RETURN_IF_ERROR(s.expect_keys({"epochs", "batch_size", "lr", "lr_schedule", "lr_decay",
+                                    "lr_min", "optimizer", "momentum", "weight_decay",
+                                    "fedprox_mu"}));
+  FL_RETURN_IF_ERROR(
+      s.read_choice("lr_schedule", l.lr_schedule, {"constant", "exponential", "cosine"}));
+  FL_RETURN_IF_ERROR(s.read("lr_decay", l.lr_decay));
+  FL_RETURN_IF_ERROR(s.read("lr_min", l.lr_min));
   FL_RETURN_IF_ERROR(s.read("epochs", l.epochs, Range::at_least(1)));
   FL_RETURN_IF_ERROR(s.read("batch_size", l.batch_size, Range::at_least(1)));
   FL_RETURN_IF_ERROR(s.read("lr", l.lr, Range::above(0)));
@@ -288,6 +293,9 @@ Status read_scenario(const Section& top, Scenario& sc) {
   FL_RETURN_IF_ERROR(read_population(top, sc));
   FL_RETURN_IF_ERROR(read_model(top.sub("model"), sc.model));
   FL_RETURN_IF_ERROR(read_local(top.sub("local"), sc.local));
+  if (auto bad = model::check_round_lr_schedule(local_lr_schedule(sc)))
+    return bad->key == "rounds" ? top.error("rounds", bad->why)
+                                : top.sub("local").error(bad->key, bad->why);
   FL_RETURN_IF_ERROR(read_server(top.sub("server"), sc.server));
   FL_RETURN_IF_ERROR(read_dropout(top.sub("dropout"), sc.dropout));
   FL_RETURN_IF_ERROR(read_stragglers(top.sub("stragglers"), sc.stragglers));
@@ -339,6 +347,17 @@ Result<aggregation::ServerOptimizerConfig> server_optimizer_config(const ServerS
   if (spec.beta2) c.set_beta2(*spec.beta2);
   if (spec.tau) c.set_tau(*spec.tau);
   return c;
+}
+
+model::RoundLrSchedule local_lr_schedule(const Scenario& sc) {
+  model::RoundLrSchedule s;
+  auto kind = model::parse_round_lr_schedule(sc.local.lr_schedule);
+  if (kind.ok()) s.kind = *kind;
+  s.lr = sc.local.lr;
+  s.lr_decay = sc.local.lr_decay;
+  s.lr_min = sc.local.lr_min;
+  s.rounds = static_cast<uint32_t>(std::max(sc.rounds, 0));
+  return s;
 }
 
 aggregation::QuantizationConfig quantization_config(const SecAggSpec& spec, uint64_t max_weight) {

@@ -34,6 +34,7 @@
 #include "aggregation/server_optimizer.h"
 #include "base/status.h"
 #include "model/partition.h"
+#include "model/round_lr_schedule.h"
 
 namespace fl::sim {
 
@@ -66,6 +67,12 @@ struct LocalTrainingSpec {
   double momentum = 0.0;
   double weight_decay = 0.0;
   double fedprox_mu = 0.0;
+  // The rate per round (model/round_lr_schedule.h): lr in the first round,
+  // then constant | exponential (x lr_decay per round) | cosine over the
+  // run's rounds, never below lr_min.
+  std::string lr_schedule = "constant";
+  double lr_decay = 1.0;
+  double lr_min = 0.0;
 };
 
 struct ServerSpec {
@@ -161,6 +168,9 @@ Result<Scenario> parse_scenario(const std::string& yaml, const std::string& file
 // Settings derived from a scenario, shared by validation and the run.
 Result<aggregation::ServerOptimizerConfig> server_optimizer_config(const ServerSpec& spec);
 aggregation::QuantizationConfig quantization_config(const SecAggSpec& spec, uint64_t max_weight);
+// The local rate per round from `local.lr*` and `rounds` (unchecked; the
+// loader refuses a bad one with model::check_round_lr_schedule).
+model::RoundLrSchedule local_lr_schedule(const Scenario& scenario);
 // The k/t rule for a cohort of n. The expected dropout, unless set, is the
 // scenario's total dropout probability plus a margin of 0.05 (0.15 with a
 // straggler deadline), at least 0.1.

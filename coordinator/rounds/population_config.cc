@@ -8,6 +8,13 @@ uint32_t PopulationConfig::selection_target() const {
   return static_cast<uint32_t>(std::ceil(cohort_size * over_selection - 1e-9));
 }
 
+model::RoundLrSchedule PopulationConfig::local_lr_schedule() const {
+  model::RoundLrSchedule s = lr_schedule;
+  s.lr = training.learning_rate();
+  s.rounds = rounds;
+  return s;
+}
+
 namespace {
 
 // Over-selection beyond 10x only wastes clients' battery: Bonawitz et al.
@@ -96,6 +103,11 @@ std::optional<ConfigProblem> find_population_problem(const PopulationConfig& c) 
   if (c.model_name.empty()) return problem("model.name", "must not be empty");
   if (auto p = cohort_problem(c)) return p;
   if (auto p = training_problem(c.training)) return p;
+  if (auto bad = model::check_round_lr_schedule(c.local_lr_schedule()))
+    return problem(bad->key == "lr"       ? "training.learning_rate"
+                   : bad->key == "rounds" ? "rounds"
+                                          : "training." + bad->key,
+                   bad->why);
   return aggregation_problem(c);
 }
 

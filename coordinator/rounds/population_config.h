@@ -19,6 +19,7 @@
 #include "aggregation/server_optimizer.h"
 #include "base/status.h"
 #include "model/model_spec.h"
+#include "model/round_lr_schedule.h"
 #include "proto/coordinator.pb.h"
 
 namespace fl::coordinator {
@@ -96,6 +97,10 @@ struct PopulationConfig {
   StageDeadlines deadlines;
 
   proto::TrainingPlan training;
+  // The local rate per round (model/round_lr_schedule.h). Only its kind,
+  // lr_decay and lr_min are read: the first round's rate is
+  // training.learning_rate and a cosine's horizon is `rounds`.
+  model::RoundLrSchedule lr_schedule;
   aggregation::QuantizationConfig quantization;
   double l2_clip = 0;  // C sent in the task's QuantizationPlan; 0 = off
 
@@ -112,6 +117,8 @@ struct PopulationConfig {
   FederatedEvaluationConfig federated_evaluation;
 
   uint32_t selection_target() const;
+  // lr_schedule with its rate and horizon filled in from training and rounds.
+  model::RoundLrSchedule local_lr_schedule() const;
 };
 
 // A setting that cannot work: its dotted key in the coordinator's YAML and why.

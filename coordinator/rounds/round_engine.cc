@@ -285,6 +285,10 @@ Status RoundEngine::start_round(int64_t now_ms) {
   task_.set_round_id(static_cast<uint64_t>(round_id_));
   task_.set_model_version(global_version_);
   *task_.mutable_training() = config_.training;
+  // The schedule's round index counts completed rounds, as the simulator's
+  // does: a failed round is retried at the same rate.
+  task_.mutable_training()->set_learning_rate(static_cast<float>(
+      model::round_learning_rate(config_.local_lr_schedule(), rounds_completed_)));
   *task_.mutable_quantization() =
       aggregation::quantization_plan({config_.quantization, config_.l2_clip});
   *task_.mutable_secagg() = session_->config().proto();

@@ -66,9 +66,23 @@ Status read_deadlines(const Section& s, StageDeadlines& d) {
   return s.read("unmasking", d.unmasking_ms);
 }
 
-Status read_training(const Section& s, proto::TrainingPlan& plan) {
-  FL_RETURN_IF_ERROR(s.expect_keys({"epochs", "batch_size", "learning_rate", "optimizer",
-                                    "momentum", "weight_decay", "fedprox_mu", "seed"}));
+// training.lr_schedule: constant | exponential (lr_decay) | cosine, floored at
+// lr_min; the per-round rate is model::round_learning_rate, as in fl-sim.
+Status read_lr_schedule(const Section& s, model::RoundLrSchedule& schedule) {
+  FL_RETURN_IF_ERROR(s.read_choice("lr_schedule", schedule.kind,
+                                   {{"constant", model::RoundLrScheduleKind::kConstant},
+                                    {"exponential", model::RoundLrScheduleKind::kExponential},
+                                    {"cosine", model::RoundLrScheduleKind::kCosine}}));
+  FL_RETURN_IF_ERROR(s.read("lr_decay", schedule.lr_decay));
+  return s.read("lr_min", schedule.lr_min);
+}
+
+Status read_training(const Section& s, proto::TrainingPlan& plan,
+                     model::RoundLrSchedule& schedule) {
+  FL_RETURN_IF_ERROR(s.expect_keys({"epochs", "batch_size", "learning_rate", "lr_schedule",
+                                    "lr_decay", "lr_min", "optimizer", "momentum", "weight_decay",
+                                    "fedprox_mu", "seed"}));
+  FL_RETURN_IF_ERROR(read_lr_schedule(s, schedule));
   uint32_t epochs = 1, batch = 32;
   float lr = 0.1f, momentum = 0.0f, decay = 0.0f, mu = 0.0f;
   std::string optimizer = "sgd";
@@ -173,7 +187,7 @@ Status read_population(const Section& s, PopulationConfig& p) {
   FL_RETURN_IF_ERROR(s.read("retry_after_ms", p.retry_after_ms));
   FL_RETURN_IF_ERROR(read_selection(s.sub("selection"), p.selection));
   FL_RETURN_IF_ERROR(read_deadlines(s.sub("deadlines_ms"), p.deadlines));
-  FL_RETURN_IF_ERROR(read_training(s.sub("training"), p.training));
+  FL_RETURN_IF_ERROR(read_training(s.sub("training"), p.training, p.lr_schedule));
   FL_RETURN_IF_ERROR(read_quantization(s.sub("quantization"), p.quantization, p.l2_clip));
   FL_RETURN_IF_ERROR(read_secure_aggregation(s.sub("secure_aggregation"), p));
   FL_RETURN_IF_ERROR(read_server_optimizer(s.sub("server_optimizer"), p.optimizer));

@@ -30,7 +30,10 @@
 //     deadlines_ms: {selection: 30000, advertise_keys: 10000, share_keys: 10000,
 //                    masked_input: 120000, unmasking: 10000}
 //     training: {epochs: 1, batch_size: 32, learning_rate: 0.1, optimizer: sgd,
-//                momentum: 0.0, weight_decay: 0.0, fedprox_mu: 0.0, seed: 1}
+//                momentum: 0.0, weight_decay: 0.0, fedprox_mu: 0.0, seed: 1,
+//                lr_schedule: constant, lr_decay: 1.0, lr_min: 0.0}
+//                # the task's rate per round: constant | exponential | cosine
+//                # over `rounds` (model/round_lr_schedule.h, as fl-sim's local.lr_*)
 //     quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 10000,
 //                    l2_clip: 0.0}   # > 0: clients clip their update to this L2 norm
 //     secure_aggregation: {graph: complete, expected_dropout: 0.1,

@@ -144,6 +144,27 @@ TEST(Scenario, ARefusedOverrideLeavesTheFileLinesForOtherKeys) {
   EXPECT_EQ(e.rfind("bad.yaml:3: local.lr: must be > 0, got 0", 0), 0u) << e;
 }
 
+TEST(Scenario, LocalLrScheduleIsReadAndABadOneIsRefusedWithKeyAndLine) {
+  auto s = parse_scenario(std::string(kValid) +
+                              "local:\n  lr: 0.1\n  lr_schedule: exponential\n"
+                              "  lr_decay: 0.9\n  lr_min: 0.01\n",
+                          "tiny.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  const model::RoundLrSchedule lr = local_lr_schedule(*s);
+  EXPECT_EQ(lr.kind, model::RoundLrScheduleKind::kExponential);
+  EXPECT_NEAR(model::round_learning_rate(lr, 1), 0.09, 1e-12);
+  EXPECT_EQ(lr.rounds, 2u);
+
+  const std::string kind = error_of(std::string(kValid) + "local:\n  lr_schedule: linear\n");
+  EXPECT_NE(kind.find("bad.yaml:17: local.lr_schedule: must be one of"), std::string::npos)
+      << kind;
+  const std::string decay = error_of(std::string(kValid) + "local:\n  lr_decay: 1.5\n");
+  EXPECT_NE(decay.find("bad.yaml:17: local.lr_decay: must be in (0, 1]"), std::string::npos)
+      << decay;
+  const std::string floor = error_of(kValid, {{"local.lr_min", "0.5"}});
+  EXPECT_NE(floor.find("local.lr_min: must be in [0, lr]"), std::string::npos) << floor;
+}
+
 TEST(Scenario, SetOverridesApplyBeforeValidation) {
   auto s = parse_scenario(kValid, "tiny.yaml",
                           {{"rounds", "7"},

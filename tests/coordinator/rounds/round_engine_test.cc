@@ -520,6 +520,44 @@ TEST_F(RoundEngineTest, RestartFailsTheInterruptedRoundAndKeepsEveryVersion) {
   EXPECT_GT(end.new_version(), v1);
 }
 
+// The task's learning rate follows training.lr_schedule over completed
+// rounds (model::round_learning_rate, which fl-sim uses too): a failed round
+// is retried at its rate, not the next one's.
+TEST_F(RoundEngineTest, TaskLearningRateFollowsTheScheduleOverCompletedRounds) {
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);
+  auto config = small_population();
+  config.lr_schedule.kind = model::RoundLrScheduleKind::kExponential;
+  config.lr_schedule.lr_decay = 0.5;
+  auto e = make_engine(config);
+  auto rate_of_current_round = [&](const std::vector<uint64_t>& chosen) {
+    auto task = e->task(chosen.front(), e->snapshot().round_id, now);
+    EXPECT_TRUE(task.ok()) << task.status().to_string();
+    return task.ok() ? task->training().learning_rate() : 0.0f;
+  };
+  auto chosen = checkin_all(*e);
+  EXPECT_FLOAT_EQ(rate_of_current_round(chosen), 0.1f);
+  ASSERT_EQ(run_round(*e, chosen).state(), proto::SecAggExchangeResponse::COMPLETED);
+
+  chosen = checkin_all(*e);
+  EXPECT_FLOAT_EQ(rate_of_current_round(chosen), 0.05f);
+  std::map<uint64_t, int> drops;
+  for (size_t i = 0; i < 4; ++i) drops[chosen[i]] = 1;  // too few share keys: the round fails
+  ASSERT_EQ(run_round(*e, chosen, drops).state(), proto::SecAggExchangeResponse::FAILED);
+
+  chosen = checkin_all(*e);
+  EXPECT_FLOAT_EQ(rate_of_current_round(chosen), 0.05f);
+}
+
+TEST_F(RoundEngineTest, RefusesABadLearningRateScheduleNamingTheKey) {
+  auto config = small_population();
+  config.lr_schedule.kind = model::RoundLrScheduleKind::kExponential;
+  config.lr_schedule.lr_decay = 1.5;
+  auto e = RoundEngine::create(config, *store, rng, now);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("training.lr_decay"), std::string::npos)
+      << e.status().message();
+}
+
 TEST_F(RoundEngineTest, AnswersFinishedAfterTheLastRound) {
   for (uint64_t s = 1; s <= 6; ++s) enroll(s);
   auto config = small_population();

@@ -103,5 +103,28 @@ TEST(HardeningConfig, L2ClipIsReadIntoThePopulationAndMustBeNonNegative) {
   EXPECT_NE(error_of(with_clip(".nan")).find("l2_clip"), std::string::npos);
 }
 
+TEST(CoordinatorConfig, LearningRateScheduleIsReadAndABadOneNamesFileKeyAndLine) {
+  auto with_training = [](const std::string& training) {
+    std::string p = population();
+    const std::string plain = "learning_rate: 0.1}";
+    p.replace(p.find(plain), plain.size(), "learning_rate: 0.1, " + training + "}");
+    return "admin_token: hardening-test-admin-token\n" + p;
+  };
+  auto c = parse_config(with_training("lr_schedule: cosine, lr_min: 0.01"), "coord.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  const model::RoundLrSchedule s = c->population.local_lr_schedule();
+  EXPECT_EQ(s.kind, model::RoundLrScheduleKind::kCosine);
+  EXPECT_DOUBLE_EQ(s.lr_min, 0.01);
+  EXPECT_DOUBLE_EQ(s.lr, 0.1f);
+  const std::string decay = error_of(with_training("lr_schedule: exponential, lr_decay: 1.5"));
+  EXPECT_NE(decay.find("coord.yaml:7: population.training.lr_decay: must be in (0, 1]"),
+            std::string::npos)
+      << decay;
+  const std::string kind = error_of(with_training("lr_schedule: linear"));
+  EXPECT_NE(kind.find("population.training.lr_schedule: must be one of constant, exponential, cosine"),
+            std::string::npos)
+      << kind;
+}
+
 }  // namespace
 }  // namespace fl::coordinator
