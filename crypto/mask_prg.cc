@@ -1,90 +1,266 @@
 #include "crypto/mask_prg.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
+#include <algorithm>
+#include <array>
 #include <bit>
-#include <cstring>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <optional>
 
 namespace fl::crypto {
 namespace {
 
-// 8 KiB of keystream per step: 128 ChaCha20 blocks, a multiple of the 512-byte
-// stride of libsodium's AVX2 code, and small enough to stay in L1 while it is
-// added into the accumulator.
-constexpr size_t kChunkBytes = 8192;
-const uint8_t kZeros[kChunkBytes] = {};
-const uint8_t kNonce[crypto_stream_chacha20_NONCEBYTES] = {};
+// Keystream held in L1 per step, split among the masks of one pass: 16 KiB
+// leaves half of a 32 KiB L1 for the accumulator slice it is added into.
+constexpr size_t kL1KeystreamBytes = 16384;
+// Masks per pass over the accumulator in prg_apply. Four cut the accumulator's
+// loads and stores fourfold, which is what the server needs once the cipher
+// runs at AES-NI speed (benchmarks/bench_aggregation.cc, BM_Unmask).
+constexpr size_t kMasksPerPass = 4;
+constexpr size_t kMaxChunkBytes = kL1KeystreamBytes;
+const uint8_t kZeros[kMaxChunkBytes] = {};
+const uint8_t kZeroKey[32] = {};
+const uint8_t kZeroIv[16] = {};
+const uint8_t kSodiumNonce[crypto_stream_chacha20_NONCEBYTES] = {};
 
-enum class Op { kAdd, kSubtract, kAssign };
+[[noreturn]] void openssl_failed(const char* what) {
+  // Only reachable on allocation failure inside OpenSSL: the parameters are
+  // fixed and valid. A wrong mask would silently corrupt the sum, so stop.
+  std::fprintf(stderr, "fl::crypto mask PRG: OpenSSL %s failed\n", what);
+  std::abort();
+}
 
-template <typename Word, Op op>
-void apply(const uint8_t* ks, uint64_t* acc, size_t n) {
+// Bytes of one cipher block: the unit a keystream can be started at.
+constexpr size_t block_bytes(MaskPrg prg) { return prg == MaskPrg::kAes256Ctr ? 16 : 64; }
+
+const EVP_CIPHER* cipher(MaskPrg prg) {
+  // Fetched once: an explicit fetch avoids OpenSSL 3's implicit provider lookup
+  // on every initialisation. Intentionally never freed.
+  static const EVP_CIPHER* const aes = EVP_CIPHER_fetch(nullptr, "AES-256-CTR", nullptr);
+  static const EVP_CIPHER* const chacha = EVP_CIPHER_fetch(nullptr, "ChaCha20", nullptr);
+  const EVP_CIPHER* c = prg == MaskPrg::kAes256Ctr ? aes : chacha;
+  if (c == nullptr) openssl_failed("EVP_CIPHER_fetch");
+  return c;
+}
+
+// The IV that starts the keystream at `block`.
+// AES-256-CTR: the whole 16-byte counter block, big-endian (SP 800-38A B.1 with
+// the standard incrementing function over all 128 bits), starting at 0.
+// ChaCha20: OpenSSL's IV is state words 12..15 little-endian; words 12 and 13 are
+// the original 64-bit block counter, words 14 and 15 the 64-bit nonce (0).
+std::array<uint8_t, 16> start_iv(MaskPrg prg, uint64_t block) {
+  std::array<uint8_t, 16> iv{};
+  for (size_t i = 0; i < 8; ++i) {
+    const auto byte = static_cast<uint8_t>(block >> (8 * i));
+    if (prg == MaskPrg::kAes256Ctr)
+      iv[15 - i] = byte;
+    else
+      iv[i] = byte;
+  }
+  return iv;
+}
+
+// Per-thread cipher contexts, created once: creating and freeing an
+// EVP_CIPHER_CTX per call costs about as much as 4 KiB of keystream, which
+// shows in the server's per-slice calls.
+class ContextPool {
+ public:
+  static EVP_CIPHER_CTX* get(MaskPrg prg, size_t slot) {
+    thread_local ContextPool pool;
+    EVP_CIPHER_CTX*& ctx = pool.contexts_[prg == MaskPrg::kAes256Ctr ? 0 : 1][slot];
+    if (ctx == nullptr) {
+      ctx = EVP_CIPHER_CTX_new();
+      if (ctx == nullptr) throw std::bad_alloc();
+      if (EVP_EncryptInit_ex2(ctx, cipher(prg), kZeroKey, kZeroIv, nullptr) != 1)
+        openssl_failed("EVP_EncryptInit_ex2");
+    }
+    return ctx;
+  }
+  ~ContextPool() {
+    for (auto& per_prg : contexts_)
+      for (EVP_CIPHER_CTX* ctx : per_prg) EVP_CIPHER_CTX_free(ctx);  // cleanses the key schedule
+  }
+
+ private:
+  std::array<std::array<EVP_CIPHER_CTX*, kMasksPerPass>, 2> contexts_{};
+};
+
+// One running keystream on a pooled context. Destruction re-keys the context
+// with the zero key, so the mask's key schedule does not stay in memory.
+class Keystream {
+ public:
+  Keystream(MaskPrg prg, size_t slot, const Secret32& seed, uint64_t block)
+      : Keystream(prg, slot, seed, start_iv(prg, block).data()) {}
+  Keystream(MaskPrg prg, size_t slot, const Secret32& seed, const uint8_t* iv)
+      : ctx_(ContextPool::get(prg, slot)) {
+    if (EVP_EncryptInit_ex2(ctx_, nullptr, seed.data(), iv, nullptr) != 1)
+      openssl_failed("EVP_EncryptInit_ex2");
+  }
+  Keystream(const Keystream&) = delete;
+  Keystream& operator=(const Keystream&) = delete;
+  ~Keystream() { EVP_EncryptInit_ex2(ctx_, nullptr, kZeroKey, kZeroIv, nullptr); }
+
+  // The next `bytes` (at most kMaxChunkBytes) of keystream.
+  void next(uint8_t* out, size_t bytes) {
+    int written = 0;
+    if (EVP_EncryptUpdate(ctx_, out, &written, kZeros, static_cast<int>(bytes)) != 1 ||
+        static_cast<size_t>(written) != bytes)
+      openssl_failed("EVP_EncryptUpdate");
+  }
+
+ private:
+  EVP_CIPHER_CTX* ctx_;
+};
+
+enum class Op { kAccumulate, kAssign };
+
+template <typename Word>
+uint64_t load_le(const Word* w) {
   if constexpr (std::endian::native == std::endian::little) {
-    // Read the keystream as little-endian words; memcpy into a typed local
-    // array lets the compiler vectorise the loop without aliasing concerns.
-    Word words[kChunkBytes / sizeof(Word)];
-    std::memcpy(words, ks, n * sizeof(Word));
-    for (size_t i = 0; i < n; ++i) {
-      const uint64_t w = words[i];
-      if constexpr (op == Op::kAdd) acc[i] += w;
-      if constexpr (op == Op::kSubtract) acc[i] -= w;
-      if constexpr (op == Op::kAssign) acc[i] = w;
-    }
+    return *w;
   } else {
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t w = 0;
-      for (size_t b = sizeof(Word); b-- > 0;) w = (w << 8) | ks[i * sizeof(Word) + b];
-      if constexpr (op == Op::kAdd) acc[i] += w;
-      if constexpr (op == Op::kSubtract) acc[i] -= w;
-      if constexpr (op == Op::kAssign) acc[i] = w;
-    }
+    const auto* b = reinterpret_cast<const uint8_t*>(w);
+    uint64_t v = 0;
+    for (size_t i = sizeof(Word); i-- > 0;) v = (v << 8) | b[i];
+    return v;
   }
 }
 
-template <typename Word, Op op>
-void run(const Secret32& seed, std::span<uint64_t> acc, size_t offset) {
-  ensure_sodium();
-  alignas(64) uint8_t ks[kChunkBytes];
-  constexpr size_t kWordsPerChunk = kChunkBytes / sizeof(Word);
-  size_t byte_pos = offset * sizeof(Word);  // position in the keystream
+// acc[i] (+)= sum over the kMasks masks of +-PRG(seed)[offset + i]. Each mask's
+// keystream runs in its own context; per step, kMasks chunks are generated into
+// L1 and added in one pass over the accumulator.
+template <typename Word, size_t kMasks, Op op>
+void fused(MaskPrg prg, const MaskTerm* masks, std::span<uint64_t> acc, size_t offset) {
+  static_assert(op == Op::kAccumulate || kMasks == 1);
+  constexpr size_t kChunk = kL1KeystreamBytes / kMasks / 64 * 64;  // per mask per step
+  static_assert(kChunk % 64 == 0 && kChunk <= kMaxChunkBytes);
+  constexpr size_t kWordsPerChunk = kChunk / sizeof(Word);
+  const size_t block = block_bytes(prg);
+
+  // The keystream starts at the block holding element `offset`; the bytes of
+  // that block before it are generated and skipped. Later chunks then start on
+  // chunk boundaries of the keystream (skip is a multiple of the word size).
+  const uint64_t byte_pos = static_cast<uint64_t>(offset) * sizeof(Word);
+  size_t skip_words = static_cast<size_t>(byte_pos % block) / sizeof(Word);
+
+  // Typed buffers: the cipher writes them through unsigned char (which may alias
+  // anything), and the add loop reads Words the compiler can vectorise.
+  alignas(64) Word ks[kMasks][kWordsPerChunk];
+  uint64_t negate[kMasks];
+  std::optional<Keystream> streams[kMasks];
+  for (size_t m = 0; m < kMasks; ++m) {
+    streams[m].emplace(prg, m, *masks[m].seed, byte_pos / block);
+    negate[m] = masks[m].subtract ? ~uint64_t{0} : 0;
+  }
   size_t done = 0;
   while (done < acc.size()) {
-    const uint64_t block = byte_pos / 64;
-    const size_t skip = byte_pos % 64;  // only non-zero for an unaligned first slice
-    const size_t words = std::min(kWordsPerChunk - skip / sizeof(Word), acc.size() - done);
-    const size_t bytes = skip + words * sizeof(Word);
-    crypto_stream_chacha20_xor_ic(ks, kZeros, (bytes + 63) / 64 * 64, kNonce, block, seed.data());
-    apply<Word, op>(ks + skip, acc.data() + done, words);
+    const size_t words = std::min(kWordsPerChunk - skip_words, acc.size() - done);
+    const size_t bytes = ((skip_words + words) * sizeof(Word) + block - 1) / block * block;
+    for (size_t m = 0; m < kMasks; ++m) streams[m]->next(reinterpret_cast<uint8_t*>(ks[m]), bytes);
+    uint64_t* out = acc.data() + done;
+    for (size_t i = 0; i < words; ++i) {
+      uint64_t sum = 0;
+      // (w ^ 0) - 0 = w; (w ^ ~0) - ~0 = ~w + 1 = -w (mod 2^64).
+      for (size_t m = 0; m < kMasks; ++m)
+        sum += (load_le(&ks[m][skip_words + i]) ^ negate[m]) - negate[m];
+      if constexpr (op == Op::kAssign)
+        out[i] = sum;
+      else
+        out[i] += sum;
+    }
     done += words;
-    byte_pos += words * sizeof(Word);
+    skip_words = 0;
   }
   wipe(ks, sizeof(ks));
 }
 
+template <typename Word>
+void apply_masks(MaskPrg prg, std::span<const MaskTerm> masks, std::span<uint64_t> acc,
+                 size_t offset) {
+  size_t m = 0;
+  for (; m + kMasksPerPass <= masks.size(); m += kMasksPerPass)
+    fused<Word, kMasksPerPass, Op::kAccumulate>(prg, &masks[m], acc, offset);
+  switch (masks.size() - m) {
+    case 3:
+      fused<Word, 3, Op::kAccumulate>(prg, &masks[m], acc, offset);
+      break;
+    case 2:
+      fused<Word, 2, Op::kAccumulate>(prg, &masks[m], acc, offset);
+      break;
+    case 1:
+      fused<Word, 1, Op::kAccumulate>(prg, &masks[m], acc, offset);
+      break;
+    default:
+      break;
+  }
+}
+
 template <Op op>
-void dispatch(const Secret32& seed, RingBits bits, std::span<uint64_t> acc, size_t offset) {
+void one_mask(MaskPrg prg, const Secret32& seed, bool subtract, RingBits bits,
+              std::span<uint64_t> acc, size_t offset) {
+  if (acc.empty()) return;
+  const MaskTerm term{&seed, subtract};
   if (bits == RingBits::k32)
-    run<uint32_t, op>(seed, acc, offset);
+    fused<uint32_t, 1, op>(prg, &term, acc, offset);
   else
-    run<uint64_t, op>(seed, acc, offset);
+    fused<uint64_t, 1, op>(prg, &term, acc, offset);
 }
 
 }  // namespace
 
-void prg_add(const Secret32& seed, RingBits bits, std::span<uint64_t> acc, size_t offset) {
-  dispatch<Op::kAdd>(seed, bits, acc, offset);
+std::string_view mask_prg_name(MaskPrg prg) {
+  return prg == MaskPrg::kAes256Ctr ? "aes256ctr" : "chacha20";
 }
-void prg_subtract(const Secret32& seed, RingBits bits, std::span<uint64_t> acc, size_t offset) {
-  dispatch<Op::kSubtract>(seed, bits, acc, offset);
+
+std::optional<MaskPrg> parse_mask_prg(std::string_view name) {
+  if (name == "aes256ctr") return MaskPrg::kAes256Ctr;
+  if (name == "chacha20") return MaskPrg::kChaCha20;
+  return std::nullopt;
 }
-void prg_expand(const Secret32& seed, RingBits bits, std::span<uint64_t> out, size_t offset) {
-  dispatch<Op::kAssign>(seed, bits, out, offset);
+
+void prg_add(MaskPrg prg, const Secret32& seed, RingBits bits, std::span<uint64_t> acc,
+             size_t offset) {
+  one_mask<Op::kAccumulate>(prg, seed, false, bits, acc, offset);
+}
+void prg_subtract(MaskPrg prg, const Secret32& seed, RingBits bits, std::span<uint64_t> acc,
+                  size_t offset) {
+  one_mask<Op::kAccumulate>(prg, seed, true, bits, acc, offset);
+}
+void prg_expand(MaskPrg prg, const Secret32& seed, RingBits bits, std::span<uint64_t> out,
+                size_t offset) {
+  one_mask<Op::kAssign>(prg, seed, false, bits, out, offset);
+}
+
+void prg_apply(MaskPrg prg, RingBits bits, std::span<const MaskTerm> masks, std::span<uint64_t> acc,
+               size_t offset) {
+  if (acc.empty() || masks.empty()) return;
+  if (bits == RingBits::k32)
+    apply_masks<uint32_t>(prg, masks, acc, offset);
+  else
+    apply_masks<uint64_t>(prg, masks, acc, offset);
+}
+
+void prg_keystream(MaskPrg prg, const Secret32& seed, std::span<uint8_t> out) {
+  Keystream stream(prg, 0, seed, uint64_t{0});
+  for (size_t done = 0; done < out.size(); done += kMaxChunkBytes)
+    stream.next(out.data() + done, std::min(kMaxChunkBytes, out.size() - done));
+}
+
+void aes256ctr_keystream(const Secret32& key, std::span<const uint8_t, 16> initial_counter,
+                         std::span<uint8_t> out) {
+  Keystream stream(MaskPrg::kAes256Ctr, 0, key, initial_counter.data());
+  for (size_t done = 0; done < out.size(); done += kMaxChunkBytes)
+    stream.next(out.data() + done, std::min(kMaxChunkBytes, out.size() - done));
 }
 
 void chacha20_keystream(const Secret32& seed, std::span<uint8_t> out) {
   if (out.empty()) return;  // crypto_stream_chacha20's pointers are declared nonnull
   ensure_sodium();
-  crypto_stream_chacha20(out.data(), out.size(), kNonce, seed.data());
+  crypto_stream_chacha20(out.data(), out.size(), kSodiumNonce, seed.data());
 }
 
 }  // namespace fl::crypto
