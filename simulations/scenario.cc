@@ -474,6 +474,13 @@ Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
     s.read("expected_dropout", a.expected_dropout);
     s.read("corrupt_fraction", a.corrupt_fraction);
     s.read("threshold", a.threshold);
+    if (s.has("prg")) {
+      std::string prg;
+      s.read("prg", prg);
+      a.prg = choose<crypto::MaskPrg>(s, "prg", prg,
+                                      {{"aes256ctr", crypto::MaskPrg::kAes256Ctr},
+                                       {"chacha20", crypto::MaskPrg::kChaCha20}});
+    }
     s.finish();
     if (a.ring != 32 && a.ring != 64)
       s.fail("ring", "must be 32 or 64, got " + std::to_string(a.ring));
@@ -503,7 +510,7 @@ Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
       crypto::Key32 session{};
       auto config = aggregation::secagg::SessionConfig::create(aggregation::secagg::make_config(
           session, cohort, *params, 1,
-          a.ring == 32 ? crypto::RingBits::k32 : crypto::RingBits::k64));
+          a.ring == 32 ? crypto::RingBits::k32 : crypto::RingBits::k64, a.prg));
       if (!config.ok()) s.fail(a.threshold ? "threshold" : "graph", config.status().message());
     }
   }

@@ -255,7 +255,7 @@ Status read_population(const Section& s, PopulationConfig& p) {
 
   const Section a = s.sub("secure_aggregation");
   FL_RETURN_IF_ERROR(a.check_keys({"graph", "expected_dropout", "corrupt_fraction", "degree",
-                                   "threshold", "unmask_threads", "signed_keys"}));
+                                   "threshold", "unmask_threads", "signed_keys", "prg"}));
   std::string graph = "complete";
   FL_RETURN_IF_ERROR(a.get("graph", graph));
   if (graph == "complete")
@@ -282,6 +282,13 @@ Status read_population(const Section& s, PopulationConfig& p) {
       return a.invalid("threshold", "is larger than the cohort (" +
                                         std::to_string(p.selection_target()) + " selected)");
     p.threshold = th;
+  }
+  if (a.has("prg")) {
+    std::string prg;
+    FL_RETURN_IF_ERROR(a.get("prg", prg));
+    const auto parsed = crypto::parse_mask_prg(prg);
+    if (!parsed) return a.invalid("prg", "must be aes256ctr or chacha20, got '" + prg + "'");
+    p.prg = *parsed;
   }
   FL_RETURN_IF_ERROR(a.get("unmask_threads", p.unmask_threads));
   FL_RETURN_IF_ERROR(a.get("signed_keys", p.require_signed_keys));

@@ -42,7 +42,8 @@ TEST(SecAggRound, AbortsCleanlyWhenTooManyDropBeforeMasking) {
   std::vector<uint64_t> cohort;
   for (uint64_t i = 0; i < 10; ++i) cohort.push_back(i + 1);
   spec.config = aggregation::secagg::make_config(std::vector<uint8_t>(32, 1), cohort, p, 8,
-                                                 crypto::RingBits::k32);
+                                                 crypto::RingBits::k32,
+                                                 aggregation::secagg::kDefaultMaskPrg);
   spec.drops.assign(10, DropPoint::kBeforeMaskedInput);
   spec.drops[0] = spec.drops[1] = DropPoint::kNone;
   spec.make_input = [](uint32_t) { return std::vector<uint64_t>(8, 1); };
