@@ -11,6 +11,8 @@
 #include <new>
 #include <optional>
 
+#include "crypto/aes256ctr_vaes.h"
+
 namespace fl::crypto {
 namespace {
 
@@ -89,23 +91,49 @@ class ContextPool {
   std::array<std::array<EVP_CIPHER_CTX*, kMasksPerPass>, 2> contexts_{};
 };
 
-// One running keystream on a pooled context. Destruction re-keys the context
-// with the zero key, so the mask's key schedule does not stay in memory.
+// One running keystream: AES-256-CTR on VAES when the CPU has it
+// (crypto/aes256ctr_vaes.h), otherwise a pooled EVP context. Destruction wipes
+// the round keys or re-keys the context with the zero key, so the mask's key
+// schedule does not stay in memory.
 class Keystream {
  public:
   Keystream(MaskPrg prg, size_t slot, const Secret32& seed, uint64_t block)
       : Keystream(prg, slot, seed, start_iv(prg, block).data()) {}
-  Keystream(MaskPrg prg, size_t slot, const Secret32& seed, const uint8_t* iv)
-      : ctx_(ContextPool::get(prg, slot)) {
+  Keystream(MaskPrg prg, size_t slot, const Secret32& seed, const uint8_t* iv) {
+    if (prg == MaskPrg::kAes256Ctr && vaes_aes256ctr_enabled()) {
+      vaes_aes256_expand_key(seed.data(), round_keys_);
+      for (size_t i = 0; i < 8; ++i) {
+        counter_.hi = (counter_.hi << 8) | iv[i];
+        counter_.lo = (counter_.lo << 8) | iv[8 + i];
+      }
+      return;
+    }
+    ctx_ = ContextPool::get(prg, slot);
     if (EVP_EncryptInit_ex2(ctx_, nullptr, seed.data(), iv, nullptr) != 1)
       openssl_failed("EVP_EncryptInit_ex2");
   }
   Keystream(const Keystream&) = delete;
   Keystream& operator=(const Keystream&) = delete;
-  ~Keystream() { EVP_EncryptInit_ex2(ctx_, nullptr, kZeroKey, kZeroIv, nullptr); }
+  ~Keystream() {
+    if (ctx_ == nullptr)
+      wipe(&round_keys_, sizeof(round_keys_));
+    else
+      EVP_EncryptInit_ex2(ctx_, nullptr, kZeroKey, kZeroIv, nullptr);
+  }
 
-  // The next `bytes` (at most kMaxChunkBytes) of keystream.
+  // The next `bytes` (at most kMaxChunkBytes) of keystream. Only the last call
+  // may ask for a part of a block.
   void next(uint8_t* out, size_t bytes) {
+    if (ctx_ == nullptr) {
+      vaes_aes256ctr_blocks(round_keys_, counter_, out, bytes / 16);
+      if (bytes % 16 != 0) {
+        uint8_t last[16];
+        vaes_aes256ctr_blocks(round_keys_, counter_, last, 1);
+        std::copy(last, last + bytes % 16, out + bytes / 16 * 16);
+        wipe(last, sizeof(last));
+      }
+      return;
+    }
     int written = 0;
     if (EVP_EncryptUpdate(ctx_, out, &written, kZeros, static_cast<int>(bytes)) != 1 ||
         static_cast<size_t>(written) != bytes)
@@ -113,7 +141,9 @@ class Keystream {
   }
 
  private:
-  EVP_CIPHER_CTX* ctx_;
+  EVP_CIPHER_CTX* ctx_ = nullptr;  // null: the VAES path
+  Aes256RoundKeys round_keys_;
+  Counter128 counter_;
 };
 
 enum class Op { kAccumulate, kAssign };

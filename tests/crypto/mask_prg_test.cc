@@ -8,9 +8,11 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "crypto/aes256ctr_vaes.h"
 #include "crypto/rng.h"
 
 namespace fl::crypto {
@@ -121,16 +123,74 @@ Secret32 secret_from_hex(const std::string& hex) {
   return Secret32(k);
 }
 
+// Runs the AES-256-CTR code on OpenSSL's EVP while alive, even on a VAES CPU.
+class EvpAesOnly {
+ public:
+  EvpAesOnly() : previous_(set_vaes_aes256ctr_enabled(false)) {}
+  ~EvpAesOnly() { set_vaes_aes256ctr_enabled(previous_); }
+
+ private:
+  bool previous_;
+};
+
 TEST(Aes256Ctr, MatchesSp80038aF55OutputBlocksAndCiphertext) {
-  const Secret32 key = secret_from_hex(kSp80038aKey);
-  const Bytes counter = hex_bytes(kSp80038aCounter);
-  Bytes keystream(64, 0xff);
-  aes256ctr_keystream(key, std::span<const uint8_t, 16>(counter.data(), 16), keystream);
-  EXPECT_EQ(to_hex(keystream), kSp80038aOutputBlocks);
-  const Bytes plaintext = hex_bytes(kSp80038aPlaintext);
-  Bytes ciphertext(plaintext.size());
-  for (size_t i = 0; i < plaintext.size(); ++i) ciphertext[i] = plaintext[i] ^ keystream[i];
-  EXPECT_EQ(to_hex(ciphertext), kSp80038aCiphertext);
+  for (bool evp_only : {false, true}) {
+    SCOPED_TRACE(evp_only ? "OpenSSL EVP" : "VAES if the CPU has it");
+    std::optional<EvpAesOnly> evp;
+    if (evp_only) evp.emplace();
+    const Secret32 key = secret_from_hex(kSp80038aKey);
+    const Bytes counter = hex_bytes(kSp80038aCounter);
+    Bytes keystream(64, 0xff);
+    aes256ctr_keystream(key, std::span<const uint8_t, 16>(counter.data(), 16), keystream);
+    EXPECT_EQ(to_hex(keystream), kSp80038aOutputBlocks);
+    const Bytes plaintext = hex_bytes(kSp80038aPlaintext);
+    Bytes ciphertext(plaintext.size());
+    for (size_t i = 0; i < plaintext.size(); ++i) ciphertext[i] = plaintext[i] ^ keystream[i];
+    EXPECT_EQ(to_hex(ciphertext), kSp80038aCiphertext);
+  }
+}
+
+TEST(Aes256Ctr, VaesGivesExactlyTheEvpKeystream) {
+  if (!vaes_aes256ctr_enabled()) GTEST_SKIP() << "this CPU has no VAES/AVX-512";
+  SeededRng rng(40, "vaes-vs-evp");
+  // Counters with the low 64 bits about to wrap (the carry into the high half),
+  // lengths around the 16-block and 4-block steps, and a partial last block.
+  const uint64_t lows[] = {0, 1, ~uint64_t{0} - 5, ~uint64_t{0}};
+  const size_t lengths[] = {1, 15, 16, 17, 63, 64, 65, 255, 256, 257, 1000, 4096 + 48};
+  for (uint64_t low : lows)
+    for (size_t bytes : lengths) {
+      const Secret32 key(rng.key32());
+      Bytes counter(16);
+      rng.fill(std::span<uint8_t>(counter).first(8));
+      for (size_t i = 0; i < 8; ++i) counter[15 - i] = static_cast<uint8_t>(low >> (8 * i));
+      Bytes vaes(bytes), evp(bytes);
+      const std::span<const uint8_t, 16> start(counter.data(), 16);
+      aes256ctr_keystream(key, start, vaes);
+      {
+        EvpAesOnly only_evp;
+        aes256ctr_keystream(key, start, evp);
+      }
+      ASSERT_EQ(vaes, evp) << "low " << low << " bytes " << bytes;
+    }
+}
+
+TEST(MaskPrg, Aes256CtrMasksAreTheSameOnVaesAndOnEvp) {
+  // The fused add/apply paths too: clients on either code path must cancel.
+  constexpr size_t kN = 7000;
+  const Secret32 a = seed_from(41), b = seed_from(42);
+  const MaskTerm terms[] = {{&a, false}, {&b, true}};
+  for (RingBits bits : kBothWidths) {
+    SCOPED_TRACE(width_name(bits));
+    for (size_t offset : {0, 3, 4, 1021, 4096}) {
+      std::vector<uint64_t> fast = random_accumulator(kN, 43), slow = fast;
+      prg_apply(MaskPrg::kAes256Ctr, bits, terms, fast, offset);
+      const std::vector<uint64_t> fast_mask = expand(MaskPrg::kAes256Ctr, a, bits, kN, offset);
+      EvpAesOnly only_evp;
+      prg_apply(MaskPrg::kAes256Ctr, bits, terms, slow, offset);
+      EXPECT_EQ(fast, slow) << "offset " << offset;
+      EXPECT_EQ(fast_mask, expand(MaskPrg::kAes256Ctr, a, bits, kN, offset)) << "offset " << offset;
+    }
+  }
 }
 
 TEST(Aes256Ctr, CounterCarriesAcrossAll128Bits) {
