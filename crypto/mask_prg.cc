@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <new>
 #include <optional>
+#include <utility>
 
 #include "crypto/aes256ctr_vaes.h"
 
@@ -19,10 +20,11 @@ namespace {
 // Keystream held in L1 per step, split among the masks of one pass: 16 KiB
 // leaves half of a 32 KiB L1 for the accumulator slice it is added into.
 constexpr size_t kL1KeystreamBytes = 16384;
-// Masks per pass over the accumulator in prg_apply. Four cut the accumulator's
-// loads and stores fourfold, which is what the server needs once the cipher
-// runs at AES-NI speed (benchmarks/bench_aggregation.cc, BM_Unmask).
-constexpr size_t kMasksPerPass = 4;
+// Masks per pass over the accumulator in prg_apply: the accumulator is loaded
+// and stored once per eight masks. At VAES speed the add, not the cipher, is
+// what one mask at a time spends on (bench_crypto: prg_add u32 at 0.61 of the
+// raw keystream, prg_apply of 16 masks at 0.77; 4 per pass gave 0.76).
+constexpr size_t kMasksPerPass = 8;
 constexpr size_t kMaxChunkBytes = kL1KeystreamBytes;
 const uint8_t kZeros[kMaxChunkBytes] = {};
 const uint8_t kZeroKey[32] = {};
@@ -160,12 +162,59 @@ uint64_t load_le(const Word* w) {
   }
 }
 
+// out[i] (+)= sum over m of +-ks[m][i]: the add that follows the cipher.
+template <typename Word, size_t kMasks, Op op>
+[[gnu::always_inline]] inline void accumulate_masks(uint64_t* out, const Word* const* ks,
+                                                    const uint64_t* negate, size_t words) {
+  for (size_t i = 0; i < words; ++i) {
+    uint64_t sum = 0;
+    // (w ^ 0) - 0 = w; (w ^ ~0) - ~0 = ~w + 1 = -w (mod 2^64).
+    for (size_t m = 0; m < kMasks; ++m) sum += (load_le(&ks[m][i]) ^ negate[m]) - negate[m];
+    if constexpr (op == Op::kAssign)
+      out[i] = sum;
+    else
+      out[i] += sum;
+  }
+}
+
+// Once the keystream runs at VAES speed this add is the limit, and the
+// portable build targets plain x86-64 (SSE2): compile it for AVX2 and AVX-512
+// too and let the loader pick (GCC/Clang function multiversioning).
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+#define FL_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FL_MULTIVERSION
+#endif
+
+template <typename Word, size_t... kCounts>
+[[gnu::always_inline]] inline void accumulate_dispatch(std::index_sequence<kCounts...>,
+                                                       uint64_t* out, const Word* const* ks,
+                                                       const uint64_t* negate, size_t masks,
+                                                       size_t words, bool assign) {
+  if (assign) return accumulate_masks<Word, 1, Op::kAssign>(out, ks, negate, words);
+  ((masks == kCounts + 1
+        ? accumulate_masks<Word, kCounts + 1, Op::kAccumulate>(out, ks, negate, words)
+        : void()),
+   ...);
+}
+
+FL_MULTIVERSION void accumulate(uint64_t* out, const uint32_t* const* ks, const uint64_t* negate,
+                                size_t masks, size_t words, bool assign) {
+  accumulate_dispatch(std::make_index_sequence<kMasksPerPass>(), out, ks, negate, masks, words,
+                      assign);
+}
+FL_MULTIVERSION void accumulate(uint64_t* out, const uint64_t* const* ks, const uint64_t* negate,
+                                size_t masks, size_t words, bool assign) {
+  accumulate_dispatch(std::make_index_sequence<kMasksPerPass>(), out, ks, negate, masks, words,
+                      assign);
+}
+
 // acc[i] (+)= sum over the kMasks masks of +-PRG(seed)[offset + i]. Each mask's
 // keystream runs in its own context; per step, kMasks chunks are generated into
 // L1 and added in one pass over the accumulator.
 template <typename Word, size_t kMasks, Op op>
 void fused(MaskPrg prg, const MaskTerm* masks, std::span<uint64_t> acc, size_t offset) {
-  static_assert(op == Op::kAccumulate || kMasks == 1);
+  static_assert((op == Op::kAccumulate || kMasks == 1) && kMasks <= kMasksPerPass);
   constexpr size_t kChunk = kL1KeystreamBytes / kMasks / 64 * 64;  // per mask per step
   static_assert(kChunk % 64 == 0 && kChunk <= kMaxChunkBytes);
   constexpr size_t kWordsPerChunk = kChunk / sizeof(Word);
@@ -191,21 +240,23 @@ void fused(MaskPrg prg, const MaskTerm* masks, std::span<uint64_t> acc, size_t o
     const size_t words = std::min(kWordsPerChunk - skip_words, acc.size() - done);
     const size_t bytes = ((skip_words + words) * sizeof(Word) + block - 1) / block * block;
     for (size_t m = 0; m < kMasks; ++m) streams[m]->next(reinterpret_cast<uint8_t*>(ks[m]), bytes);
-    uint64_t* out = acc.data() + done;
-    for (size_t i = 0; i < words; ++i) {
-      uint64_t sum = 0;
-      // (w ^ 0) - 0 = w; (w ^ ~0) - ~0 = ~w + 1 = -w (mod 2^64).
-      for (size_t m = 0; m < kMasks; ++m)
-        sum += (load_le(&ks[m][skip_words + i]) ^ negate[m]) - negate[m];
-      if constexpr (op == Op::kAssign)
-        out[i] = sum;
-      else
-        out[i] += sum;
-    }
+    const Word* chunks[kMasks];
+    for (size_t m = 0; m < kMasks; ++m) chunks[m] = ks[m] + skip_words;
+    accumulate(acc.data() + done, chunks, negate, kMasks, words, op == Op::kAssign);
     done += words;
     skip_words = 0;
   }
   wipe(ks, sizeof(ks));
+}
+
+// The last masks.size() < kMasksPerPass masks, in one pass.
+template <typename Word, size_t... kCounts>
+void remainder(std::index_sequence<kCounts...>, MaskPrg prg, std::span<const MaskTerm> masks,
+               std::span<uint64_t> acc, size_t offset) {
+  ((masks.size() == kCounts + 1
+        ? fused<Word, kCounts + 1, Op::kAccumulate>(prg, masks.data(), acc, offset)
+        : void()),
+   ...);
 }
 
 template <typename Word>
@@ -214,19 +265,8 @@ void apply_masks(MaskPrg prg, std::span<const MaskTerm> masks, std::span<uint64_
   size_t m = 0;
   for (; m + kMasksPerPass <= masks.size(); m += kMasksPerPass)
     fused<Word, kMasksPerPass, Op::kAccumulate>(prg, &masks[m], acc, offset);
-  switch (masks.size() - m) {
-    case 3:
-      fused<Word, 3, Op::kAccumulate>(prg, &masks[m], acc, offset);
-      break;
-    case 2:
-      fused<Word, 2, Op::kAccumulate>(prg, &masks[m], acc, offset);
-      break;
-    case 1:
-      fused<Word, 1, Op::kAccumulate>(prg, &masks[m], acc, offset);
-      break;
-    default:
-      break;
-  }
+  remainder<Word>(std::make_index_sequence<kMasksPerPass - 1>(), prg, masks.subspan(m), acc,
+                  offset);
 }
 
 template <Op op>
