@@ -148,7 +148,7 @@ class Keystream {
   Counter128 counter_;
 };
 
-enum class Op { kAccumulate, kAssign };
+enum class Op { kAdd, kSubtract, kAssign };
 
 template <typename Word>
 uint64_t load_le(const Word* w) {
@@ -162,16 +162,19 @@ uint64_t load_le(const Word* w) {
   }
 }
 
-// out[i] (+)= sum over m of +-ks[m][i]: the add that follows the cipher.
+// out[i] += / -= / = the sum over m of ks[m][i]: the add that follows the
+// cipher. All masks of one pass share a sign (apply_masks groups them), so the
+// loop is one widening load and one add per mask and element.
 template <typename Word, size_t kMasks, Op op>
 [[gnu::always_inline]] inline void accumulate_masks(uint64_t* out, const Word* const* ks,
-                                                    const uint64_t* negate, size_t words) {
+                                                    size_t words) {
   for (size_t i = 0; i < words; ++i) {
     uint64_t sum = 0;
-    // (w ^ 0) - 0 = w; (w ^ ~0) - ~0 = ~w + 1 = -w (mod 2^64).
-    for (size_t m = 0; m < kMasks; ++m) sum += (load_le(&ks[m][i]) ^ negate[m]) - negate[m];
+    for (size_t m = 0; m < kMasks; ++m) sum += load_le(&ks[m][i]);
     if constexpr (op == Op::kAssign)
       out[i] = sum;
+    else if constexpr (op == Op::kSubtract)
+      out[i] -= sum;
     else
       out[i] += sum;
   }
@@ -189,32 +192,34 @@ template <typename Word, size_t kMasks, Op op>
 template <typename Word, size_t... kCounts>
 [[gnu::always_inline]] inline void accumulate_dispatch(std::index_sequence<kCounts...>,
                                                        uint64_t* out, const Word* const* ks,
-                                                       const uint64_t* negate, size_t masks,
-                                                       size_t words, bool assign) {
-  if (assign) return accumulate_masks<Word, 1, Op::kAssign>(out, ks, negate, words);
-  ((masks == kCounts + 1
-        ? accumulate_masks<Word, kCounts + 1, Op::kAccumulate>(out, ks, negate, words)
-        : void()),
-   ...);
+                                                       size_t masks, size_t words, Op op) {
+  if (op == Op::kAssign) return accumulate_masks<Word, 1, Op::kAssign>(out, ks, words);
+  if (op == Op::kAdd)
+    ((masks == kCounts + 1 ? accumulate_masks<Word, kCounts + 1, Op::kAdd>(out, ks, words)
+                           : void()),
+     ...);
+  else
+    ((masks == kCounts + 1 ? accumulate_masks<Word, kCounts + 1, Op::kSubtract>(out, ks, words)
+                           : void()),
+     ...);
 }
 
-FL_MULTIVERSION void accumulate(uint64_t* out, const uint32_t* const* ks, const uint64_t* negate,
-                                size_t masks, size_t words, bool assign) {
-  accumulate_dispatch(std::make_index_sequence<kMasksPerPass>(), out, ks, negate, masks, words,
-                      assign);
+FL_MULTIVERSION void accumulate(uint64_t* out, const uint32_t* const* ks, size_t masks,
+                                size_t words, Op op) {
+  accumulate_dispatch(std::make_index_sequence<kMasksPerPass>(), out, ks, masks, words, op);
 }
-FL_MULTIVERSION void accumulate(uint64_t* out, const uint64_t* const* ks, const uint64_t* negate,
-                                size_t masks, size_t words, bool assign) {
-  accumulate_dispatch(std::make_index_sequence<kMasksPerPass>(), out, ks, negate, masks, words,
-                      assign);
+FL_MULTIVERSION void accumulate(uint64_t* out, const uint64_t* const* ks, size_t masks,
+                                size_t words, Op op) {
+  accumulate_dispatch(std::make_index_sequence<kMasksPerPass>(), out, ks, masks, words, op);
 }
 
-// acc[i] (+)= sum over the kMasks masks of +-PRG(seed)[offset + i]. Each mask's
+// acc[i] (op)= sum over the kMasks seeds of PRG(seed)[offset + i]. Each mask's
 // keystream runs in its own context; per step, kMasks chunks are generated into
 // L1 and added in one pass over the accumulator.
-template <typename Word, size_t kMasks, Op op>
-void fused(MaskPrg prg, const MaskTerm* masks, std::span<uint64_t> acc, size_t offset) {
-  static_assert((op == Op::kAccumulate || kMasks == 1) && kMasks <= kMasksPerPass);
+template <typename Word, size_t kMasks>
+void fused(MaskPrg prg, const Secret32* const* seeds, Op op, std::span<uint64_t> acc,
+           size_t offset) {
+  static_assert(kMasks >= 1 && kMasks <= kMasksPerPass);
   constexpr size_t kChunk = kL1KeystreamBytes / kMasks / 64 * 64;  // per mask per step
   static_assert(kChunk % 64 == 0 && kChunk <= kMaxChunkBytes);
   constexpr size_t kWordsPerChunk = kChunk / sizeof(Word);
@@ -229,12 +234,8 @@ void fused(MaskPrg prg, const MaskTerm* masks, std::span<uint64_t> acc, size_t o
   // Typed buffers: the cipher writes them through unsigned char (which may alias
   // anything), and the add loop reads Words the compiler can vectorise.
   alignas(64) Word ks[kMasks][kWordsPerChunk];
-  uint64_t negate[kMasks];
   std::optional<Keystream> streams[kMasks];
-  for (size_t m = 0; m < kMasks; ++m) {
-    streams[m].emplace(prg, m, *masks[m].seed, byte_pos / block);
-    negate[m] = masks[m].subtract ? ~uint64_t{0} : 0;
-  }
+  for (size_t m = 0; m < kMasks; ++m) streams[m].emplace(prg, m, *seeds[m], byte_pos / block);
   size_t done = 0;
   while (done < acc.size()) {
     const size_t words = std::min(kWordsPerChunk - skip_words, acc.size() - done);
@@ -242,42 +243,49 @@ void fused(MaskPrg prg, const MaskTerm* masks, std::span<uint64_t> acc, size_t o
     for (size_t m = 0; m < kMasks; ++m) streams[m]->next(reinterpret_cast<uint8_t*>(ks[m]), bytes);
     const Word* chunks[kMasks];
     for (size_t m = 0; m < kMasks; ++m) chunks[m] = ks[m] + skip_words;
-    accumulate(acc.data() + done, chunks, negate, kMasks, words, op == Op::kAssign);
+    accumulate(acc.data() + done, chunks, kMasks, words, op);
     done += words;
     skip_words = 0;
   }
   wipe(ks, sizeof(ks));
 }
 
-// The last masks.size() < kMasksPerPass masks, in one pass.
+// One pass of 1..kMasksPerPass masks of one sign.
 template <typename Word, size_t... kCounts>
-void remainder(std::index_sequence<kCounts...>, MaskPrg prg, std::span<const MaskTerm> masks,
-               std::span<uint64_t> acc, size_t offset) {
-  ((masks.size() == kCounts + 1
-        ? fused<Word, kCounts + 1, Op::kAccumulate>(prg, masks.data(), acc, offset)
-        : void()),
-   ...);
+void pass(std::index_sequence<kCounts...>, MaskPrg prg, const Secret32* const* seeds, size_t count,
+          Op op, std::span<uint64_t> acc, size_t offset) {
+  ((count == kCounts + 1 ? fused<Word, kCounts + 1>(prg, seeds, op, acc, offset) : void()), ...);
 }
 
 template <typename Word>
 void apply_masks(MaskPrg prg, std::span<const MaskTerm> masks, std::span<uint64_t> acc,
                  size_t offset) {
-  size_t m = 0;
-  for (; m + kMasksPerPass <= masks.size(); m += kMasksPerPass)
-    fused<Word, kMasksPerPass, Op::kAccumulate>(prg, &masks[m], acc, offset);
-  remainder<Word>(std::make_index_sequence<kMasksPerPass - 1>(), prg, masks.subspan(m), acc,
-                  offset);
+  // Masks are grouped by sign as they come, a pass whenever a group is full.
+  const Secret32* groups[2][kMasksPerPass];
+  size_t sizes[2] = {0, 0};
+  auto flush = [&](size_t sign) {
+    pass<Word>(std::make_index_sequence<kMasksPerPass>(), prg, groups[sign], sizes[sign],
+               sign == 1 ? Op::kSubtract : Op::kAdd, acc, offset);
+    sizes[sign] = 0;
+  };
+  for (const MaskTerm& m : masks) {
+    const size_t sign = m.subtract ? 1 : 0;
+    groups[sign][sizes[sign]++] = m.seed;
+    if (sizes[sign] == kMasksPerPass) flush(sign);
+  }
+  for (size_t sign : {0, 1})
+    if (sizes[sign] > 0) flush(sign);
 }
 
 template <Op op>
-void one_mask(MaskPrg prg, const Secret32& seed, bool subtract, RingBits bits,
-              std::span<uint64_t> acc, size_t offset) {
+void one_mask(MaskPrg prg, const Secret32& seed, RingBits bits, std::span<uint64_t> acc,
+              size_t offset) {
   if (acc.empty()) return;
-  const MaskTerm term{&seed, subtract};
+  const Secret32* seeds[1] = {&seed};
   if (bits == RingBits::k32)
-    fused<uint32_t, 1, op>(prg, &term, acc, offset);
+    fused<uint32_t, 1>(prg, seeds, op, acc, offset);
   else
-    fused<uint64_t, 1, op>(prg, &term, acc, offset);
+    fused<uint64_t, 1>(prg, seeds, op, acc, offset);
 }
 
 }  // namespace
@@ -294,15 +302,15 @@ std::optional<MaskPrg> parse_mask_prg(std::string_view name) {
 
 void prg_add(MaskPrg prg, const Secret32& seed, RingBits bits, std::span<uint64_t> acc,
              size_t offset) {
-  one_mask<Op::kAccumulate>(prg, seed, false, bits, acc, offset);
+  one_mask<Op::kAdd>(prg, seed, bits, acc, offset);
 }
 void prg_subtract(MaskPrg prg, const Secret32& seed, RingBits bits, std::span<uint64_t> acc,
                   size_t offset) {
-  one_mask<Op::kAccumulate>(prg, seed, true, bits, acc, offset);
+  one_mask<Op::kSubtract>(prg, seed, bits, acc, offset);
 }
 void prg_expand(MaskPrg prg, const Secret32& seed, RingBits bits, std::span<uint64_t> out,
                 size_t offset) {
-  one_mask<Op::kAssign>(prg, seed, false, bits, out, offset);
+  one_mask<Op::kAssign>(prg, seed, bits, out, offset);
 }
 
 void prg_apply(MaskPrg prg, RingBits bits, std::span<const MaskTerm> masks, std::span<uint64_t> acc,
