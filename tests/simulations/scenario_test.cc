@@ -84,6 +84,19 @@ TEST(Scenario, ImpossibleSettingsAreRefused) {
   EXPECT_NE(error_of("clients: 3\n").find("name: every scenario needs a name"), std::string::npos);
 }
 
+TEST(Scenario, MaskPrgIsReadAndAnUnknownOneIsRefusedWithFileAndLine) {
+  auto chosen = parse_scenario(std::string(kValid) + "  prg: chacha20\n", "tiny.yaml", {});
+  ASSERT_TRUE(chosen.ok()) << chosen.status().to_string();
+  EXPECT_EQ(chosen->secagg.prg, crypto::MaskPrg::kChaCha20);
+  auto unnamed = parse_scenario(kValid, "tiny.yaml", {});
+  ASSERT_TRUE(unnamed.ok());
+  EXPECT_EQ(unnamed->secagg.prg, aggregation::secagg::kDefaultMaskPrg);
+  const std::string e = error_of(std::string(kValid) + "  prg: aes128\n");
+  EXPECT_NE(e.find("bad.yaml:16:8: secagg.prg: must be one of aes256ctr, chacha20, got 'aes128'"),
+            std::string::npos)
+      << e;
+}
+
 TEST(Scenario, SetOverridesApplyBeforeValidation) {
   auto s = parse_scenario(kValid, "tiny.yaml",
                           {{"rounds", "7"},
