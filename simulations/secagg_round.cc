@@ -25,6 +25,12 @@ double thread_cpu_ms() {
   return 1e3 * static_cast<double>(ts.tv_sec) + 1e-6 * static_cast<double>(ts.tv_nsec);
 }
 
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return 1e3 * static_cast<double>(ts.tv_sec) + 1e-6 * static_cast<double>(ts.tv_nsec);
+}
+
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -70,8 +76,10 @@ SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec) {
     bytes_up[i] += static_cast<double>(m.ByteSizeLong());
     std::lock_guard<std::mutex> lock(server_mutex);
     const auto start = Clock::now();
+    const double cpu_start = process_cpu_ms();
     auto r = server.handle(cfg.cohort(static_cast<int>(i)), m);
     report.server_ms[stage] += ms_since(start);
+    if (stage == 3) report.unmask_cpu_ms += process_cpu_ms() - cpu_start;
     if (!r.ok()) {
       note_error(r.status());
       return false;
@@ -82,8 +90,10 @@ SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec) {
   auto close_if_open = [&](SecAggServer::Stage stage, int index) {
     if (server.stage() != stage) return;
     const auto start = Clock::now();
+    const double cpu_start = process_cpu_ms();
     for (auto& o : server.close_stage()) outgoing.push_back(std::move(o));
     report.server_ms[index] += ms_since(start);
+    if (index == 3) report.unmask_cpu_ms += process_cpu_ms() - cpu_start;
   };
 
   // Round 0.
