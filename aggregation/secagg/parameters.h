@@ -34,12 +34,12 @@ namespace fl::aggregation::secagg {
 
 // The PRG when a configuration names none (coordinator YAML, scenarios,
 // fl-sim secagg-bench). Chosen by measurement: on this project's machines
-// (x86-64 with AES-NI/VAES and AVX-512) OpenSSL's AES-256-CTR keystream runs at
-// 9.2 GB/s per core against 8.0 GB/s for its ChaCha20 and 2.4 GB/s for
-// libsodium's (benchmarks/bench_crypto.cc, CPU time), and masks are what clients
-// and the unmasking server spend their time on. A population of devices without
-// AES instructions (older ARM phones) should choose chacha20, where it is the
-// faster and constant-time one. proto::SecAggConfig's own default (0) stays
+// (x86-64 with VAES and AVX-512) the AES-256-CTR keystream runs at 35-38 GB/s
+// per core (crypto/aes256ctr_vaes.h; OpenSSL's EVP: 9.5 GB/s) against 8.0 GB/s
+// for EVP ChaCha20 and 2.4 GB/s for libsodium's (benchmarks/bench_crypto.cc, CPU
+// time), and masks are what clients and the unmasking server spend their time
+// on. A population of devices without AES instructions (older ARM phones)
+// should choose chacha20, the faster and constant-time one there. proto::SecAggConfig's own default (0) stays
 // chacha20, so configs from before the field keep meaning what they meant.
 inline constexpr crypto::MaskPrg kDefaultMaskPrg = crypto::MaskPrg::kAes256Ctr;
 

@@ -34,7 +34,8 @@
 //     quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 10000}
 //     secure_aggregation: {graph: complete, expected_dropout: 0.1,
 //                          corrupt_fraction: 0.05, degree: 8, threshold: 5,
-//                          unmask_threads: 2, signed_keys: true}
+//                          unmask_threads: 2, signed_keys: true,
+//                          prg: aes256ctr}   # mask keystream: aes256ctr | chacha20
 //     server_optimizer: {kind: fedavg, server_lr: 1.0, momentum: 0.9,
 //                        beta1: 0.9, beta2: 0.99, tau: 0.001}
 //     federated_evaluation: {enabled: true, min_reports: 3, deadline_ms: 30000}
