@@ -240,7 +240,8 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       for (int64_t c : cohort) ids.push_back(static_cast<uint64_t>(c) + 1);
       const uint64_t qdim = aggregation::quantized_dimension(q, static_cast<uint64_t>(num_params));
       spec.config =
-          aggregation::secagg::make_config(session_rng.key32(), ids, params->second, qdim, q.ring);
+          aggregation::secagg::make_config(session_rng.key32(), ids, params->second, qdim, q.ring,
+                                           sc.secagg.prg);
       spec.drops = drops;
       spec.seed = derive(sc.seed, r, 0, kSession);
       spec.client_threads = threads;

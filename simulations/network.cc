@@ -201,7 +201,8 @@ std::string coordinator_yaml(const Scenario& sc, const std::string& dir, uint64_
     << ", l2_clip: " << number(a.l2_clip) << "}\n";
   y << "  secure_aggregation: {graph: " << a.graph
     << ", expected_dropout: " << number(expected_dropout(sc))
-    << ", corrupt_fraction: " << number(a.corrupt_fraction);
+    << ", corrupt_fraction: " << number(a.corrupt_fraction)
+    << ", prg: " << crypto::mask_prg_name(a.prg);
   if (a.threshold > 0) y << ", threshold: " << a.threshold;
   y << "}\n";
   const ServerSpec& s = sc.server;

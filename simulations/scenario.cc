@@ -167,8 +167,11 @@ Status read_secagg(const Section& top, Scenario& sc) {
   SecAggSpec& a = sc.secagg;
   FL_RETURN_IF_ERROR(
       s.expect_keys({"enabled", "graph", "bits", "clip", "ring", "max_weight", "l2_clip",
-                     "expected_dropout", "corrupt_fraction", "threshold"}));
+                     "expected_dropout", "corrupt_fraction", "threshold", "prg"}));
   FL_RETURN_IF_ERROR(s.read("enabled", a.enabled));
+  FL_RETURN_IF_ERROR(s.read_choice<crypto::MaskPrg>(
+      "prg", a.prg,
+      {{"aes256ctr", crypto::MaskPrg::kAes256Ctr}, {"chacha20", crypto::MaskPrg::kChaCha20}}));
   FL_RETURN_IF_ERROR(s.read_choice("graph", a.graph, {"complete", "harary"}));
   FL_RETURN_IF_ERROR(s.read("bits", a.bits));
   FL_RETURN_IF_ERROR(s.read("clip", a.clip, Range::above(0)));
@@ -196,7 +199,8 @@ Status read_secagg(const Section& top, Scenario& sc) {
   for (int64_t i = 0; i < sc.clients_per_round; ++i) cohort.push_back(static_cast<uint64_t>(i + 1));
   crypto::Key32 session{};
   auto config = aggregation::secagg::SessionConfig::create(aggregation::secagg::make_config(
-      session, cohort, *params, 1, a.ring == 32 ? crypto::RingBits::k32 : crypto::RingBits::k64));
+      session, cohort, *params, 1, a.ring == 32 ? crypto::RingBits::k32 : crypto::RingBits::k64,
+      a.prg));
   if (!config.ok()) return s.error(a.threshold ? "threshold" : "graph", config.status().message());
   return Status::Ok();
 }

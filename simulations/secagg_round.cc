@@ -1,6 +1,7 @@
 #include "simulations/secagg_round.h"
 
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,6 +18,18 @@ using aggregation::parallel_for;
 using aggregation::secagg::SecAggClient;
 using aggregation::secagg::SecAggServer;
 using Clock = std::chrono::steady_clock;
+
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return 1e3 * static_cast<double>(ts.tv_sec) + 1e-6 * static_cast<double>(ts.tv_nsec);
+}
+
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return 1e3 * static_cast<double>(ts.tv_sec) + 1e-6 * static_cast<double>(ts.tv_nsec);
+}
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -48,7 +61,7 @@ SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec) {
     }
     clients[i] = std::move(*c);
   }
-  std::vector<double> client_ms(n, 0), bytes_up(n, 0), bytes_down(n, 0);
+  std::vector<double> client_ms(n, 0), client_cpu_ms(n, 0), bytes_up(n, 0), bytes_down(n, 0);
   std::vector<bool> took_part(n, false);
   std::mutex server_mutex, sum_mutex;
   std::vector<proto::ServerToClient> outgoing;
@@ -63,8 +76,10 @@ SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec) {
     bytes_up[i] += static_cast<double>(m.ByteSizeLong());
     std::lock_guard<std::mutex> lock(server_mutex);
     const auto start = Clock::now();
+    const double cpu_start = process_cpu_ms();
     auto r = server.handle(cfg.cohort(static_cast<int>(i)), m);
     report.server_ms[stage] += ms_since(start);
+    if (stage == 3) report.unmask_cpu_ms += process_cpu_ms() - cpu_start;
     if (!r.ok()) {
       note_error(r.status());
       return false;
@@ -75,8 +90,10 @@ SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec) {
   auto close_if_open = [&](SecAggServer::Stage stage, int index) {
     if (server.stage() != stage) return;
     const auto start = Clock::now();
+    const double cpu_start = process_cpu_ms();
     for (auto& o : server.close_stage()) outgoing.push_back(std::move(o));
     report.server_ms[index] += ms_since(start);
+    if (index == 3) report.unmask_cpu_ms += process_cpu_ms() - cpu_start;
   };
 
   // Round 0.
@@ -88,8 +105,10 @@ SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec) {
     parallel_for(live.size(), spec.client_threads, [&](size_t k) {
       const uint32_t i = live[k];
       const auto start = Clock::now();
+      const double cpu_start = thread_cpu_ms();
       auto m = clients[i]->start();
       client_ms[i] += ms_since(start);
+      client_cpu_ms[i] += thread_cpu_ms() - cpu_start;
       took_part[i] = true;
       if (m.ok()) replies[i] = std::move(*m);
     });
@@ -129,8 +148,10 @@ SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec) {
         note_error(clients[i]->set_input(std::move(input)));
       }
       const auto start = Clock::now();
+      const double cpu_start = thread_cpu_ms();
       auto reply = clients[i]->handle(msg);
       client_ms[i] += ms_since(start);
+      client_cpu_ms[i] += thread_cpu_ms() - cpu_start;
       if (!reply.ok()) {
         std::lock_guard<std::mutex> lock(server_mutex);
         note_error(reply.status());
@@ -174,17 +195,19 @@ SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec) {
   report.counts = server.counts();
   for (uint32_t i = 0; i < n; ++i)
     if (drop(i) != DropPoint::kNone) ++report.dropped[static_cast<int>(drop(i)) - 1];
-  double total_ms = 0, up = 0, down = 0;
+  double total_ms = 0, total_cpu_ms = 0, up = 0, down = 0;
   uint32_t participants = 0;
   for (uint32_t i = 0; i < n; ++i)
     if (took_part[i]) {
       ++participants;
       total_ms += client_ms[i];
+      total_cpu_ms += client_cpu_ms[i];
       up += bytes_up[i];
       down += bytes_down[i];
     }
   if (participants) {
     report.client_ms_mean = total_ms / participants;
+    report.client_cpu_ms_mean = total_cpu_ms / participants;
     report.bytes_up_mean = up / participants;
     report.bytes_down_mean = down / participants;
   }

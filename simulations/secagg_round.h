@@ -50,7 +50,14 @@ struct SecAggRoundReport {
   aggregation::secagg::SecAggServer::Counts counts;
   uint32_t dropped[4] = {0, 0, 0, 0};  // by DropPoint kBeforeAdvertise..kBeforeUnmasking
   double client_ms_mean = 0;           // protocol compute per participating client
+  // The same in thread CPU time: what a client's own core would spend, not
+  // inflated when the simulating threads share the machine with other work.
+  double client_cpu_ms_mean = 0;
   double server_ms[4] = {0, 0, 0, 0};  // advertise, share keys, masked input, unmasking
+  // Process CPU time (all threads) during the server's unmasking-stage calls:
+  // its executor's work, plus what client threads did meanwhile (little: they
+  // only list shares in that stage).
+  double unmask_cpu_ms = 0;
   double bytes_up_mean = 0, bytes_down_mean = 0;
   size_t server_peak_state_bytes = 0;
   aggregation::secagg::SecAggServer::UnmaskingStats unmasking;

@@ -95,7 +95,7 @@ Status SecAggClient::abort(std::string reason) {
 
 proto::ClientToServer SecAggClient::envelope() const {
   proto::ClientToServer m;
-  m.set_protocol_version(kProtocolVersion);
+  m.set_protocol_version(config_->protocol_version());
   m.set_session_id(config_->proto().session_id());
   m.set_sender(self_id_);
   return m;
@@ -136,9 +136,10 @@ Status SecAggClient::set_input(std::vector<uint64_t> input) {
 }
 
 Status SecAggClient::check_envelope(const proto::ServerToClient& m) const {
-  if (m.protocol_version() != kProtocolVersion)
+  if (m.protocol_version() != config_->protocol_version())
     return InvalidArgument("protocol version " + std::to_string(m.protocol_version()) +
-                           " is not supported");
+                           " is not this session's (" +
+                           std::to_string(config_->protocol_version()) + ")");
   if (m.session_id() != config_->proto().session_id())
     return InvalidArgument("message belongs to another session");
   if (m.recipient() != self_id_)
@@ -352,14 +353,12 @@ Result<proto::ClientToServer> SecAggClient::on_masked_input(
   std::vector<uint64_t> y = std::move(input_);
   input_.clear();
   has_input_ = false;
-  crypto::prg_add(self_mask_seed_, config_->ring(), y);
-  for (const auto& [id, peer] : peers_) {
-    if (!peer.in_u2) continue;
-    if (self_id_ < id)
-      crypto::prg_add(peer.mask_seed, config_->ring(), y);
-    else
-      crypto::prg_subtract(peer.mask_seed, config_->ring(), y);
-  }
+  // All masks in one call: prg_apply adds several per pass over y.
+  std::vector<crypto::MaskTerm> masks{{&self_mask_seed_, false}};
+  masks.reserve(peers_.size() + 1);
+  for (const auto& [id, peer] : peers_)
+    if (peer.in_u2) masks.push_back({&peer.mask_seed, id < self_id_});
+  crypto::prg_apply(config_->prg(), config_->ring(), masks, y);
   proto::ClientToServer out = envelope();
   out.mutable_masked_input()->set_vector(encode_ring_vector(y, config_->ring()));
   crypto::wipe(y.data(), y.size() * sizeof(uint64_t));

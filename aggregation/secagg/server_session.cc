@@ -100,7 +100,7 @@ void SecAggServer::note_state() { peak_state_bytes_ = std::max(peak_state_bytes_
 
 proto::ServerToClient SecAggServer::envelope(uint32_t index) const {
   proto::ServerToClient m;
-  m.set_protocol_version(kProtocolVersion);
+  m.set_protocol_version(config_->protocol_version());
   m.set_session_id(config_->proto().session_id());
   m.set_recipient(config_->client_id(index));
   return m;
@@ -108,9 +108,10 @@ proto::ServerToClient SecAggServer::envelope(uint32_t index) const {
 
 Status SecAggServer::check_envelope(uint64_t sender, const proto::ClientToServer& m,
                                     uint32_t& index) const {
-  if (m.protocol_version() != kProtocolVersion)
+  if (m.protocol_version() != config_->protocol_version())
     return InvalidArgument("protocol version " + std::to_string(m.protocol_version()) +
-                           " is not supported (want " + std::to_string(kProtocolVersion) + ")");
+                           " is not this session's (" +
+                           std::to_string(config_->protocol_version()) + ")");
   if (m.session_id() != config_->proto().session_id())
     return InvalidArgument("message belongs to another session");
   if (m.sender() != sender)
@@ -607,18 +608,19 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
   const size_t dim = sum_.size();
   const size_t blocks = (dim + kUnmaskBlock - 1) / kUnmaskBlock;
   const crypto::RingBits ring = config_->ring();
+  std::vector<crypto::MaskTerm> terms;
+  terms.reserve(masks.size());
+  for (const Mask& m : masks) terms.push_back({&m.seed, m.subtract});
   executor_->parallel_for(blocks, [&](size_t b) {
     const size_t begin = b * kUnmaskBlock;
     std::span<uint64_t> slice(sum_.data() + begin, std::min(kUnmaskBlock, dim - begin));
-    for (const Mask& m : masks) {
-      if (m.subtract)
-        crypto::prg_subtract(m.seed, ring, slice, begin);
-      else
-        crypto::prg_add(m.seed, ring, slice, begin);
-    }
+    // Several masks per pass over the slice (crypto/mask_prg.h): the slice is
+    // loaded and stored once per group of masks, not once per mask.
+    crypto::prg_apply(config_->prg(), ring, terms, slice, begin);
     const uint64_t mask = crypto::ring_mask(ring);
     for (auto& x : slice) x &= mask;
   });
+  terms.clear();
   masks.clear();
   revealed_.clear();
   revealed_count_ = 0;

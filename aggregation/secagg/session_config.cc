@@ -4,11 +4,40 @@
 
 namespace fl::aggregation::secagg {
 
+namespace {
+
+std::optional<crypto::MaskPrg> mask_prg_of(int value) {
+  switch (value) {
+    case proto::MASK_PRG_CHACHA20:
+      return crypto::MaskPrg::kChaCha20;
+    case proto::MASK_PRG_AES256_CTR:
+      return crypto::MaskPrg::kAes256Ctr;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
+uint32_t protocol_version_for(crypto::MaskPrg prg) {
+  return prg == crypto::MaskPrg::kChaCha20 ? kOldestProtocolVersion : kProtocolVersion;
+}
+
 Result<std::shared_ptr<const SessionConfig>> SessionConfig::create(const proto::SecAggConfig& p) {
-  if (p.protocol_version() != kProtocolVersion)
+  if (p.protocol_version() < kOldestProtocolVersion || p.protocol_version() > kProtocolVersion)
     return InvalidArgument("secure aggregation protocol version " +
                            std::to_string(p.protocol_version()) + " is not supported (want " +
+                           std::to_string(kOldestProtocolVersion) + " to " +
                            std::to_string(kProtocolVersion) + ")");
+  // A PRG this build does not know would give masks that never cancel.
+  const std::optional<crypto::MaskPrg> prg = mask_prg_of(p.prg());
+  if (!prg)
+    return InvalidArgument("prg: mask PRG " + std::to_string(p.prg()) +
+                           " is not supported (known: 0 = chacha20, 1 = aes256ctr)");
+  if (p.protocol_version() != protocol_version_for(*prg))
+    return InvalidArgument("prg: " + std::string(crypto::mask_prg_name(*prg)) +
+                           " needs protocol version " + std::to_string(protocol_version_for(*prg)) +
+                           ", the config says " + std::to_string(p.protocol_version()));
   if (p.session_id().size() < 16 || p.session_id().size() > 64)
     return InvalidArgument("session id must be 16 to 64 bytes");
   const size_t n = static_cast<size_t>(p.cohort_size());
@@ -25,7 +54,8 @@ Result<std::shared_ptr<const SessionConfig>> SessionConfig::create(const proto::
   else
     return InvalidArgument("neighbour graph not specified");
   uint32_t degree = p.degree();
-  if (kind == GraphKind::kComplete || degree + 1 >= n) degree = static_cast<uint32_t>(n - 1);
+  if (kind == GraphKind::kComplete || degree + 1 >= n)
+    degree = static_cast<uint32_t>(n - 1);
   else if (degree < 2 || degree % 2 != 0)
     return InvalidArgument("Harary graph degree must be even and at least 2, got " +
                            std::to_string(degree));
@@ -50,6 +80,7 @@ Result<std::shared_ptr<const SessionConfig>> SessionConfig::create(const proto::
                                          p.session_id().size()))));
   c->proto_.set_degree(degree);
   c->ring_ = p.ring_bits() == 32 ? crypto::RingBits::k32 : crypto::RingBits::k64;
+  c->prg_ = *prg;
   c->cohort_.assign(p.cohort().begin(), p.cohort().end());
   c->index_.reserve(n * 2);
   for (uint32_t i = 0; i < n; ++i) c->index_.emplace(c->cohort_[i], i);
@@ -82,10 +113,12 @@ crypto::Bytes SessionConfig::advertise_message(uint64_t sender, const std::strin
 
 proto::SecAggConfig make_config(crypto::ByteSpan session_id, std::vector<uint64_t> cohort,
                                 const ProtocolParameters& params, uint64_t dimension,
-                                crypto::RingBits ring,
+                                crypto::RingBits ring, crypto::MaskPrg prg,
                                 const std::vector<crypto::Key32>& identity_keys) {
   proto::SecAggConfig c;
-  c.set_protocol_version(kProtocolVersion);
+  c.set_protocol_version(protocol_version_for(prg));
+  c.set_prg(prg == crypto::MaskPrg::kAes256Ctr ? proto::MASK_PRG_AES256_CTR
+                                               : proto::MASK_PRG_CHACHA20);
   c.set_session_id(std::string(session_id.begin(), session_id.end()));
   std::vector<size_t> order(cohort.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;

@@ -24,7 +24,15 @@
 
 namespace fl::aggregation::secagg {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+// Version 2 added SecAggConfig.prg. A ChaCha20 session stays version 1, so
+// clients and servers from before the field keep working with it; any other
+// PRG is version 2, which they refuse (they would ignore the unknown field,
+// mask with ChaCha20 and the sum would be noise). Every message of a session
+// carries the session's version.
+inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kOldestProtocolVersion = 1;
+uint32_t protocol_version_for(crypto::MaskPrg prg);
+
 // A message body can never need more than this many bytes per neighbour
 // (keys, signatures, a 2-share ciphertext and protobuf framing).
 inline constexpr size_t kMaxCiphertextBytes = 512;
@@ -60,6 +68,8 @@ class SessionConfig {
   uint32_t threshold() const { return proto_.threshold(); }
   uint64_t dimension() const { return proto_.dimension(); }
   crypto::RingBits ring() const { return ring_; }
+  crypto::MaskPrg prg() const { return prg_; }
+  uint32_t protocol_version() const { return proto_.protocol_version(); }
   size_t input_bytes() const { return dimension() * crypto::ring_element_bytes(ring_); }
   bool has_identities() const { return !identity_keys_.empty(); }
   const crypto::Key32& identity_key(uint32_t index) const { return identity_keys_[index]; }
@@ -77,13 +87,15 @@ class SessionConfig {
   std::unordered_map<uint64_t, uint32_t> index_;
   std::vector<crypto::Key32> identity_keys_;
   crypto::RingBits ring_ = crypto::RingBits::k32;
+  crypto::MaskPrg prg_ = crypto::MaskPrg::kChaCha20;
 };
 
 // Builds a configuration from chosen parameters (the coordinator and the
-// simulator call this; the cohort is sorted here).
+// simulator call this; the cohort is sorted here). The protocol version follows
+// from the PRG (protocol_version_for).
 proto::SecAggConfig make_config(crypto::ByteSpan session_id, std::vector<uint64_t> cohort,
                                 const ProtocolParameters& params, uint64_t dimension,
-                                crypto::RingBits ring,
+                                crypto::RingBits ring, crypto::MaskPrg prg,
                                 const std::vector<crypto::Key32>& identity_keys = {});
 
 }  // namespace fl::aggregation::secagg

@@ -110,6 +110,7 @@ struct PopulationConfig {
   double corrupt_fraction = 0.05;
   std::optional<uint32_t> degree;
   std::optional<uint32_t> threshold;
+  crypto::MaskPrg prg = aggregation::secagg::kDefaultMaskPrg;  // the masks' keystream
   bool require_signed_keys = true;  // put enrolled identity keys into each session
   unsigned unmask_threads = 2;
 

@@ -270,7 +270,7 @@ Status RoundEngine::start_round(int64_t now_ms) {
   const uint64_t dim = aggregation::quantized_dimension(
       config_.quantization, static_cast<uint64_t>(global_.params.size()));
   auto secagg = aggregation::secagg::make_config(session_id, selected_, params, dim,
-                                                 config_.quantization.ring, identities);
+                                                 config_.quantization.ring, config_.prg, identities);
   SecAggServer::Options session_options;
   session_options.threads = config_.unmask_threads;
   session_options.executor = hooks_.parallel;

@@ -38,7 +38,8 @@
 //                    l2_clip: 0.0}   # > 0: clients clip their update to this L2 norm
 //     secure_aggregation: {graph: complete, expected_dropout: 0.1,
 //                          corrupt_fraction: 0.05, degree: 8, threshold: 5,
-//                          unmask_threads: 2, signed_keys: true}
+//                          unmask_threads: 2, signed_keys: true,
+//                          prg: aes256ctr}   # mask keystream: aes256ctr | chacha20
 //     server_optimizer: {kind: fedavg, server_lr: 1.0, momentum: 0.9,
 //                        beta1: 0.9, beta2: 0.99, tau: 0.001}
 //     federated_evaluation: {enabled: true, min_reports: 3, deadline_ms: 30000}

@@ -28,6 +28,7 @@ struct RoundSetup {
   uint32_t degree = 0;     // harary only
   uint32_t threshold = 0;  // 0: floor(m/2) + 1
   crypto::RingBits ring = crypto::RingBits::k32;
+  crypto::MaskPrg prg = kDefaultMaskPrg;
   bool identities = false;
   unsigned server_threads = 1;
   ParallelExecutor* executor = nullptr;
@@ -50,7 +51,7 @@ class TestRound {
       identities_.push_back(crypto::ed25519_keypair(rng));
       ids.push_back(identities_.back().public_key);
     }
-    config = make_config(sid, cohort, p, s.dim, s.ring,
+    config = make_config(sid, cohort, p, s.dim, s.ring, s.prg,
                          s.identities ? ids : std::vector<crypto::Key32>{});
     auto server_or = SecAggServer::create(config, {s.server_threads, s.executor});
     EXPECT_TRUE(server_or.ok()) << server_or.status().to_string();

@@ -49,6 +49,22 @@ TEST(SecAggServer, RecoversSumOnHararyGraphWithDropouts) {
   EXPECT_EQ(round.result(), round.plain_sum(round.all_but({7, 11, 13, 29})));
 }
 
+TEST(SecAggServer, RecoversSumWithEitherMaskPrgAndBothRings) {
+  for (crypto::MaskPrg prg : {crypto::MaskPrg::kAes256Ctr, crypto::MaskPrg::kChaCha20})
+    for (crypto::RingBits ring : {crypto::RingBits::k32, crypto::RingBits::k64}) {
+      SCOPED_TRACE(std::string(crypto::mask_prg_name(prg)) + " ring " +
+                   std::to_string(static_cast<int>(ring)));
+      // 12 clients over two unmasking blocks: drops after sharing keys leave
+      // pairwise masks for the server to remove, survivors their self masks.
+      TestRound round({.clients = 12, .dim = 9000, .ring = ring, .prg = prg});
+      auto r3 = round.step(round.step(round.advertise({0}), {1}), {2, 3});
+      round.step(r3, {4});
+      ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted)
+          << round.server->abort_reason();
+      EXPECT_EQ(round.result(), round.plain_sum(round.all_but({0, 1, 2, 3})));
+    }
+}
+
 TEST(SecAggServer, WorksInThe64BitRing) {
   TestRound round({.clients = 6, .dim = 99, .ring = crypto::RingBits::k64});
   auto r3 = round.step(round.step(round.advertise(), {}), {2});

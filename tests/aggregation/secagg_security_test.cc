@@ -268,5 +268,42 @@ TEST(SecAggSessionConfig, RefusesThresholdsThatWouldLetTheServerOpenBothSecrets)
   EXPECT_TRUE(SessionConfig::create(c).ok());
 }
 
+TEST(SecAggSessionConfig, RefusesAMaskPrgItDoesNotKnowNamingPrg) {
+  // A client that masked with a PRG other than the server's would send noise.
+  TestRound round({.clients = 6, .dim = 4});
+  proto::SecAggConfig c = round.config;
+  c.set_prg(static_cast<proto::MaskPrg>(7));  // a value from a newer server
+  auto refused = SessionConfig::create(c);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message().rfind("prg: ", 0), 0u) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("7"), std::string::npos);
+}
+
+TEST(SecAggSessionConfig, OnlyChaCha20SessionsAreVersion1SoOlderClientsRefuseTheRest) {
+  // Clients from before SecAggConfig.prg ignore the field and mask with
+  // ChaCha20; they accept only version 1, so an AES session must not be one.
+  for (crypto::MaskPrg prg : {crypto::MaskPrg::kAes256Ctr, crypto::MaskPrg::kChaCha20}) {
+    TestRound round({.clients = 6, .dim = 4, .prg = prg});
+    proto::SecAggConfig c = round.config;
+    auto config = SessionConfig::create(c);
+    ASSERT_TRUE(config.ok()) << config.status().to_string();
+    EXPECT_EQ((*config)->prg(), prg);
+    const uint32_t version = prg == crypto::MaskPrg::kChaCha20 ? 1 : 2;
+    EXPECT_EQ(c.protocol_version(), version);
+    c.set_protocol_version(3 - version);  // the other one
+    auto refused = SessionConfig::create(c);
+    ASSERT_FALSE(refused.ok()) << crypto::mask_prg_name(prg);
+    EXPECT_NE(refused.status().message().find("prg"), std::string::npos);
+  }
+  // A config written before the field (version 1, prg absent) is ChaCha20.
+  TestRound round({.clients = 6, .dim = 4, .prg = crypto::MaskPrg::kChaCha20});
+  proto::SecAggConfig old = round.config;
+  old.clear_prg();
+  auto config = SessionConfig::create(old);
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ((*config)->prg(), crypto::MaskPrg::kChaCha20);
+}
+
 }  // namespace
 }  // namespace fl::aggregation::secagg

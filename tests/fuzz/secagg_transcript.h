@@ -31,7 +31,7 @@ inline const Transcript& transcript() {
     Transcript t;
     ProtocolParameters p{GraphKind::kComplete, 3, 3};
     t.config = make_config(std::vector<uint8_t>(32, 9), {11, 22, 33, 44}, p, 64,
-                           crypto::RingBits::k32);
+                           crypto::RingBits::k32, kDefaultMaskPrg);
     auto server = std::move(*SecAggServer::create(t.config, {1}));
     std::vector<std::unique_ptr<crypto::SeededRng>> rngs;
     std::vector<std::unique_ptr<SecAggClient>> clients;

@@ -165,6 +165,19 @@ TEST(Scenario, LocalLrScheduleIsReadAndABadOneIsRefusedWithKeyAndLine) {
   EXPECT_NE(floor.find("local.lr_min: must be in [0, lr]"), std::string::npos) << floor;
 }
 
+TEST(Scenario, MaskPrgIsReadAndAnUnknownOneIsRefusedWithFileAndLine) {
+  auto chosen = parse_scenario(std::string(kValid) + "  prg: chacha20\n", "tiny.yaml", {});
+  ASSERT_TRUE(chosen.ok()) << chosen.status().to_string();
+  EXPECT_EQ(chosen->secagg.prg, crypto::MaskPrg::kChaCha20);
+  auto unnamed = parse_scenario(kValid, "tiny.yaml", {});
+  ASSERT_TRUE(unnamed.ok());
+  EXPECT_EQ(unnamed->secagg.prg, aggregation::secagg::kDefaultMaskPrg);
+  const std::string e = error_of(std::string(kValid) + "  prg: aes128\n");
+  EXPECT_NE(e.find("bad.yaml:16: secagg.prg: must be one of aes256ctr, chacha20, got 'aes128'"),
+            std::string::npos)
+      << e;
+}
+
 TEST(Scenario, SetOverridesApplyBeforeValidation) {
   auto s = parse_scenario(kValid, "tiny.yaml",
                           {{"rounds", "7"},

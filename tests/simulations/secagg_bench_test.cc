@@ -22,16 +22,25 @@ TEST(SecAggBench, RefusesBadOptions) {
   EXPECT_EQ(with([](auto& o) { o.graph = "star"; }), 2);
   EXPECT_EQ(with([](auto& o) { o.t = 11; }), 2);
   EXPECT_EQ(with([](auto& o) { o.ring_bits = 16; }), 2);
+  EXPECT_EQ(with([](auto& o) { o.prg = "rc4"; }), 2);
 }
 
-TEST(SecAggBench, SmallRoundWithDropoutsIsExact) {
-  ::testing::internal::CaptureStdout();
-  const int rc = run_secagg_bench({.clients = 40, .dim = 5000, .dropout = 0.2,
-                                   .graph = "harary", .threads = 2, .seed = 3});
-  const std::string out = ::testing::internal::GetCapturedStdout();
-  EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("\"exact\":true"), std::string::npos) << out;
-  EXPECT_NE(out.find("\"chacha20_gbps\""), std::string::npos);
+TEST(SecAggBench, SmallRoundWithDropoutsIsExactWithEitherPrg) {
+  for (const char* prg : {"aes256ctr", "chacha20"}) {
+    ::testing::internal::CaptureStdout();
+    const int rc = run_secagg_bench({.clients = 40,
+                                     .dim = 5000,
+                                     .dropout = 0.2,
+                                     .graph = "harary",
+                                     .threads = 2,
+                                     .seed = 3,
+                                     .prg = prg});
+    const std::string out = ::testing::internal::GetCapturedStdout();
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("\"exact\":true"), std::string::npos) << out;
+    EXPECT_NE(out.find(std::string("\"prg\":\"") + prg + "\""), std::string::npos) << out;
+    EXPECT_NE(out.find("\"keystream_gbps\""), std::string::npos);
+  }
 }
 
 TEST(SecAggRound, AbortsCleanlyWhenTooManyDropBeforeMasking) {
@@ -41,8 +50,9 @@ TEST(SecAggRound, AbortsCleanlyWhenTooManyDropBeforeMasking) {
   SecAggRoundSpec spec;
   std::vector<uint64_t> cohort;
   for (uint64_t i = 0; i < 10; ++i) cohort.push_back(i + 1);
-  spec.config = aggregation::secagg::make_config(std::vector<uint8_t>(32, 1), cohort, p, 8,
-                                                 crypto::RingBits::k32);
+  spec.config =
+      aggregation::secagg::make_config(std::vector<uint8_t>(32, 1), cohort, p, 8,
+                                       crypto::RingBits::k32, aggregation::secagg::kDefaultMaskPrg);
   spec.drops.assign(10, DropPoint::kBeforeMaskedInput);
   spec.drops[0] = spec.drops[1] = DropPoint::kNone;
   spec.make_input = [](uint32_t) { return std::vector<uint64_t>(8, 1); };

@@ -260,5 +260,21 @@ TEST(CoordinatorConfig, ErrorsNameTheFileKeyAndLine) {
             std::string::npos);
 }
 
+TEST(CoordinatorConfig, MaskPrgIsReadAndAnUnknownOneIsRefusedNamingTheKey) {
+  const std::string base = config_yaml("/tmp/x.db");
+  auto chosen = parse_config(base + "  secure_aggregation: {prg: chacha20}\n", "coord.yaml");
+  ASSERT_TRUE(chosen.ok()) << chosen.status().to_string();
+  EXPECT_EQ(chosen->population.prg, crypto::MaskPrg::kChaCha20);
+  auto unnamed = parse_config(base, "coord.yaml");
+  ASSERT_TRUE(unnamed.ok());
+  EXPECT_EQ(unnamed->population.prg, aggregation::secagg::kDefaultMaskPrg);
+  auto unknown = parse_config(base + "  secure_aggregation: {prg: rc4}\n", "coord.yaml");
+  ASSERT_FALSE(unknown.ok());
+  const std::string m = unknown.status().message();
+  EXPECT_NE(m.find("coord.yaml:"), std::string::npos) << m;
+  EXPECT_NE(m.find("secure_aggregation.prg"), std::string::npos) << m;
+  EXPECT_NE(m.find("rc4"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace fl::coordinator
