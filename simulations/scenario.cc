@@ -259,6 +259,9 @@ void reject_for_network_mode(const YAML::Node& root, const Reader& reader, const
     }
     reader.fail(node, section, why);
   }
+  if (root["coordinator"].IsDefined())
+    reader.fail(root["coordinator"], "coordinator",
+                why + ": the coordinator's selection and deadlines are network.*");
   if (root["availability"].IsDefined())
     reader.fail(root["availability"], "availability",
                 why + ": every fl-client process stays online");
@@ -273,6 +276,58 @@ void reject_for_network_mode(const YAML::Node& root, const Reader& reader, const
                 why + ": fl-client processes load their own data, so it must be fashion-mnist " +
                     "(synthetic data exists only inside fl-sim)");
   }
+}
+
+// coordinator: the RoundEngine's population settings (EngineSpec).
+void read_engine_section(Section& top, const Reader& reader, Scenario& sc) {
+  Section s(reader, top.get("coordinator"), "coordinator");
+  EngineSpec& e = sc.coordinator;
+  s.read("over_selection", e.over_selection);
+  s.read("min_cohort", e.min_cohort);
+  {
+    Section d(reader, s.get("deadlines_s"), "coordinator.deadlines_s");
+    d.read("selection", e.selection_s);
+    d.read("advertise_keys", e.advertise_keys_s);
+    d.read("share_keys", e.share_keys_s);
+    d.read("unmasking", e.unmasking_s);
+    d.finish();
+    for (const auto& [key, v] :
+         {std::pair{"selection", e.selection_s}, std::pair{"advertise_keys", e.advertise_keys_s},
+          std::pair{"share_keys", e.share_keys_s}, std::pair{"unmasking", e.unmasking_s}})
+      d.require(key, v >= 0.001, "a deadline must be at least 0.001 s", v);
+  }
+  {
+    Section g(reader, s.get("gate"), "coordinator.gate");
+    g.read("metric", e.gate_metric);
+    one_of(g, "metric", e.gate_metric, {"accuracy", "precision", "recall", "f1", "loss"});
+    g.read("higher_is_better", e.gate_higher_is_better);
+    g.read("tolerance", e.gate_tolerance);
+    g.read("require_metric", e.gate_require_metric);
+    g.finish();
+    g.require("tolerance", e.gate_tolerance >= 0, "must be >= 0", e.gate_tolerance);
+  }
+  s.finish();
+  s.require("over_selection", e.over_selection >= 1 && e.over_selection <= 10, "must be in [1, 10]",
+            e.over_selection);
+  const double target =
+      std::ceil(static_cast<double>(sc.clients_per_round) * e.over_selection - 1e-9);
+  if (s.has("min_cohort") && (e.min_cohort < 2 || static_cast<double>(e.min_cohort) > target))
+    s.fail("min_cohort", "must be in [2, ceil(clients_per_round x over_selection) = " +
+                             std::to_string(static_cast<int64_t>(target)) + "], got " +
+                             std::to_string(e.min_cohort));
+}
+
+// What the in-process run cannot honour now that it drives the coordinator's
+// RoundEngine: the engine always runs secure aggregation and scores every new
+// version for the quality gate.
+void reject_for_engine(const YAML::Node& root, const Reader& reader, const Scenario& sc) {
+  const std::string why = "not supported in-process: the run drives the coordinator's RoundEngine";
+  if (!sc.secagg.enabled)
+    reader.fail(root["secagg"]["enabled"], "secagg.enabled",
+                why + ", which always runs secure aggregation");
+  if (sc.eval_every != 1)
+    reader.fail(root["evaluation"]["every"], "evaluation.every",
+                why + ", which scores every new version (the quality gate judges each one)");
 }
 
 Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
@@ -570,8 +625,10 @@ Scenario read_scenario(const YAML::Node& root, const Reader& reader) {
                                  std::to_string(min_cohort));
     }
   }
+  read_engine_section(top, reader, sc);
   top.finish();
   if (sc.mode == RunMode::kNetwork) reject_for_network_mode(root, reader, sc);
+  if (sc.mode == RunMode::kInProcess) reject_for_engine(root, reader, sc);
   return sc;
 }
 
