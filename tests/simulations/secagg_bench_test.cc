@@ -26,8 +26,8 @@ TEST(SecAggBench, RefusesBadOptions) {
 
 TEST(SecAggBench, SmallRoundWithDropoutsIsExact) {
   ::testing::internal::CaptureStdout();
-  const int rc = run_secagg_bench({.clients = 40, .dim = 5000, .dropout = 0.2,
-                                   .graph = "harary", .threads = 2, .seed = 3});
+  const int rc = run_secagg_bench(
+      {.clients = 40, .dim = 5000, .dropout = 0.2, .graph = "harary", .threads = 2, .seed = 3});
   const std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("\"exact\":true"), std::string::npos) << out;
