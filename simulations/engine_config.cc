@@ -28,8 +28,8 @@ Result<coordinator::PopulationConfig> population_config(const Scenario& sc,
   c.deadlines.selection_ms = millis(sc.coordinator.selection_s);
   c.deadlines.advertise_keys_ms = millis(sc.coordinator.advertise_keys_s);
   c.deadlines.share_keys_ms = millis(sc.coordinator.share_keys_s);
-  c.deadlines.masked_input_ms =
-      sc.stragglers.deadline_s > 0 ? millis(sc.stragglers.deadline_s) : kNoMaskedInputDeadlineMs;
+  c.deadlines.masked_input_ms = sc.stragglers.deadline_s > 0 ? millis(sc.stragglers.deadline_s)
+                                                             : kDefaultMaskedInputDeadlineMs;
   c.deadlines.unmasking_ms = millis(sc.coordinator.unmasking_s);
 
   c.training.set_epochs(static_cast<uint32_t>(sc.local.epochs));

@@ -14,9 +14,11 @@
 
 namespace fl::sim {
 
-// What a masked-input stage without stragglers.deadline_s waits: in
-// simulated time, so it costs nothing, yet stays finite for the engine.
-inline constexpr int64_t kNoMaskedInputDeadlineMs = int64_t{1} << 40;
+// What a masked-input stage waits without stragglers.deadline_s: the
+// coordinator's default (it includes local training). Simulated time, so
+// waiting for it costs no wall time.
+inline constexpr int64_t kDefaultMaskedInputDeadlineMs =
+    coordinator::StageDeadlines{}.masked_input_ms;
 
 // clients_per_round -> cohort_size, coordinator.* -> over-selection, min cohort
 // and stage deadlines, stragglers.deadline_s -> the masked-input deadline,

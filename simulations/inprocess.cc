@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -35,6 +36,14 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// CPU time of the calling thread: what a client's work costs, whatever else
+// shares the cores.
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 uint64_t splitmix(uint64_t x) {
@@ -354,7 +363,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
     };
     // The client's protocol work on what it received, on a worker thread.
     auto respond = [&](SimClient& c) {
-      const auto t = Clock::now();
+      const double t = thread_cpu_s();
       for (const auto& msg : c.inbox) {
         auto reply = c.session->handle(msg);
         if (!reply.ok()) {
@@ -364,7 +373,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
         if (*reply) c.reply = std::move(**reply);
       }
       c.inbox.clear();
-      c.protocol_s += seconds_since(t);
+      c.protocol_s += thread_cpu_s() - t;
     };
     // Closes a stage the cohort left open, at its deadline.
     auto close_at_deadline = [&](int s, int64_t started) {
@@ -384,7 +393,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
         if (c.answers(0)) live.push_back(&c);
       aggregation::parallel_for(live.size(), threads, [&](size_t k) {
         SimClient& c = *live[k];
-        const auto t = Clock::now();
+        const double t = thread_cpu_s();
         c.rng = std::make_unique<crypto::SeededRng>(derive(sc.seed, r, c.member, kSession),
                                                     "fl.sim.client");
         auto session = SecAggClient::create(task.secagg(), c.id, *c.rng);
@@ -398,7 +407,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
           c.reply = std::move(*advertise);
         else
           c.error = advertise.status();
-        c.protocol_s += seconds_since(t);
+        c.protocol_s += thread_cpu_s() - t;
       });
       for (SimClient* c : live) {
         c->took_part = true;
@@ -450,7 +459,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
           batch.push_back(live[next++]);
         aggregation::parallel_for(batch.size(), threads, [&](size_t k) {
           SimClient& c = *batch[k];
-          const auto t = Clock::now();
+          const double t = thread_cpu_s();
           const model::Dataset local = data.rows(partition[c.member]);
           model::Model trained = global;
           auto tc = train_config(task.training(), derive(sc.seed, r, c.member, kTrain));
@@ -458,19 +467,19 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
               tc.ok() ? model::train(trained, local, *tc,
                                      tc->fedprox_mu > 0 ? global.params.data() : nullptr)
                       : Result<model::TrainReport>(tc.status());
-          c.train_s = seconds_since(t);
+          c.train_s = thread_cpu_s() - t;
           if (!report.ok()) {
             c.error = report.status();  // it leaves the round: a dropout to the others
             c.inbox.clear();
             return;
           }
           c.loss = report->final_loss();
-          const auto tq = Clock::now();
+          const double tq = thread_cpu_s();
           crypto::SeededRng qrng(derive(sc.seed, r, c.member, kQuantize), "fl.sim.quantize");
           auto input = client_update(global.params, trained.params,
                                      static_cast<double>(local.size()), *q, qrng);
           Status set = input.ok() ? c.session->set_input(std::move(*input)) : input.status();
-          c.protocol_s += seconds_since(tq);
+          c.protocol_s += thread_cpu_s() - tq;
           if (!set.ok()) {
             c.error = set;
             c.inbox.clear();

@@ -101,7 +101,7 @@ struct DropoutSpec {
 struct StragglerSpec {
   double sigma = 0;
   double seconds_per_example = 1e-3;
-  double deadline_s = 0;  // 0: no deadline
+  double deadline_s = 0;  // the masked-input deadline; 0: the coordinator's default, 120 s
 };
 
 // Network mode (mode: network): fl-sim runs a real fl-coordinator and one
