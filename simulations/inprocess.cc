@@ -13,6 +13,7 @@
 #include "aggregation/quantization.h"
 #include "aggregation/secagg/client_session.h"
 #include "aggregation/secagg/server_session.h"
+#include "aggregation/secagg/session_config.h"
 #include "coordinator/registry/registry.h"
 #include "coordinator/rounds/round_engine.h"
 #include "coordinator/store/sqlite_store.h"
@@ -385,7 +386,11 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       });
     };
 
-    // Stage 0: sessions are created only now, for the cohort.
+    // Stage 0: sessions are created only now, for the cohort, sharing one
+    // validated configuration (each device would hold its own copy; a
+    // process holding 10,000 copies of a 10,000-client graph would not fit).
+    auto session_config = aggregation::secagg::SessionConfig::create(task.secagg());
+    if (!session_config.ok()) return session_config.status();
     {
       const int64_t started = now;
       std::vector<SimClient*> live;
@@ -396,7 +401,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
         const double t = thread_cpu_s();
         c.rng = std::make_unique<crypto::SeededRng>(derive(sc.seed, r, c.member, kSession),
                                                     "fl.sim.client");
-        auto session = SecAggClient::create(task.secagg(), c.id, *c.rng);
+        auto session = SecAggClient::create(*session_config, c.id, *c.rng);
         if (!session.ok()) {
           c.error = session.status();
           return;
