@@ -262,12 +262,23 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       auto c = call([&] { return engine.checkin(id, checkin_request, now); });
       if (!c.ok()) return c.status();
     }
+    const int64_t selecting_round = engine.snapshot().round_id;
     now += config->deadlines.selection_ms;
     call([&] {
       engine.tick(now);
       return 0;
     });
     auto snap = engine.snapshot();
+    if (snap.round_id != selecting_round && !online.empty()) {
+      // The round could not start (e.g. no k/t for the cohort drawn): failed, re-run.
+      auto outcome = call([&] {
+        return engine.exchange(online.front(), selecting_round, proto::SecAggExchange(), now);
+      });
+      rec.status = "aborted";
+      rec.abort_reason = outcome.ok() ? outcome->failure_reason() : outcome.status().message();
+      finish_record();
+      continue;
+    }
     if (snap.phase != RoundEngine::Phase::kRunning) {
       rec.status = "skipped";
       rec.abort_reason = std::to_string(snap.pool) + " clients checked in, fewer than min_cohort " +
@@ -290,6 +301,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
     }
     const size_t m = cohort.size();
     rec.cohort = static_cast<int64_t>(m);
+    if (cohort.empty()) return Internal("the engine started a round but selected none of the pool");
 
     // Where each selected client stops answering.
     const double p[4] = {sc.dropout.before_advertise, sc.dropout.before_share_keys,
