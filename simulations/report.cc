@@ -124,6 +124,16 @@ nlohmann::ordered_json summary_json(const Scenario& sc, const RunResult& result)
   }
   const double n = std::max<double>(1.0, static_cast<double>(result.rounds.size()));
   j["rounds_completed"] = completed;
+  if (!network) {  // the quality gate's decisions and the simulated time
+    int published = 0;
+    double sim = 0;
+    for (const RoundRecord& r : result.rounds) {
+      published += r.published;
+      sim += r.sim_s;
+    }
+    j["versions_published"] = published;
+    j["simulated_s"] = sim;
+  }
   if (const RoundRecord* last = last_evaluated(result)) {
     j["final_accuracy"] = *last->accuracy;
     j["final_loss"] = *last->loss;
