@@ -3,21 +3,26 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <map>
+#include <ctime>
+#include <memory>
 #include <mutex>
 #include <random>
+#include <utility>
 
 #include "aggregation/client_update.h"
 #include "aggregation/parallel.h"
-#include "aggregation/quantization.h"
-#include "aggregation/round_aggregator.h"
+#include "aggregation/secagg/client_session.h"
+#include "aggregation/secagg/server_session.h"
 #include "aggregation/secagg/session_config.h"
-#include "aggregation/server_optimizer.h"
+#include "coordinator/registry/registry.h"
+#include "coordinator/rounds/round_engine.h"
+#include "coordinator/store/sqlite_store.h"
 #include "crypto/rng.h"
-#include "model/metrics.h"
 #include "model/model.h"
 #include "model/model_spec.h"
+#include "model/serialization.h"
 #include "model/train.h"
+#include "simulations/engine_config.h"
 #include "simulations/run_common.h"
 #include "simulations/scenario_data.h"
 #include "simulations/secagg_round.h"
@@ -25,10 +30,21 @@
 namespace fl::sim {
 namespace {
 
+using aggregation::secagg::SecAggClient;
+using aggregation::secagg::SecAggServer;
+using coordinator::RoundEngine;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// CPU time of the calling thread: what a client's work costs, whatever else
+// shares the cores.
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 uint64_t splitmix(uint64_t x) {
@@ -50,23 +66,69 @@ enum Purpose : uint64_t {
   kTrain,
   kQuantize,
   kSession,
-  kSpeed
+  kSpeed,
+  kEngine
 };
 
-Result<model::TrainConfig> local_config(const LocalTrainingSpec& l) {
+// The task's training plan as the client's TrainConfig (client_sdk/round.cc's
+// to_plan), with the simulator's per-client seed.
+Result<model::TrainConfig> train_config(const proto::TrainingPlan& p, uint64_t seed) {
   model::TrainConfig c;
-  c.epochs = l.epochs;
-  c.batch_size = l.batch_size;
-  c.lr = static_cast<float>(l.lr);
-  auto opt = model::parse_optimizer(l.optimizer);
+  c.epochs = static_cast<int>(p.epochs());
+  c.batch_size = static_cast<int>(p.batch_size());
+  c.lr = p.learning_rate();
+  auto opt = model::parse_optimizer(p.optimizer());
   if (!opt.ok()) return opt.status();
   c.optimizer = *opt;
-  c.momentum = static_cast<float>(l.momentum);
-  c.weight_decay = static_cast<float>(l.weight_decay);
-  c.fedprox_mu = static_cast<float>(l.fedprox_mu);
+  c.momentum = p.momentum();
+  c.weight_decay = p.weight_decay();
+  c.fedprox_mu = p.fedprox_mu();
+  c.seed = seed;
   c.num_threads = 1;  // clients run side by side; each trains on one core
   return c;
 }
+
+// The wall time the engine spends after unmasking (de-quantising, the
+// optimiser step, evaluation, the commit and the gate), per round.
+class AggregationTimes final : public coordinator::RoundListener {
+ public:
+  void round_started(int64_t, uint32_t) override {}
+  void stage_closed(int64_t, std::string_view, double, uint32_t, uint32_t) override {}
+  void round_completed(int64_t, int64_t, double seconds) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_ = seconds;
+  }
+  void round_failed(int64_t, std::string_view, std::string_view) override {}
+  double take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(last_, 0.0);
+  }
+
+ private:
+  std::mutex mu_;
+  double last_ = 0;
+};
+
+// One selected client for the length of one round: created when selected,
+// destroyed when the round ends.
+struct SimClient {
+  uint64_t id = 0;  // the engine's client id: population index + 1
+  size_t member = 0;
+  DropPoint drop = DropPoint::kNone;
+  int64_t train_ms = 0;  // simulated training time
+  std::unique_ptr<crypto::SeededRng> rng;
+  std::unique_ptr<SecAggClient> session;
+  std::vector<proto::ServerToClient> inbox;
+  std::optional<proto::ClientToServer> reply;
+  bool took_part = false, masked = false;
+  double train_s = 0, protocol_s = 0, loss = std::nan("");
+  double bytes_up = 0, bytes_down = 0;
+  Status error;
+  // Whether the client still answers at protocol stage s (0 advertise .. 3 unmasking).
+  bool answers(int stage) const {
+    return drop == DropPoint::kNone || static_cast<int>(drop) - 1 > stage;
+  }
+};
 
 }  // namespace
 
@@ -87,75 +149,136 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
 
   auto spec = model_spec(sc.model, data.dim(), data.num_classes());
   if (!spec.ok()) return spec.status();
-  auto global_or = model::create_model(*spec, sc.seed);
-  if (!global_or.ok()) return global_or.status();
-  model::Model global = std::move(*global_or);
-  const int64_t num_params = model::num_params(*spec);
   out.model_description = model::describe(*spec);
-  out.num_params = num_params;
+  out.num_params = model::num_params(*spec);
 
   const unsigned threads = static_cast<unsigned>(sc.threads);
   const std::vector<model::Dataset> test_parts = split_test_set(data.test(), threads);
-
   if (progress) print_run_header(progress, sc, data, out);
-
-  // The centralised baseline the plot draws.
   FL_RETURN_IF_ERROR(resolve_baseline(sc, data, *spec, test_parts, progress, out));
 
-  auto opt_config = server_optimizer_config(sc.server);
-  if (!opt_config.ok()) return opt_config.status();
-  auto optimizer_or = aggregation::ServerOptimizer::create(*opt_config);
-  if (!optimizer_or.ok()) return optimizer_or.status();
-  std::unique_ptr<aggregation::ServerOptimizer> optimizer = std::move(*optimizer_or);
-  auto train_config = local_config(sc.local);
-  if (!train_config.ok()) return train_config.status();
-  const model::RoundLrSchedule lr_schedule = local_lr_schedule(sc);
-
+  // The coordinator, wired as fl-coordinator wires it (coordinator_service.cc):
+  // store, registry with its gate, the test set as the server's holdout.
   uint64_t largest = 0;
   for (const auto& p : partition) largest = std::max<uint64_t>(largest, p.size());
-  const aggregation::ClientUpdateConfig update_config{quantization_config(sc.secagg, largest),
-                                                      sc.secagg.l2_clip};
-  const aggregation::QuantizationConfig& q = update_config.quantization;
-  const uint64_t model_bytes = static_cast<uint64_t>(num_params) * sizeof(float);
+  auto config = population_config(sc, *spec, largest);
+  if (!config.ok()) return config.status();
+  auto store = coordinator::SqliteStore::open(":memory:");
+  if (!store.ok()) return store.status();
+  coordinator::RegistryOptions registry_options;
+  registry_options.gate = gate_policy(sc);
+  auto registry = coordinator::Registry::create(**store, std::move(registry_options));
+  if (!registry.ok()) return registry.status();
+  AggregationTimes aggregation_times;
+  coordinator::EngineHooks hooks;
+  hooks.registry = registry->get();
+  hooks.holdout = &data.test();
+  hooks.listener = &aggregation_times;
+  crypto::SeededRng engine_rng(derive(sc.seed, 0, 0, kEngine), "fl.sim.engine");
+  int64_t now = 0;  // the virtual clock, in ms
+  auto engine_or = RoundEngine::create(*config, **store, engine_rng, now, hooks);
+  if (!engine_or.ok()) return engine_or.status();
+  RoundEngine& engine = **engine_or;
+  const SecAggServer::Stage stages[4] = {
+      SecAggServer::Stage::kAdvertiseKeys, SecAggServer::Stage::kShareKeys,
+      SecAggServer::Stage::kMaskedInput, SecAggServer::Stage::kUnmasking};
+  const int64_t stage_deadline_ms[4] = {
+      config->deadlines.advertise_keys_ms, config->deadlines.share_keys_ms,
+      config->deadlines.masked_input_ms, config->deadlines.unmasking_ms};
+  proto::CheckinRequest checkin_request;
+  checkin_request.set_population(config->population);
 
-  // Compute speed: a fixed property of each device.
-  std::vector<double> slowness(static_cast<size_t>(sc.clients), 1.0);
-  if (sc.stragglers.sigma > 0) {
-    std::mt19937_64 rng(derive(sc.seed, 0, 0, kSpeed));
-    for (auto& s : slowness) s = std::exp(sc.stragglers.sigma * model::standard_normal(rng));
-  }
-  std::map<uint64_t, aggregation::secagg::ProtocolParameters> parameter_cache;
+  // A client's compute speed: a fixed property of the device, drawn when needed.
+  auto slowness = [&](size_t member) {
+    if (sc.stragglers.sigma <= 0) return 1.0;
+    std::mt19937_64 rng(derive(sc.seed, 0, member, kSpeed));
+    return std::exp(sc.stragglers.sigma * model::standard_normal(rng));
+  };
   out.setup_s = seconds_since(run_start);
 
   for (int round = 1; round <= sc.rounds; ++round) {
     const auto round_start = Clock::now();
+    const int64_t round_start_ms = now;
     RoundRecord rec;
     rec.round = round;
     const uint64_t r = static_cast<uint64_t>(round);
-    // Indexed by completed rounds, as RoundEngine indexes it, so an aborted
-    // round is retried at the same rate.
-    const auto round_lr =
-        static_cast<float>(model::round_learning_rate(lr_schedule, optimizer.steps()));
+    double server_s = 0;
+    // Every call into the coordinator goes through here, timed.
+    auto call = [&](auto&& fn) {
+      const auto t = Clock::now();
+      auto result = fn();
+      server_s += seconds_since(t);
+      return result;
+    };
+    auto finish_record = [&] {
+      rec.server_s = std::max(0.0, server_s - rec.aggregate_s);
+      rec.sim_s = static_cast<double>(now - round_start_ms) / 1000.0;
+      rec.wall_s = seconds_since(round_start);
+      if (progress) {
+        print_round(progress, rec, sc.rounds);
+        if (!rec.abort_reason.empty())
+          std::fprintf(progress, "round %d %s: %s\n", round, rec.status.c_str(),
+                       rec.abort_reason.c_str());
+      }
+      out.rounds.push_back(std::move(rec));
+    };
+    if (engine.snapshot().phase == RoundEngine::Phase::kFinished) break;
 
-    // Who is online, and who of them is selected.
-    std::vector<int64_t> online;
+    // The online clients check in during the selection window; it closes.
+    std::vector<uint64_t> online;
     {
       std::mt19937_64 rng(derive(sc.seed, r, 0, kAvailability));
       for (int64_t c = 0; c < sc.clients; ++c)
-        if (sc.availability >= 1.0 || model::uniform01(rng) < sc.availability) online.push_back(c);
+        if (sc.availability >= 1.0 || model::uniform01(rng) < sc.availability)
+          online.push_back(static_cast<uint64_t>(c) + 1);
     }
     rec.available = static_cast<int64_t>(online.size());
-    const size_t m = static_cast<size_t>(std::min<int64_t>(sc.clients_per_round, rec.available));
-    {
-      std::mt19937_64 rng(derive(sc.seed, r, 0, kSelection));
-      for (size_t i = 0; i < m; ++i) std::swap(online[i], online[i + rng() % (online.size() - i)]);
+    for (uint64_t id : online) {
+      auto c = call([&] { return engine.checkin(id, checkin_request, now); });
+      if (!c.ok()) return c.status();
     }
-    std::vector<int64_t> cohort(online.begin(), online.begin() + static_cast<ptrdiff_t>(m));
-    std::sort(cohort.begin(), cohort.end());
+    const int64_t selecting_round = engine.snapshot().round_id;
+    now += config->deadlines.selection_ms;
+    call([&] {
+      engine.tick(now);
+      return 0;
+    });
+    auto snap = engine.snapshot();
+    if (snap.round_id != selecting_round && !online.empty()) {
+      // The round could not start (e.g. no k/t for the cohort drawn): failed, re-run.
+      auto outcome = call([&] {
+        return engine.exchange(online.front(), selecting_round, proto::SecAggExchange(), now);
+      });
+      rec.status = "aborted";
+      rec.abort_reason = outcome.ok() ? outcome->failure_reason() : outcome.status().message();
+      finish_record();
+      continue;
+    }
+    if (snap.phase != RoundEngine::Phase::kRunning) {
+      rec.status = "skipped";
+      rec.abort_reason = std::to_string(snap.pool) + " clients checked in, fewer than min_cohort " +
+                         std::to_string(config->min_cohort) + "; the window is extended";
+      finish_record();
+      continue;
+    }
+    const int64_t round_id = snap.round_id;
+
+    // The draw: the pool comes back and learns who was selected.
+    std::vector<SimClient> cohort;
+    for (uint64_t id : online) {
+      auto c = call([&] { return engine.checkin(id, checkin_request, now); });
+      if (!c.ok()) return c.status();
+      if (c->decision() != proto::CheckinResponse::SELECTED) continue;
+      SimClient s;
+      s.id = id;
+      s.member = static_cast<size_t>(id - 1);
+      cohort.push_back(std::move(s));
+    }
+    const size_t m = cohort.size();
     rec.cohort = static_cast<int64_t>(m);
+    if (cohort.empty()) return Internal("the engine started a round but selected none of the pool");
 
     // Where each selected client stops answering.
-    std::vector<DropPoint> drops(m, DropPoint::kNone);
     const double p[4] = {sc.dropout.before_advertise, sc.dropout.before_share_keys,
                          sc.dropout.before_masked_input, sc.dropout.before_unmasking};
     if (sc.dropout.exact) {
@@ -167,206 +290,265 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       for (int s = 0; s < 4; ++s) {
         const size_t count = static_cast<size_t>(std::llround(p[s] * static_cast<double>(m)));
         for (size_t j = 0; j < count && at < m; ++j)
-          drops[order[at++]] = static_cast<DropPoint>(s + 1);
+          cohort[order[at++]].drop = static_cast<DropPoint>(s + 1);
       }
     } else {
-      for (size_t i = 0; i < m; ++i) {
-        std::mt19937_64 rng(derive(sc.seed, r, static_cast<uint64_t>(cohort[i]), kDrop));
+      for (auto& c : cohort) {
+        std::mt19937_64 rng(derive(sc.seed, r, c.member, kDrop));
         for (int s = 0; s < 4; ++s)
           if (model::uniform01(rng) < p[s]) {
-            drops[i] = static_cast<DropPoint>(s + 1);
+            c.drop = static_cast<DropPoint>(s + 1);
             break;
           }
       }
     }
-    if (sc.stragglers.deadline_s > 0) {
-      for (size_t i = 0; i < m; ++i) {
-        if (drops[i] != DropPoint::kNone && drops[i] != DropPoint::kBeforeUnmasking) continue;
-        const auto c = static_cast<size_t>(cohort[i]);
-        const double simulated = static_cast<double>(sc.local.epochs) *
-                                 static_cast<double>(partition[c].size()) *
-                                 sc.stragglers.seconds_per_example * slowness[c];
-        if (simulated > sc.stragglers.deadline_s) {
-          drops[i] = DropPoint::kBeforeMaskedInput;
-          ++rec.stragglers;
-        }
-      }
-    }
-    for (DropPoint d : drops)
-      if (d != DropPoint::kNone) ++rec.dropped[static_cast<int>(d) - 1];
+    for (const auto& c : cohort)
+      if (c.drop != DropPoint::kNone) ++rec.dropped[static_cast<int>(c.drop) - 1];
 
-    // Local training of cohort member i from the global weights.
-    std::vector<double> losses(m, std::nan("")), train_s(m, 0), quantize_s(m, 0);
-    std::mutex error_mu;
-    Status client_error;
-    auto train_client = [&](size_t i) -> std::optional<std::vector<float>> {
-      const auto t = Clock::now();
-      const auto c = static_cast<size_t>(cohort[i]);
-      const model::Dataset local = data.rows(partition[c]);
-      model::Model trained = global;
-      model::TrainConfig config = *train_config;
-      config.lr = round_lr;
-      config.seed = derive(sc.seed, r, c, kTrain);
-      auto report = model::train(trained, local, config,
-                                 config.fedprox_mu > 0 ? global.params.data() : nullptr);
-      train_s[i] = seconds_since(t);
-      if (!report.ok()) {
-        std::lock_guard<std::mutex> lock(error_mu);
-        if (client_error.ok()) client_error = report.status();
-        return std::nullopt;
+    // Tasks, and the global model each client downloads.
+    proto::TaskAssignment task;
+    for (auto& c : cohort) {
+      auto t = call([&] { return engine.task(c.id, round_id, now); });
+      if (!t.ok()) return t.status();
+      task = std::move(*t);
+    }
+    rec.degree = task.secagg().degree();
+    rec.threshold = task.secagg().threshold();
+    // The client update as the task describes it (clip, weight, quantise or
+    // distributed DP encoding), as client_sdk/round.cc reads it.
+    auto update_config = aggregation::client_update_config(task.quantization());
+    if (!update_config.ok()) return update_config.status();
+    auto global_bytes = call([&] { return engine.model_bytes(task.model_version()); });
+    if (!global_bytes.ok()) return global_bytes.status();
+    auto global_or = model::load_model(
+        **global_bytes, "global model version " + std::to_string(task.model_version()));
+    if (!global_or.ok()) return global_or.status();
+    const model::Model& global = *global_or;
+    const double model_download = static_cast<double>((*global_bytes)->size());
+
+    // Still this round, in this protocol stage?
+    auto in_stage = [&](int s) {
+      auto now_snap = engine.snapshot();
+      return now_snap.phase == RoundEngine::Phase::kRunning && now_snap.round_id == round_id &&
+             now_snap.secagg_stage == aggregation::secagg::stage_name(stages[s]);
+    };
+    // A client's exchange: sends `message` if any, and collects what the
+    // coordinator holds for it.
+    auto exchange = [&](SimClient& c, const proto::ClientToServer* message) {
+      proto::SecAggExchange request;
+      if (message) {
+        *request.mutable_message() = *message;
+        c.bytes_up += static_cast<double>(message->ByteSizeLong());
       }
-      losses[i] = report->final_loss();
-      std::vector<float> update(static_cast<size_t>(num_params));
-      Eigen::Map<Eigen::VectorXf>(update.data(), num_params) = trained.params - global.params;
-      return update;
+      auto response = call([&] { return engine.exchange(c.id, round_id, request, now); });
+      if (!response.ok()) {
+        if (c.error.ok()) c.error = response.status();
+        return false;
+      }
+      for (auto& msg : *response->mutable_messages()) {
+        c.bytes_down += static_cast<double>(msg.ByteSizeLong());
+        c.inbox.push_back(std::move(msg));
+      }
+      return true;
+    };
+    // The client's protocol work on what it received, on a worker thread.
+    auto respond = [&](SimClient& c) {
+      const double t = thread_cpu_s();
+      for (const auto& msg : c.inbox) {
+        auto reply = c.session->handle(msg);
+        if (!reply.ok()) {
+          c.error = reply.status();
+          continue;
+        }
+        if (*reply) c.reply = std::move(**reply);
+      }
+      c.inbox.clear();
+      c.protocol_s += thread_cpu_s() - t;
+    };
+    // Closes a stage the cohort left open, at its deadline.
+    auto close_at_deadline = [&](int s, int64_t started) {
+      if (!in_stage(s)) return;
+      now = std::max(now, started + stage_deadline_ms[s]);
+      call([&] {
+        engine.tick(now);
+        return 0;
+      });
     };
 
-    std::optional<aggregation::MeanUpdate> mean_update;
-    const uint64_t min_cohort = sc.secagg.enabled ? 2 : 1;
-    if (m < min_cohort) {
-      rec.status = "skipped";
-    } else if (sc.secagg.enabled) {
-      auto params = parameter_cache.find(m);
-      if (params == parameter_cache.end()) {
-        auto chosen = protocol_parameters(sc, m);
-        if (!chosen.ok()) return chosen.status();
-        params = parameter_cache.emplace(m, *chosen).first;
-      }
-      rec.degree = params->second.degree;
-      rec.threshold = params->second.threshold;
-      SecAggRoundSpec spec;
-      crypto::SeededRng session_rng(derive(sc.seed, r, 0, kSession), "fl.sim.session");
-      std::vector<uint64_t> ids;
-      for (int64_t c : cohort) ids.push_back(static_cast<uint64_t>(c) + 1);
-      const uint64_t qdim = aggregation::quantized_dimension(q, static_cast<uint64_t>(num_params));
-      spec.config =
-          aggregation::secagg::make_config(session_rng.key32(), ids, params->second, qdim, q.ring,
-                                           sc.secagg.prg);
-      spec.drops = drops;
-      spec.seed = derive(sc.seed, r, 0, kSession);
-      spec.client_threads = threads;
-      spec.server_threads = threads;
-      spec.make_input = [&](uint32_t i) {
-        auto update = train_client(i);
-        const auto t = Clock::now();
-        // A client whose training failed sends a zero update of weight zero:
-        // it then counts for nothing in the mean.
-        std::vector<uint64_t> input(qdim, 0);
-        if (update) {
-          const auto c = static_cast<uint64_t>(cohort[i]);
-          crypto::SeededRng rng(derive(sc.seed, r, c, kQuantize), "fl.sim.quantize");
-          auto built =
-              aggregation::build_client_update(*update, partition[c].size(), update_config, rng);
-          if (built.ok()) {
-            input = std::move(built->ring);
-          } else {
-            std::lock_guard<std::mutex> lock(error_mu);
-            if (client_error.ok()) client_error = built.status();
-          }
+    // Stage 0: sessions are created only now, for the cohort, sharing one
+    // validated configuration (each device would hold its own copy; a
+    // process holding 10,000 copies of a 10,000-client graph would not fit).
+    auto session_config = aggregation::secagg::SessionConfig::create(task.secagg());
+    if (!session_config.ok()) return session_config.status();
+    {
+      const int64_t started = now;
+      std::vector<SimClient*> live;
+      for (auto& c : cohort)
+        if (c.answers(0)) live.push_back(&c);
+      aggregation::parallel_for(live.size(), threads, [&](size_t k) {
+        SimClient& c = *live[k];
+        const double t = thread_cpu_s();
+        c.rng = std::make_unique<crypto::SeededRng>(derive(sc.seed, r, c.member, kSession),
+                                                    "fl.sim.client");
+        auto session = SecAggClient::create(*session_config, c.id, *c.rng);
+        if (!session.ok()) {
+          c.error = session.status();
+          return;
         }
-        quantize_s[i] = seconds_since(t);
-        return input;
-      };
-      SecAggRoundReport report = run_secagg_round(spec);
-      for (double s : report.server_ms) rec.server_s += s / 1e3;
-      const double participants = static_cast<double>(m - rec.dropped[0]);
-      rec.client_cpu_s = report.client_ms_mean * participants / 1e3;
-      rec.bytes_up = report.bytes_up_mean;
-      rec.bytes_down = report.bytes_down_mean + static_cast<double>(model_bytes);
-      if (report.status.ok()) {
-        const auto t = Clock::now();
-        auto mean = aggregation::decode_secure_sum(report.sum, report.included.size(), {q});
-        rec.aggregate_s += seconds_since(t);
-        if (mean.ok()) {
-          rec.included = static_cast<int64_t>(mean->stats.included);
-          rec.total_weight = mean->stats.total_weight;
-          mean_update = std::move(*mean);
-          rec.status = "completed";
-        } else {
-          rec.status = "aborted";  // e.g. every included client failed to train
-          rec.abort_reason = mean.status().message();
-        }
-      } else {
-        rec.status = "aborted";
-        rec.abort_reason = report.status.message();
+        c.session = std::move(*session);
+        auto advertise = c.session->start();
+        if (advertise.ok())
+          c.reply = std::move(*advertise);
+        else
+          c.error = advertise.status();
+        c.protocol_s += thread_cpu_s() - t;
+      });
+      for (SimClient* c : live) {
+        c->took_part = true;
+        c->bytes_down += model_download;
+        if (c->reply) exchange(*c, &*c->reply);
+        c->reply.reset();
       }
-    } else {
-      // Plain FedAvg: the clients whose input would have reached the server.
-      std::vector<size_t> senders;
-      for (size_t i = 0; i < m; ++i)
-        if (drops[i] == DropPoint::kNone || drops[i] == DropPoint::kBeforeUnmasking)
-          senders.push_back(i);
-      aggregation::PlainUpdateSum sum(static_cast<size_t>(num_params));
-      for (size_t base = 0; base < senders.size(); base += threads) {
-        const size_t count = std::min<size_t>(threads, senders.size() - base);
-        std::vector<std::optional<std::vector<float>>> updates(count);
-        aggregation::parallel_for(count, threads,
-                                  [&](size_t k) { updates[k] = train_client(senders[base + k]); });
-        const auto t = Clock::now();
-        for (size_t k = 0; k < count; ++k) {  // in cohort order
-          if (!updates[k]) continue;
-          const auto c = static_cast<size_t>(cohort[senders[base + k]]);
-          auto weighted =
-              aggregation::clip_and_weigh(*updates[k], partition[c].size(), update_config);
-          Status added = weighted.ok() ? sum.add(*weighted) : weighted.status();
-          if (!added.ok() && client_error.ok()) client_error = added;
-        }
-        rec.aggregate_s += seconds_since(t);
-      }
-      rec.bytes_up = static_cast<double>(model_bytes + sizeof(uint64_t));
-      rec.bytes_down = static_cast<double>(model_bytes);
-      rec.included = static_cast<int64_t>(sum.inputs());
-      auto mean = aggregation::decode_plain_sum(sum, {q});
-      if (mean.ok()) {
-        rec.total_weight = mean->stats.total_weight;
-        mean_update = std::move(*mean);
-        rec.status = "completed";
-      } else {
-        rec.status = "aborted";
-        rec.abort_reason = mean.status().message();
-      }
+      close_at_deadline(0, started);
     }
-    if (!client_error.ok() && progress)
-      std::fprintf(progress, "round %d: a client's update was left out: %s\n", round,
-                   client_error.to_string().c_str());
 
-    if (mean_update) {
-      const auto t = Clock::now();
-      auto next = aggregation::step_server_optimizer(
-          std::span<const float>(global.params.data(), static_cast<size_t>(num_params)),
-          *mean_update, *optimizer);
-      if (!next.ok()) return next.status();
-      optimizer = std::move(next->optimizer);
-      global.params = Eigen::Map<const Eigen::VectorXf>(next->weights.data(), num_params);
-      rec.aggregate_s += seconds_since(t);
+    // Stages 1 and 3 answer at once; stage 2 after training, in simulated-time order.
+    for (int s = 1; s < 4 && in_stage(s); ++s) {
+      const int64_t started = now;
+      std::vector<SimClient*> live;
+      for (auto& c : cohort)
+        if (c.session && c.error.ok() && c.answers(s) && (s < 3 || c.masked)) live.push_back(&c);
+      for (SimClient* c : live) exchange(*c, nullptr);  // poll: the stage's requests
+      if (s != 2) {
+        aggregation::parallel_for(live.size(), threads, [&](size_t k) { respond(*live[k]); });
+        for (SimClient* c : live) {
+          if (!in_stage(s)) break;
+          if (c->reply) exchange(*c, &*c->reply);
+          c->reply.reset();
+        }
+        close_at_deadline(s, started);
+        continue;
+      }
+      // Masked input: arrival = simulated training time.
+      for (SimClient* c : live) {
+        const double seconds = static_cast<double>(sc.local.epochs) *
+                               static_cast<double>(partition[c->member].size()) *
+                               sc.stragglers.seconds_per_example * slowness(c->member);
+        c->train_ms = std::llround(seconds * 1000.0);
+      }
+      std::stable_sort(live.begin(), live.end(), [](const SimClient* a, const SimClient* b) {
+        return a->train_ms < b->train_ms;
+      });
+      const int64_t deadline = started + stage_deadline_ms[2];
+      const size_t batch_max = std::max<size_t>(1, 4 * threads);
+      size_t next = 0;
+      while (next < live.size() && in_stage(2) && started + live[next]->train_ms < deadline) {
+        // Only clients the engine will still take: it closes the stage once
+        // clients_per_round inputs arrived, or at the deadline.
+        const uint64_t arrived = engine.snapshot().counts.masked_input;
+        const size_t room = config->cohort_size > arrived ? config->cohort_size - arrived : 1;
+        std::vector<SimClient*> batch;
+        while (next < live.size() && batch.size() < std::min(room, batch_max) &&
+               started + live[next]->train_ms < deadline)
+          batch.push_back(live[next++]);
+        aggregation::parallel_for(batch.size(), threads, [&](size_t k) {
+          SimClient& c = *batch[k];
+          const double t = thread_cpu_s();
+          const model::Dataset local = data.rows(partition[c.member]);
+          model::Model trained = global;
+          auto tc = train_config(task.training(), derive(sc.seed, r, c.member, kTrain));
+          Result<model::TrainReport> report =
+              tc.ok() ? model::train(trained, local, *tc,
+                                     tc->fedprox_mu > 0 ? global.params.data() : nullptr)
+                      : Result<model::TrainReport>(tc.status());
+          c.train_s = thread_cpu_s() - t;
+          if (!report.ok()) {
+            c.error = report.status();  // it leaves the round: a dropout to the others
+            c.inbox.clear();
+            return;
+          }
+          c.loss = report->final_loss();
+          const double tq = thread_cpu_s();
+          crypto::SeededRng qrng(derive(sc.seed, r, c.member, kQuantize), "fl.sim.quantize");
+          auto input = aggregation::build_client_update(
+              std::span<const float>(global.params.data(), static_cast<size_t>(global.size())),
+              std::span<const float>(trained.params.data(), static_cast<size_t>(trained.size())),
+              local.size(), *update_config, qrng);
+          Status set =
+              input.ok() ? c.session->set_input(std::move(input->ring)) : input.status();
+          c.protocol_s += thread_cpu_s() - tq;
+          if (!set.ok()) {
+            c.error = set;
+            c.inbox.clear();
+            return;
+          }
+          respond(c);
+        });
+        for (SimClient* c : batch) {
+          now = std::max(now, started + c->train_ms);
+          if (c->reply && exchange(*c, &*c->reply)) c->masked = true;
+          c->reply.reset();
+        }
+      }
+      for (SimClient* c : live)
+        if (!c->masked && c->error.ok())
+          ++rec.stragglers;  // late: cut by the deadline or the count
+      rec.dropped[2] += rec.stragglers;
+      close_at_deadline(2, started);
     }
-    double loss_sum = 0;
-    int trained = 0;
-    for (size_t i = 0; i < m; ++i) {
-      rec.train_cpu_s += train_s[i];
-      rec.client_cpu_s += quantize_s[i];
-      if (!std::isnan(losses[i])) {
-        loss_sum += losses[i];
+
+    // The outcome, as a polling client learns it.
+    proto::SecAggExchange poll;
+    auto outcome = call([&] { return engine.exchange(cohort.front().id, round_id, poll, now); });
+    rec.aggregate_s = aggregation_times.take();
+    if (outcome.ok() && outcome->state() == proto::SecAggExchangeResponse::COMPLETED) {
+      auto version = (*store)->get_version(outcome->new_version());
+      if (!version.ok()) return version.status();
+      auto metric = [&](const char* name) -> std::optional<double> {
+        auto it = version->metrics.find(name);
+        if (it == version->metrics.end()) return std::nullopt;
+        return it->second;
+      };
+      rec.status = "completed";
+      rec.included = static_cast<int64_t>(metric("clients").value_or(0));
+      rec.total_weight = metric("total_weight").value_or(0);
+      rec.accuracy = metric("accuracy");
+      rec.loss = metric("loss");
+      rec.version = outcome->new_version();
+      auto published = (*store)->list_publications(config->model_name, 1);
+      rec.published = published.ok() && !published->empty() &&
+                      published->front().version_id == outcome->new_version();
+    } else {
+      rec.status = "aborted";
+      rec.abort_reason = outcome.ok() ? outcome->failure_reason() : outcome.status().message();
+    }
+
+    double loss_sum = 0, up = 0, down = 0;
+    int trained = 0, participants = 0;
+    Status client_error;
+    for (const auto& c : cohort) {
+      rec.train_cpu_s += c.train_s;
+      rec.client_cpu_s += c.protocol_s;
+      if (!std::isnan(c.loss)) {
+        loss_sum += c.loss;
         ++trained;
       }
+      if (c.took_part) {
+        ++participants;
+        up += c.bytes_up;
+        down += c.bytes_down;
+      }
+      if (client_error.ok() && !c.error.ok()) client_error = c.error;
     }
     rec.train_loss = trained ? loss_sum / trained : 0.0;
-
-    if (round % sc.eval_every == 0 || round == sc.rounds) {
-      const auto t = Clock::now();
-      auto e = evaluate_on_test(global, test_parts);
-      if (!e.ok()) return e.status();
-      rec.accuracy = e->accuracy;
-      rec.loss = e->loss;
-      rec.eval_s = seconds_since(t);
+    if (participants) {
+      rec.bytes_up = up / participants;
+      rec.bytes_down = down / participants;
     }
-    rec.wall_s = seconds_since(round_start);
-    if (progress) {
-      print_round(progress, rec, sc.rounds);
-      if (!rec.abort_reason.empty())
-        std::fprintf(progress, "round %d aborted: %s\n", round, rec.abort_reason.c_str());
-    }
-    out.rounds.push_back(std::move(rec));
+    if (!client_error.ok() && progress)
+      std::fprintf(progress, "round %d: a client reported: %s\n", round,
+                   client_error.to_string().c_str());
+    finish_record();
   }
   out.total_wall_s = seconds_since(run_start);
   return out;

@@ -1,18 +1,27 @@
-// The in-process simulation mode: a scenario's clients, their local training,
-// secure aggregation and the server optimiser wired together in one process.
+// The in-process simulation mode: a scenario's clients trained and driven in
+// this process against the coordinator's own RoundEngine, Store (SQLite in
+// memory) and Registry (quality gate), wired as fl-coordinator wires them, on
+// a virtual clock.
 //
-// Each round: the online clients are drawn (availability), clients_per_round
-// of them selected, each given a drop point (per-stage dropout, and the
-// masked-input deadline for stragglers), then the round runs. With secure
-// aggregation a client trains only when it reaches the masked-input round,
-// inside run_secagg_round's make_input, so only about `threads` updates are in
-// memory at once; without it the same clients train in fixed-size batches and
-// their updates are averaged with the same weights (example counts), giving
-// the plain weighted mean the secure sum approximates up to quantisation.
+// Each round: the online clients (availability) check in; the engine's
+// selection window closes and it draws ceil(clients_per_round x
+// over_selection) of them; each selected client fetches its task and the
+// global model and runs a SecAggClient session, stopping at its drop point
+// (per-stage dropout). Simulated time moves by event: every protocol reply is
+// instant except the masked input, which arrives after the client's simulated
+// training time (the straggler model); a stage the cohort leaves open closes
+// at the engine's deadline, the masked-input stage at stragglers.deadline_s or
+// as soon as clients_per_round inputs arrived (over-selection). The engine
+// then unmasks, steps the optimiser, scores the new version on the test set
+// and lets the gate publish it or hold it. Deadlines cost no wall time.
 //
-// Deterministic: every random choice derives from (seed, round, client), each
-// client trains single-threaded, and sums are taken in cohort order (or exactly
-// in the ring), so thread scheduling never changes a result.
+// Memory grows with the cohort, not the population: a client's session,
+// randomness and data rows exist only while it is in a round's cohort; rows
+// are materialised when it trains, at most `threads` x a few at a time.
+//
+// Deterministic: every random choice derives from (seed, round, client); the
+// engine is called from one thread in a fixed order, clients train and mask
+// on `threads` threads whose results are delivered in simulated-time order.
 //
 // Thread-safety: run_inprocess may run concurrently with itself.
 #pragma once
@@ -42,13 +51,15 @@ struct RoundRecord {
   double total_weight = 0;               // examples behind the aggregate
   double train_loss = 0;                 // mean final local loss of the clients that trained
   std::optional<double> accuracy, loss;  // test metrics, when evaluated this round
+  bool published = false;                // in-process: the quality gate published the version
+  double sim_s = 0;                      // in-process: simulated (virtual) duration of the round
   double bytes_up = 0, bytes_down = 0;   // per participating client, model download included
   // Wall and compute times: never in rounds.csv, which must be reproducible.
   double wall_s = 0;
   double train_cpu_s = 0;   // local training, summed over clients
   double client_cpu_s = 0;  // quantisation and client protocol, summed over clients
-  double server_s = 0;      // secure aggregation server, all stages
-  double aggregate_s = 0;   // de-quantisation or plain mean, and the server optimiser
+  double server_s = 0;      // the coordinator's calls: selection, tasks, every stage, unmasking
+  double aggregate_s = 0;   // de-quantisation, the optimiser step, evaluation, commit and gate
   double eval_s = 0;
   // Network mode: the coordinator's round id and the model version it
   // produced. What only clients or the coordinator's internals know (secure

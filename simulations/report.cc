@@ -37,7 +37,7 @@ std::string rounds_csv(const RunResult& result) {
       "round,online,cohort,dropped_before_advertise,dropped_before_share_keys,"
       "dropped_before_masked_input,dropped_before_unmasking,stragglers,included,status,k,t,"
       "total_weight,train_loss,test_accuracy,test_loss,bytes_up,bytes_down";
-  s += network ? ",coordinator_round,version\n" : "\n";
+  s += network ? ",coordinator_round,version\n" : ",version,published,sim_s\n";
   for (const RoundRecord& r : result.rounds) {
     if (network) {  // k, t, train_loss and bytes are not measured: empty
       s += std::to_string(r.round) + "," + std::to_string(r.available) + "," +
@@ -58,7 +58,8 @@ std::string rounds_csv(const RunResult& result) {
          std::to_string(r.threshold) + "," + fmt("%.0f", r.total_weight) + "," +
          fmt("%.6f", r.train_loss) + "," + (r.accuracy ? fmt("%.6f", *r.accuracy) : "") + "," +
          (r.loss ? fmt("%.6f", *r.loss) : "") + "," + fmt("%.1f", r.bytes_up) + "," +
-         fmt("%.1f", r.bytes_down) + "\n";
+         fmt("%.1f", r.bytes_down) + "," + (r.version ? std::to_string(*r.version) : "") + "," +
+         (r.version ? (r.published ? "1" : "0") : "") + "," + fmt("%.3f", r.sim_s) + "\n";
   }
   return s;
 }
@@ -123,6 +124,16 @@ nlohmann::ordered_json summary_json(const Scenario& sc, const RunResult& result)
   }
   const double n = std::max<double>(1.0, static_cast<double>(result.rounds.size()));
   j["rounds_completed"] = completed;
+  if (!network) {  // the quality gate's decisions and the simulated time
+    int published = 0;
+    double sim = 0;
+    for (const RoundRecord& r : result.rounds) {
+      published += r.published;
+      sim += r.sim_s;
+    }
+    j["versions_published"] = published;
+    j["simulated_s"] = sim;
+  }
   if (const RoundRecord* last = last_evaluated(result)) {
     j["final_accuracy"] = *last->accuracy;
     j["final_loss"] = *last->loss;

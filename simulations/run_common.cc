@@ -168,12 +168,16 @@ void print_round(std::FILE* f, const RoundRecord& r, int rounds) {
   if (r.stragglers) std::fprintf(f, " (%u late)", r.stragglers);
   std::fprintf(f, "  in %lld %s", static_cast<long long>(r.included), r.status.c_str());
   if (r.accuracy) std::fprintf(f, "  acc %.4f loss %.4f", *r.accuracy, *r.loss);
+  if (r.version)
+    std::fprintf(f, "  v%lld %s", static_cast<long long>(*r.version),
+                 r.published ? "published" : "held");
   std::fprintf(f, "  up %s down %s", human_bytes(r.bytes_up).c_str(),
                human_bytes(r.bytes_down).c_str());
   std::fprintf(f,
-               "  | train %.2fs client %.2fs (cpu)  server %.2fs  agg %.3fs  eval %.2fs  wall "
-               "%.2fs\n",
-               r.train_cpu_s, r.client_cpu_s, r.server_s, r.aggregate_s, r.eval_s, r.wall_s);
+               "  | train %.2fs client %.2fs (cpu)  server %.2fs  agg+eval %.3fs  wall %.2fs"
+               "  sim %.1fs\n",
+               r.train_cpu_s, r.client_cpu_s, r.server_s, r.aggregate_s + r.eval_s, r.wall_s,
+               r.sim_s);
   std::fflush(f);
 }
 

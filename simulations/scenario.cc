@@ -267,6 +267,8 @@ Status reject_for_network_mode(const Section& top, const Scenario& sc) {
                           (std::string(section) == "dropout" ? "per-stage dropout"
                                                              : "compute speed or deadline"));
   }
+  if (top.has("coordinator"))
+    return top.error("coordinator", why + ": the coordinator's selection and deadlines are network.*");
   if (top.has("availability"))
     return top.error("availability", why + ": every fl-client process stays online");
   if (!sc.secagg.enabled)
@@ -279,12 +281,56 @@ Status reject_for_network_mode(const Section& top, const Scenario& sc) {
   return Status::Ok();
 }
 
+// coordinator: the RoundEngine's population settings (EngineSpec).
+Status read_engine_section(const Section& top, Scenario& sc) {
+  const Section s = top.sub("coordinator");
+  EngineSpec& e = sc.coordinator;
+  FL_RETURN_IF_ERROR(s.expect_keys({"over_selection", "min_cohort", "deadlines_s", "gate"}));
+  FL_RETURN_IF_ERROR(s.read("over_selection", e.over_selection, Range::closed(1, 10)));
+  FL_RETURN_IF_ERROR(s.read("min_cohort", e.min_cohort));
+  const Section d = s.sub("deadlines_s");
+  FL_RETURN_IF_ERROR(d.expect_keys({"selection", "advertise_keys", "share_keys", "unmasking"}));
+  const Range deadline = Range::at_least(0.001);
+  FL_RETURN_IF_ERROR(d.read("selection", e.selection_s, deadline));
+  FL_RETURN_IF_ERROR(d.read("advertise_keys", e.advertise_keys_s, deadline));
+  FL_RETURN_IF_ERROR(d.read("share_keys", e.share_keys_s, deadline));
+  FL_RETURN_IF_ERROR(d.read("unmasking", e.unmasking_s, deadline));
+  const Section g = s.sub("gate");
+  FL_RETURN_IF_ERROR(g.expect_keys({"metric", "higher_is_better", "tolerance", "require_metric"}));
+  FL_RETURN_IF_ERROR(
+      g.read_choice("metric", e.gate_metric, {"accuracy", "precision", "recall", "f1", "loss"}));
+  FL_RETURN_IF_ERROR(g.read("higher_is_better", e.gate_higher_is_better));
+  FL_RETURN_IF_ERROR(g.read("tolerance", e.gate_tolerance, Range::at_least(0)));
+  FL_RETURN_IF_ERROR(g.read("require_metric", e.gate_require_metric));
+  const double target =
+      std::ceil(static_cast<double>(sc.clients_per_round) * e.over_selection - 1e-9);
+  if (s.has("min_cohort") && (e.min_cohort < 2 || static_cast<double>(e.min_cohort) > target))
+    return s.error("min_cohort", "must be in [2, ceil(clients_per_round x over_selection) = " +
+                                     std::to_string(static_cast<int64_t>(target)) + "], got " +
+                                     std::to_string(e.min_cohort));
+  return Status::Ok();
+}
+
+// What the in-process run cannot honour now that it drives the coordinator's
+// RoundEngine: the engine always runs secure aggregation and scores every new
+// version for the quality gate.
+Status reject_for_engine(const Section& top, const Scenario& sc) {
+  const std::string why = "not supported in-process: the run drives the coordinator's RoundEngine";
+  if (!sc.secagg.enabled)
+    return top.sub("secagg").error("enabled", why + ", which always runs secure aggregation");
+  if (sc.eval_every != 1)
+    return top.sub("evaluation")
+        .error("every", why + ", which scores every new version (the quality gate judges each one)");
+  return Status::Ok();
+}
+
 Status read_scenario(const Section& top, Scenario& sc) {
   FL_RETURN_IF_ERROR(top.expect_keys(
       {"name",     "description",       "seed",         "mode",    "data",       "partition",
        "clients",  "clients_per_round", "rounds",       "model",   "local",      "server",
        "dropout",  "stragglers",        "availability", "secagg",  "evaluation", "target_accuracy",
-       "baseline", "baseline_epochs",   "output",       "threads", "network"}));
+       "baseline", "baseline_epochs",   "output",       "threads", "network",
+       "coordinator"}));
   FL_RETURN_IF_ERROR(top.read("name", sc.name));
   if (sc.name.empty()) return top.error("name", "every scenario needs a name");
   std::string description;
@@ -315,8 +361,9 @@ Status read_scenario(const Section& top, Scenario& sc) {
   if (sc.output.empty()) sc.output = "results/" + sc.name;
   FL_RETURN_IF_ERROR(top.read("threads", sc.threads, Range::closed(1, 256)));
   FL_RETURN_IF_ERROR(read_network(top.sub("network"), sc));
+  FL_RETURN_IF_ERROR(read_engine_section(top, sc));
   if (sc.mode == RunMode::kNetwork) return reject_for_network_mode(top, sc);
-  return Status::Ok();
+  return reject_for_engine(top, sc);
 }
 
 }  // namespace

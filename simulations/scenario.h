@@ -112,7 +112,7 @@ struct DropoutSpec {
 struct StragglerSpec {
   double sigma = 0;
   double seconds_per_example = 1e-3;
-  double deadline_s = 0;  // 0: no deadline
+  double deadline_s = 0;  // the masked-input deadline; 0: the coordinator's default, 120 s
 };
 
 // Network mode (mode: network): fl-sim runs a real fl-coordinator and one
@@ -123,6 +123,22 @@ struct NetworkSpec {
   double stage_timeout_s = 30;  // selection and every secure aggregation stage but masked input
   double masked_input_timeout_s = 120;  // includes local training, on shared cores
   double timeout_s = 600;               // the whole run; past it fl-sim stops and fails
+};
+
+// In-process mode drives the coordinator's own RoundEngine and registry
+// (inprocess.h); these are its population and quality-gate settings, named as
+// in fl-coordinator's YAML (population.over_selection, population.min_cohort,
+// population.deadlines_ms, registry.gate). The masked-input deadline is
+// stragglers.deadline_s. Network mode reads network.* instead and refuses
+// this section.
+struct EngineSpec {
+  double over_selection = 1.0;  // selects ceil(clients_per_round x this)
+  int64_t min_cohort = 0;       // fewer check-ins extend the window; 0: 2
+  double selection_s = 1, advertise_keys_s = 10, share_keys_s = 10, unmasking_s = 10;
+  std::string gate_metric = "accuracy";  // scored on the test set by the engine
+  bool gate_higher_is_better = true;
+  double gate_tolerance = 0;
+  bool gate_require_metric = true;
 };
 
 struct Scenario {
@@ -151,6 +167,7 @@ struct Scenario {
   std::string output;  // default results/NAME
   int threads = 2;     // clients trained side by side; server unmasking threads
   NetworkSpec network;
+  EngineSpec coordinator;
 };
 
 // One --set override: "partition.alpha=0.1".

@@ -50,11 +50,18 @@ SecAggRoundReport run_secagg_round(const SecAggRoundSpec& spec) {
   }
   SecAggServer& server = **server_or;
 
+  // One validated configuration shared by every client session: a copy per
+  // client would hold the cohort's whole neighbour graph n times.
+  auto shared = aggregation::secagg::SessionConfig::create(cfg);
+  if (!shared.ok()) {
+    report.status = shared.status();
+    return report;
+  }
   std::vector<std::unique_ptr<crypto::SeededRng>> rngs(n);
   std::vector<std::unique_ptr<SecAggClient>> clients(n);
   for (uint32_t i = 0; i < n; ++i) {
     rngs[i] = std::make_unique<crypto::SeededRng>(spec.seed * 1'000'003 + i, "fl.sim.client");
-    auto c = SecAggClient::create(cfg, cfg.cohort(static_cast<int>(i)), *rngs[i]);
+    auto c = SecAggClient::create(*shared, cfg.cohort(static_cast<int>(i)), *rngs[i]);
     if (!c.ok()) {
       report.status = c.status();
       return report;

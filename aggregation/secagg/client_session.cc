@@ -47,16 +47,23 @@ Result<std::unique_ptr<SecAggClient>> SecAggClient::create(
     std::optional<crypto::Ed25519KeyPair> identity) {
   auto cfg = SessionConfig::create(config);
   if (!cfg.ok()) return cfg.status();
-  auto index = (*cfg)->index_of(self_id);
+  return create(std::move(*cfg), self_id, rng, std::move(identity));
+}
+
+Result<std::unique_ptr<SecAggClient>> SecAggClient::create(
+    std::shared_ptr<const SessionConfig> cfg, uint64_t self_id, crypto::Rng& rng,
+    std::optional<crypto::Ed25519KeyPair> identity) {
+  if (!cfg) return InvalidArgument("no session configuration");
+  auto index = cfg->index_of(self_id);
   if (!index) return InvalidArgument("client " + std::to_string(self_id) + " is not in the cohort");
-  if ((*cfg)->has_identities()) {
+  if (cfg->has_identities()) {
     if (!identity)
       return InvalidArgument("the session requires signed key advertisements: give an identity");
-    if (identity->public_key != (*cfg)->identity_key(*index))
+    if (identity->public_key != cfg->identity_key(*index))
       return InvalidArgument("identity key does not match the cohort's record for this client");
   }
   return std::unique_ptr<SecAggClient>(
-      new SecAggClient(std::move(*cfg), self_id, *index, rng, std::move(identity)));
+      new SecAggClient(std::move(cfg), self_id, *index, rng, std::move(identity)));
 }
 
 SecAggClient::SecAggClient(std::shared_ptr<const SessionConfig> config, uint64_t self_id,

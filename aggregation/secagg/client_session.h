@@ -53,6 +53,11 @@ class SecAggClient {
   static Result<std::unique_ptr<SecAggClient>> create(
       const proto::SecAggConfig& config, uint64_t self_id, crypto::Rng& rng,
       std::optional<crypto::Ed25519KeyPair> identity = std::nullopt);
+  // The same with a validated configuration shared by many sessions (the
+  // simulator's cohort in one process: one graph, not one per client).
+  static Result<std::unique_ptr<SecAggClient>> create(
+      std::shared_ptr<const SessionConfig> config, uint64_t self_id, crypto::Rng& rng,
+      std::optional<crypto::Ed25519KeyPair> identity = std::nullopt);
   ~SecAggClient();
 
   // Round 0: generates both key pairs and advertises their public halves.

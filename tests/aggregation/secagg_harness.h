@@ -33,6 +33,7 @@ struct RoundSetup {
   unsigned server_threads = 1;
   ParallelExecutor* executor = nullptr;
   uint64_t seed = 42;
+  bool shared_config = false;  // every client session on one SessionConfig (the simulator's way)
 };
 
 class TestRound {
@@ -56,10 +57,13 @@ class TestRound {
     auto server_or = SecAggServer::create(config, {s.server_threads, s.executor});
     EXPECT_TRUE(server_or.ok()) << server_or.status().to_string();
     server = std::move(*server_or);
+    auto shared = SessionConfig::create(config);
+    EXPECT_TRUE(shared.ok()) << shared.status().to_string();
     for (uint32_t i = 0; i < s.clients; ++i) {
       rngs.push_back(std::make_unique<crypto::SeededRng>(s.seed * 1000 + i, "test.client"));
-      auto c = SecAggClient::create(config, cohort[i], *rngs.back(),
-                                    s.identities ? std::optional(identities_[i]) : std::nullopt);
+      auto identity = s.identities ? std::optional(identities_[i]) : std::nullopt;
+      auto c = s.shared_config ? SecAggClient::create(*shared, cohort[i], *rngs.back(), identity)
+                               : SecAggClient::create(config, cohort[i], *rngs.back(), identity);
       EXPECT_TRUE(c.ok()) << c.status().to_string();
       clients.push_back(std::move(*c));
       crypto::SeededRng in(s.seed * 31 + i, "test.input");

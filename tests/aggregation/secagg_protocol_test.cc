@@ -20,6 +20,24 @@ TEST(SecAggServer, RecoversExactSumWithNoDropouts) {
   EXPECT_EQ(round.result(), round.plain_sum(round.all_but({})));
 }
 
+// fl-sim's cohort shares one SessionConfig among its client sessions: the
+// same exact sum, and a client not in the cohort is still refused.
+TEST(SecAggServer, ClientsSharingOneConfigurationGiveTheExactSum) {
+  TestRound round({.clients = 12, .dim = 300, .shared_config = true});
+  auto r1 = round.advertise({0});
+  auto r2 = round.step(r1);
+  auto r3 = round.step(r2, {3});
+  round.step(r3);
+  ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted) << round.server->abort_reason();
+  EXPECT_EQ(round.result(), round.plain_sum(round.all_but({0, 3})));
+  auto shared = SessionConfig::create(round.config);
+  ASSERT_TRUE(shared.ok());
+  crypto::SeededRng rng(1, "test.outsider");
+  auto outsider = SecAggClient::create(*shared, 99, rng);
+  ASSERT_FALSE(outsider.ok());
+  EXPECT_NE(outsider.status().message().find("not in the cohort"), std::string::npos);
+}
+
 TEST(SecAggServer, RecoversSumWhenClientsDropAtEveryStage) {
   // 20 clients, threshold 11: one drops before advertising, two before sharing
   // keys, two after sharing keys (their masks must be cancelled), two after

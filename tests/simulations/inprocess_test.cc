@@ -1,5 +1,6 @@
-// The in-process run: reproducible from its seed, learning over rounds, and
-// secure aggregation giving (up to quantisation) the model plain FedAvg gives.
+// The in-process run on the coordinator's RoundEngine: reproducible from its
+// seed, learning over rounds despite dropouts, with the engine's
+// over-selection, stage deadlines and quality gate.
 #include "simulations/inprocess.h"
 
 #include <gtest/gtest.h>
@@ -102,34 +103,82 @@ TEST(InProcess, AccuracyImprovesOverRoundsDespiteDropouts) {
   EXPECT_GT(dropped, 0);
 }
 
-TEST(InProcess, SecureAggregationGivesNearlyThePlainFedAvgModel) {
-  // Dropouts the secure round survives (drops before masked input only), so
-  // both aggregate the same clients. With an L2 clip both paths clip alike
-  // (the one client pipeline), and the clip does change the model.
-  double plain_loss[2] = {0, 0};
+// The L2 clip (secagg.l2_clip) is applied by the one client pipeline the
+// engine's tasks describe: clipping every update hard changes the model.
+TEST(InProcess, AnL2ClipInTheTaskChangesTheModel) {
+  double loss[2] = {0, 0};
   for (int clip = 0; clip < 2; ++clip) {
-    const std::vector<Override> settings = {{"dropout.before_share_keys", "0"},
-                                            {"dropout.before_unmasking", "0"},
-                                            {"stragglers.deadline_s", "0"},
-                                            {"secagg.l2_clip", clip ? "0.05" : "0"}};
-    auto with = [&](const char* enabled) {
-      auto o = settings;
-      o.push_back({"secagg.enabled", enabled});
-      return run_inprocess(tiny(o), nullptr);
-    };
-    auto on = with("true");
-    auto off = with("false");
-    ASSERT_TRUE(on.ok()) << on.status().to_string();
-    ASSERT_TRUE(off.ok()) << off.status().to_string();
-    for (size_t i = 0; i < on->rounds.size(); ++i) {
-      EXPECT_EQ(on->rounds[i].included, off->rounds[i].included) << "round " << i + 1;
-      EXPECT_NEAR(on->rounds[i].total_weight, off->rounds[i].total_weight, 0.5);
-      EXPECT_NEAR(*on->rounds[i].accuracy, *off->rounds[i].accuracy, 0.01) << "round " << i + 1;
-      EXPECT_NEAR(*on->rounds[i].loss, *off->rounds[i].loss, 1e-3) << "round " << i + 1;
-    }
-    plain_loss[clip] = *off->rounds.back().loss;
+    auto r = run_inprocess(tiny({{"dropout", "{}"},
+                                 {"stragglers.deadline_s", "0"},
+                                 {"secagg.l2_clip", clip ? "0.05" : "0"}}),
+                           nullptr);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    ASSERT_EQ(r->rounds.back().status, "completed");
+    loss[clip] = *r->rounds.back().loss;
   }
-  EXPECT_GT(std::abs(plain_loss[1] - plain_loss[0]), 1e-2) << "the clip changed nothing";
+  EXPECT_GT(std::abs(loss[1] - loss[0]), 1e-2) << "the clip changed nothing";
+}
+
+// Over-selection is the engine's: it selects ceil(10 x 1.5) = 15 and closes
+// the masked-input stage at the 10th input, so the 5 slowest are cut.
+TEST(InProcess, OverSelectionCutsTheSlowestClientsAtTheCohortSize) {
+  auto r = run_inprocess(tiny({{"coordinator", "{over_selection: 1.5}"},
+                               {"availability", "1"},
+                               {"dropout", "{}"},
+                               {"stragglers.deadline_s", "0"},
+                               {"rounds", "3"}}),
+                         nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  for (const auto& round : r->rounds) {
+    EXPECT_EQ(round.status, "completed");
+    EXPECT_EQ(round.cohort, 15);
+    EXPECT_EQ(round.included, 10);
+    EXPECT_EQ(round.stragglers, 5u);
+  }
+}
+
+// A client that stops answering leaves its stage open until the engine's
+// deadline closes it: simulated time shows the wait, wall time does not.
+TEST(InProcess, StageDeadlinesCloseWhatDropoutsLeaveOpen) {
+  const std::vector<Override> base = {
+      {"coordinator", "{deadlines_s: {selection: 1, share_keys: 7}}"},
+      {"dropout", "{before_share_keys: 0.2, exact: true}"},
+      {"stragglers.deadline_s", "0"},
+      {"rounds", "2"}};
+  auto dropped = run_inprocess(tiny(base), nullptr);
+  ASSERT_TRUE(dropped.ok()) << dropped.status().to_string();
+  auto all = base;
+  all[1] = {"dropout", "{}"};
+  auto none = run_inprocess(tiny(all), nullptr);
+  ASSERT_TRUE(none.ok()) << none.status().to_string();
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(dropped->rounds[i].status, "completed");
+    EXPECT_EQ(dropped->rounds[i].dropped[1], 2u);
+    EXPECT_EQ(dropped->rounds[i].included, 8);
+    EXPECT_GE(dropped->rounds[i].sim_s, 1 + 7);  // the window, then the share-keys deadline
+    EXPECT_LT(none->rounds[i].sim_s, 7);
+  }
+}
+
+// The registry's quality gate judges every version; a held candidate is
+// still trained on. A gate that wants the loss to rise holds the candidates
+// that improve, and the model improves all the same.
+TEST(InProcess, QualityGateDecidesWhatIsPublishedNotWhatIsTrained) {
+  auto r = run_inprocess(
+      tiny({{"coordinator", "{gate: {metric: loss, higher_is_better: true}}"}, {"dropout", "{}"}}),
+      nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  int held = 0;
+  double published_loss = -1;  // the initial version has no metric: the first candidate passes
+  for (const auto& round : r->rounds) {
+    ASSERT_EQ(round.status, "completed");
+    ASSERT_TRUE(round.loss && round.version);
+    EXPECT_EQ(round.published, *round.loss >= published_loss) << "round " << round.round;
+    if (round.published) published_loss = *round.loss;
+    held += !round.published;
+  }
+  EXPECT_GT(held, 0);
+  EXPECT_GT(*r->rounds.back().accuracy, *r->rounds.front().accuracy + 0.05);
 }
 
 TEST(InProcess, EveryPartitionKindRuns) {

@@ -184,13 +184,13 @@ TEST(Scenario, SetOverridesApplyBeforeValidation) {
                            {"partition.alpha", "0.1"},
                            {"local.lr", "0.2"},
                            {"model.hidden", "[16, 8]"},
-                           {"secagg.enabled", "false"}});
+                           {"secagg.graph", "complete"}});
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   EXPECT_EQ(s->rounds, 7);
   EXPECT_DOUBLE_EQ(s->partition.alpha, 0.1);
   EXPECT_DOUBLE_EQ(s->local.lr, 0.2);
   EXPECT_EQ(s->model.hidden, (std::vector<int>{16, 8}));
-  EXPECT_FALSE(s->secagg.enabled);
+  EXPECT_EQ(s->secagg.graph, "complete");
   // A bad override is named as such.
   const std::string e = error_of(kValid, {{"partition.alpha", "-1"}});
   EXPECT_NE(e.find("--set partition.alpha=-1: partition.alpha: must be > 0"), std::string::npos)
@@ -204,6 +204,48 @@ TEST(Scenario, SetOverridesApplyBeforeValidation) {
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->key, "a.b");
   EXPECT_EQ(o->value, "c=d");
+}
+
+// In-process runs drive the coordinator's RoundEngine: what it cannot do is
+// refused at the key's line, and its own settings are range-checked there.
+TEST(Scenario, InProcessRefusesWhatTheRoundEngineCannotHonour) {
+  const std::string plain = error_of(R"(name: x
+secagg:
+  enabled: false
+)");
+  EXPECT_NE(plain.find("bad.yaml:3:12: secagg.enabled: not supported in-process"),
+            std::string::npos)
+      << plain;
+  const std::string every = error_of("name: x\nevaluation:\n  every: 5\n");
+  EXPECT_NE(every.find("bad.yaml:3:10: evaluation.every: not supported in-process"),
+            std::string::npos)
+      << every;
+  const std::string over = error_of(std::string(kValid) + "coordinator:\n  over_selection: 0.5\n");
+  EXPECT_NE(over.find("bad.yaml:17:19: coordinator.over_selection: must be in [1, 10]"),
+            std::string::npos)
+      << over;
+  const std::string min = error_of(std::string(kValid) + "coordinator:\n  min_cohort: 9\n");
+  EXPECT_NE(min.find("coordinator.min_cohort: must be in [2, ceil(clients_per_round x "
+                     "over_selection) = 5], got 9"),
+            std::string::npos)
+      << min;
+  const std::string gate =
+      error_of(std::string(kValid) + "coordinator:\n  gate:\n    metric: speed\n");
+  EXPECT_NE(gate.find("bad.yaml:18:13: coordinator.gate.metric: must be one of"), std::string::npos)
+      << gate;
+  auto ok = parse_scenario(std::string(kValid) + R"(coordinator:
+  over_selection: 1.4
+  min_cohort: 3
+  deadlines_s: {selection: 2, share_keys: 5}
+  gate: {metric: loss, higher_is_better: false, tolerance: 0.01}
+)",
+                           "ok.yaml", {});
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_DOUBLE_EQ(ok->coordinator.over_selection, 1.4);
+  EXPECT_EQ(ok->coordinator.min_cohort, 3);
+  EXPECT_DOUBLE_EQ(ok->coordinator.share_keys_s, 5);
+  EXPECT_EQ(ok->coordinator.gate_metric, "loss");
+  EXPECT_FALSE(ok->coordinator.gate_higher_is_better);
 }
 
 TEST(Scenario, CommandExitsTwoOnBadInputAndOnWhatNetworkModeCannotRun) {
