@@ -23,6 +23,7 @@
 
 #include "coordinator/http/response.h"
 #include "coordinator/http/server_context.h"
+#include "coordinator/http/streamed_body.h"
 #include "crypto/kdf.h"
 
 namespace fl::http {
@@ -216,11 +217,22 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       if (!take_rate_token(context_.client_rate_limiter, "admin")) return;
     }
 
+    prepare_body();
     if (parser_->is_done()) return handle_request();
     if (route_->options.auth_class.empty() && !reserve_unauthenticated_body()) return;
     const uint64_t expected = parser_->content_length().value_or(limit);
     if (expected > options().large_body_bytes) return wait_for_upload_slot();
     do_read_body();
+  }
+
+  // Once the request may have a body: hash it as it streams in when the
+  // signed header declared its digest, and read a large one into a pooled
+  // buffer (streamed_body.h).
+  void prepare_body() {
+    StreamedBody::value_type& body = parser_->get().body();
+    if (request_.declared_body_hash) body.hash.emplace();
+    body.pool = &context_.body_pool;
+    body.pool_above = options().large_body_bytes;
   }
 
   // RFC 9112 6.3: a request whose body length the server cannot determine
@@ -385,7 +397,9 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   void release_upload_slot() {
     if (!holds_upload_slot_) return;
     holds_upload_slot_ = false;
-    context_.upload_gate.release();
+    // The last large upload of a burst: its pooled buffers go back to the
+    // allocator, so an idle server holds none (body_buffer_pool.h).
+    if (context_.upload_gate.release()) context_.body_pool.clear();
   }
 
   void release_request_resources() {
@@ -408,12 +422,15 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   }
 
   void handle_request() {
-    request_.body = std::move(parser_->get().body());
+    StreamedBody::value_type& body = parser_->get().body();
+    request_.body = std::move(body.bytes);
+    std::optional<crypto::Key32> digest;
+    if (body.hash) digest = body.hash->finish();
     if (grew_buffer_ && buffer_.size() == 0) {
       buffer_.shrink_to_fit();
       grew_buffer_ = false;
     }
-    if (!body_matches_declared_hash())
+    if (!body_matches_declared_hash(digest))
       return send_error(401, "request body does not match its signed hash");
     Response response;
     try {
@@ -429,12 +446,17 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   }
 
   // The signature covered the header, which names the body's digest; the
-  // body is only trusted once it hashes to that digest. Constant time, as the
-  // digest is compared against attacker-chosen bytes.
-  bool body_matches_declared_hash() const {
+  // body is only trusted once it hashes to that digest (`streamed`, computed
+  // while it was read; prepare_body() asks for it whenever a digest is
+  // declared). Constant time, as the digest is compared against
+  // attacker-chosen bytes.
+  bool body_matches_declared_hash(const std::optional<crypto::Key32>& streamed) const {
     if (!request_.declared_body_hash) return true;
-    const crypto::Key32 digest = crypto::blake2b_256(crypto::ByteSpan(
-        reinterpret_cast<const uint8_t*>(request_.body.data()), request_.body.size()));
+    const crypto::Key32 digest =
+        streamed
+            ? *streamed
+            : crypto::blake2b_256(crypto::ByteSpan(
+                  reinterpret_cast<const uint8_t*>(request_.body.data()), request_.body.size()));
     return sodium_memcmp(digest.data(), request_.declared_body_hash->data(), digest.size()) == 0;
   }
 
@@ -459,6 +481,8 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       Request done;
       std::swap(request_, done);
       request_.method = std::move(method);
+      if (done.body.capacity() > options().large_body_bytes)
+        context_.body_pool.release(std::move(done.body));
     }
     release_request_resources();
     // Keep the connection only if the request was read to its end and the
@@ -568,7 +592,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   Stream stream_;
   std::string peer_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<StreamedBody>> parser_;
   std::optional<bhttp::response<ResponseBody>> response_;
   std::string owned_body_;                          // the body response_ views, or
   std::shared_ptr<const std::string> shared_body_;  // a shared one
