@@ -37,27 +37,4 @@ Key32 blake2b_256(ByteSpan message) {
   return out;
 }
 
-namespace {
-crypto_generichash_state& generichash_state(uint8_t* bytes) {
-  return *reinterpret_cast<crypto_generichash_state*>(bytes);
-}
-}  // namespace
-
-Blake2b256Stream::Blake2b256Stream() {
-  static_assert(sizeof(crypto_generichash_state) <= sizeof(state_));
-  static_assert(alignof(crypto_generichash_state) <= alignof(Blake2b256Stream));
-  ensure_sodium();
-  crypto_generichash_init(&generichash_state(state_), nullptr, 0, sizeof(Key32));
-}
-
-void Blake2b256Stream::update(ByteSpan piece) {
-  crypto_generichash_update(&generichash_state(state_), piece.data(), piece.size());
-}
-
-Key32 Blake2b256Stream::finish() {
-  Key32 out;
-  crypto_generichash_final(&generichash_state(state_), out.data(), out.size());
-  return out;
-}
-
 }  // namespace fl::crypto

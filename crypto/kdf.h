@@ -21,21 +21,4 @@ Secret32 derive_pair_key(const Secret32& ikm, ByteSpan session_id, uint64_t part
 // Unkeyed BLAKE2b-256 of a message, for fingerprints and seeds.
 Key32 blake2b_256(ByteSpan message);
 
-// The same digest over a message that arrives in pieces: update() with each
-// piece in order, then finish() once. Lets a reader hash bytes while they are
-// still in cache instead of in a second pass over the whole message.
-// Thread-safety: a value; one thread at a time.
-class Blake2b256Stream {
- public:
-  Blake2b256Stream();
-  void update(ByteSpan piece);
-  // The digest of every piece so far; the stream must not be used after.
-  Key32 finish();
-
- private:
-  // crypto_generichash_state (libsodium keeps it 64-byte aligned), held as
-  // bytes so this header needs no libsodium include.
-  alignas(64) uint8_t state_[384];
-};
-
 }  // namespace fl::crypto

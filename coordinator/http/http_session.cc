@@ -24,7 +24,7 @@
 #include "coordinator/http/response.h"
 #include "coordinator/http/server_context.h"
 #include "coordinator/http/streamed_body.h"
-#include "crypto/kdf.h"
+#include "protocol/signature_scheme.h"
 
 namespace fl::http {
 namespace {
@@ -452,11 +452,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   // attacker-chosen bytes.
   bool body_matches_declared_hash(const std::optional<crypto::Key32>& streamed) const {
     if (!request_.declared_body_hash) return true;
-    const crypto::Key32 digest =
-        streamed
-            ? *streamed
-            : crypto::blake2b_256(crypto::ByteSpan(
-                  reinterpret_cast<const uint8_t*>(request_.body.data()), request_.body.size()));
+    const crypto::Key32 digest = streamed ? *streamed : auth::body_hash(request_.body);
     return sodium_memcmp(digest.data(), request_.declared_body_hash->data(), digest.size()) == 0;
   }
 

@@ -1,7 +1,7 @@
 // Internal to fl_http: the Beast body type a request is read into. Like
 // http::string_body, with two differences that matter at upload sizes:
 //
-// - The body's BLAKE2b-256 is computed piece by piece as Beast hands over
+// - The body's digest (auth::body_hash) is computed piece by piece as Beast hands over
 //   each read (still in cache), when authentication declared a digest for it
 //   (Request::declared_body_hash); no second pass over the whole body.
 // - A body declared larger than `pool_above` bytes is read into a buffer from
@@ -25,14 +25,14 @@
 #include <string>
 
 #include "coordinator/http/body_buffer_pool.h"
-#include "crypto/kdf.h"
+#include "protocol/signature_scheme.h"
 
 namespace fl::http {
 
 struct StreamedBody {
   struct value_type {
     std::string bytes;
-    std::optional<crypto::Blake2b256Stream> hash;  // set: hash bytes as they arrive
+    std::optional<auth::BodyHasher> hash;  // set: hash bytes as they arrive
     BodyBufferPool* pool = nullptr;
     uint64_t pool_above = 0;
   };
@@ -69,9 +69,7 @@ struct StreamedBody {
           return taken;
         }
         body_.bytes.append(data, piece.size());
-        if (body_.hash)
-          body_.hash->update(
-              crypto::ByteSpan(reinterpret_cast<const uint8_t*>(data), piece.size()));
+        if (body_.hash) body_.hash->update(std::string_view(data, piece.size()));
         taken += piece.size();
       }
       return taken;

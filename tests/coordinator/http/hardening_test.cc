@@ -16,7 +16,7 @@
 
 #include "coordinator/http/http_server.h"
 #include "crypto/bytes.h"
-#include "crypto/kdf.h"
+#include "protocol/signature_scheme.h"
 #include "tests/coordinator/http/raw_connection.h"
 
 namespace fl::http {
@@ -62,10 +62,8 @@ Authorizer test_authorizer(std::atomic<int>* calls = nullptr) {
   };
 }
 
-std::string hash_hex(const std::string& body) {
-  return crypto::to_hex(crypto::blake2b_256(
-      crypto::ByteSpan(reinterpret_cast<const uint8_t*>(body.data()), body.size())));
-}
+// The digest the server compares a body with (the signing scheme's).
+std::string hash_hex(const std::string& body) { return auth::body_hash_hex(body); }
 
 // Routes: a signed upload, an admin action, an open (unauthenticated) upload,
 // an open poll; each handler counts its runs.
