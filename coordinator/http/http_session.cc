@@ -7,6 +7,7 @@
 // the session alive through shared_from_this.
 
 #include <sodium.h>
+#include <sys/mman.h>
 
 #include <array>
 #include <boost/asio/dispatch.hpp>
@@ -19,6 +20,7 @@
 #include <exception>
 #include <limits>
 #include <memory>
+#include <new>
 #include <type_traits>
 
 #include "coordinator/http/response.h"
@@ -44,10 +46,9 @@ constexpr std::string_view kUnmatchedRoute = "unmatched";
 // the client reads it (the problem nginx's lingering_close solves).
 constexpr auto kLingerTime = std::chrono::milliseconds(500);
 constexpr size_t kLingerMaxBytes = size_t{1} << 20;
-// Bodies above this get a read buffer of kLargeReadBytes (Beast's largest
-// single read in http::async_read).
+// Bodies above this get a read buffer of up to kLargeReadBytes (ReadBuffer).
 constexpr uint64_t kSmallBodyBytes = 16 * 1024;
-constexpr size_t kLargeReadBytes = 64 * 1024;
+constexpr size_t kLargeReadBytes = size_t{1} << 20;
 // Retry-After for a refusal because the server's unauthenticated byte budget
 // is spent: it frees as soon as requests in flight finish.
 constexpr auto kBusyRetryAfter = std::chrono::seconds(1);
@@ -55,6 +56,50 @@ constexpr auto kBusyRetryAfter = std::chrono::seconds(1);
 // Responses are written from a view, so a shared payload is never copied.
 using ResponseBody = bhttp::span_body<const char>;
 using BodyView = ResponseBody::value_type;
+
+// The connection's read buffer. Beast's http::async_read asks for at most
+// 64 KiB per read; a 4 MB upload then costs ~64 reads, each a wakeup of the
+// io thread when the bytes trickle in. Beast asks read_size_helper (found by
+// argument-dependent lookup, boost/beast/core/impl/read_size.hpp) when the
+// buffer type has one: this one lets a read fill all the free capacity, which
+// do_read_body() sets per request (at most kLargeReadBytes, at most the body).
+//
+// Its storage comes straight from mmap above kMappedReadBytes and goes back to
+// the kernel when the body is read: a few hundred KiB per upload taken from
+// and returned to the heap would leave holes that keep the process's RSS up.
+constexpr size_t kMappedReadBytes = 128 * 1024;
+
+template <class T>
+struct ReadBufferAllocator {
+  using value_type = T;
+  ReadBufferAllocator() = default;
+  template <class U>
+  ReadBufferAllocator(const ReadBufferAllocator<U>&) {}  // NOLINT: rebinding
+
+  T* allocate(size_t n) {
+    const size_t bytes = n * sizeof(T);
+    if (bytes < kMappedReadBytes) return static_cast<T*>(::operator new(bytes));
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t n) {
+    const size_t bytes = n * sizeof(T);
+    if (bytes < kMappedReadBytes) return ::operator delete(p);
+    munmap(p, bytes);
+  }
+  template <class U>
+  bool operator==(const ReadBufferAllocator<U>&) const {
+    return true;
+  }
+};
+
+class ReadBuffer : public beast::basic_flat_buffer<ReadBufferAllocator<char>> {};
+
+[[maybe_unused]] std::size_t read_size_helper(ReadBuffer& buffer, std::size_t) {
+  const size_t room = buffer.max_size() - buffer.size();
+  return std::min(std::max<size_t>(512, buffer.capacity() - buffer.size()), room);
+}
 
 bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
@@ -376,14 +421,13 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   }
 
   void do_read_body() {
-    // Beast reads into buffer_ no more than its free capacity (at least 512
-    // bytes, at most 64 KiB). Left at the header's few hundred bytes, a 4 MB
-    // upload would take ~8,000 recvmsg calls; give large bodies the full
-    // 64 KiB, and give it back once the body is read (idle connections keep
-    // only a small buffer).
+    // Each read fills at most buffer_'s free capacity (ReadBuffer). Left at
+    // the header's few hundred bytes, a 4 MB upload would take ~8,000
+    // recvmsg calls; give large bodies up to kLargeReadBytes, and give it
+    // back once the body is read (idle connections keep only a small buffer).
     const uint64_t expected = parser_->content_length().value_or(route_->options.max_body_bytes);
     if (expected > kSmallBodyBytes) {
-      buffer_.reserve(kLargeReadBytes);
+      buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(expected, kLargeReadBytes)));
       grew_buffer_ = true;
     } else if (expected > buffer_.capacity() - buffer_.size()) {
       // A small body (a prediction request of a few KB) in one read, not ten.
@@ -587,7 +631,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   ServerContext& context_;
   Stream stream_;
   std::string peer_;
-  beast::flat_buffer buffer_;
+  ReadBuffer buffer_;
   std::optional<bhttp::request_parser<StreamedBody>> parser_;
   std::optional<bhttp::response<ResponseBody>> response_;
   std::string owned_body_;                          // the body response_ views, or
