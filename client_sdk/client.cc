@@ -171,7 +171,7 @@ Status Client::Impl::enroll() {
   if (!enrolled.ParseFromString(response->body))
     return DataLoss("enrolment: the coordinator's answer is not an EnrollResponse");
   client_id = enrolled.client_id();
-  // Requests are signed for this coordinator only (fl-request-v2); the
+  // Requests are signed for this coordinator only (fl-request-v3); the
   // audience is kept in memory, in the signer, and learnt again at each start.
   if (enrolled.audience().empty())
     return FailedPrecondition(

@@ -1,4 +1,4 @@
-// Produces the fl-request-v2 headers (signature_scheme.h) for one client's
+// Produces the fl-request-v3 headers (signature_scheme.h) for one client's
 // outgoing requests to one coordinator. Used by the SDK transport on every
 // attempt, so a retried request gets a fresh timestamp and nonce and is not
 // refused as a replay.

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "crypto/kdf.h"
+#include "blake3.h"
 
 namespace fl::auth {
 
@@ -12,9 +12,31 @@ int64_t system_unix_millis() {
       .count();
 }
 
+struct BodyHasher::State {
+  blake3_hasher hasher;
+};
+
+BodyHasher::BodyHasher() : state_(std::make_unique<State>()) {
+  blake3_hasher_init(&state_->hasher);
+}
+BodyHasher::~BodyHasher() = default;
+BodyHasher::BodyHasher(BodyHasher&&) noexcept = default;
+BodyHasher& BodyHasher::operator=(BodyHasher&&) noexcept = default;
+
+void BodyHasher::update(std::string_view piece) {
+  blake3_hasher_update(&state_->hasher, piece.data(), piece.size());
+}
+
+crypto::Key32 BodyHasher::finish() const {
+  crypto::Key32 digest;
+  blake3_hasher_finalize(&state_->hasher, digest.data(), digest.size());
+  return digest;
+}
+
 crypto::Key32 body_hash(std::string_view body) {
-  return crypto::blake2b_256(
-      crypto::ByteSpan(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+  BodyHasher hasher;
+  hasher.update(body);
+  return hasher.finish();
 }
 
 std::string body_hash_hex(std::string_view body) { return crypto::to_hex(body_hash(body)); }

@@ -124,9 +124,13 @@ Status SecAggServer::check_envelope(uint64_t sender, const proto::ClientToServer
 }
 
 Result<std::vector<proto::ServerToClient>> SecAggServer::handle(
-    uint64_t sender, const proto::ClientToServer& message) {
+    uint64_t sender, const proto::ClientToServer& message, std::string_view masked_vector) {
   uint32_t index = 0;
   FL_RETURN_IF_ERROR(check_envelope(sender, message, index));
+  if (!masked_vector.empty() && (message.body_case() != proto::ClientToServer::kMaskedInput ||
+                                 !message.masked_input().vector().empty()))
+    return InvalidArgument(
+        "a masked vector was given with a message that is not an empty masked input");
   if (stage_ == Stage::kCompleted || stage_ == Stage::kAborted)
     return FailedPrecondition("session is " + stage_name(stage_));
   if (unmasking_ready_) return FailedPrecondition("the unmasking stage has closed");
@@ -169,7 +173,9 @@ Result<std::vector<proto::ServerToClient>> SecAggServer::handle(
       s = on_shares(index, message.encrypted_shares());
       break;
     case Stage::kMaskedInput:
-      s = on_masked_input(index, message.masked_input());
+      s = on_masked_input(index, masked_vector.empty()
+                                     ? std::string_view(message.masked_input().vector())
+                                     : masked_vector);
       break;
     case Stage::kUnmasking:
       s = on_unmasking(index, message.unmasking_shares());
@@ -261,17 +267,17 @@ Status SecAggServer::on_shares(uint32_t index, const proto::EncryptedShares& m) 
   return Status::Ok();
 }
 
-Status SecAggServer::on_masked_input(uint32_t index, const proto::MaskedInput& m) {
+Status SecAggServer::on_masked_input(uint32_t index, std::string_view vector) {
   ClientRecord& me = clients_[index];
   if (!me.shared) return PermissionDenied("client did not share keys in round 1");
   if (me.masked) return AlreadyExists("masked input already received from this client");
-  if (m.vector().size() != config_->input_bytes())
-    return InvalidArgument("masked input is " + std::to_string(m.vector().size()) +
+  if (vector.size() != config_->input_bytes())
+    return InvalidArgument("masked input is " + std::to_string(vector.size()) +
                            " bytes; this session expects " + std::to_string(config_->dimension()) +
                            " elements of " +
                            std::to_string(crypto::ring_element_bytes(config_->ring())) + " bytes");
   if (sum_.empty()) sum_.assign(config_->dimension(), 0);
-  FL_RETURN_IF_ERROR(add_ring_vector(m.vector(), config_->ring(), sum_));
+  FL_RETURN_IF_ERROR(add_ring_vector(vector, config_->ring(), sum_));
   me.masked = true;
   return Status::Ok();
 }

@@ -45,6 +45,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aggregation/parallel.h"
@@ -93,8 +94,12 @@ class SecAggServer {
 
   // One message from `sender`, who the transport has authenticated. Returns the
   // messages to send now (non-empty when this message closed a stage).
+  // `masked_vector`, when not empty, is the vector of a masked input carried
+  // outside `message` (whose masked_input().vector() must then be empty): the
+  // coordinator adds it to the sum straight from the request body.
   Result<std::vector<proto::ServerToClient>> handle(uint64_t sender,
-                                                    const proto::ClientToServer& message);
+                                                    const proto::ClientToServer& message,
+                                                    std::string_view masked_vector = {});
 
   // The current stage's deadline has passed: close it with whoever answered.
   std::vector<proto::ServerToClient> close_stage();
@@ -140,7 +145,7 @@ class SecAggServer {
   Status check_envelope(uint64_t sender, const proto::ClientToServer& m, uint32_t& index) const;
   Status on_advertise(uint32_t index, const proto::AdvertiseKeys& m);
   Status on_shares(uint32_t index, const proto::EncryptedShares& m);
-  Status on_masked_input(uint32_t index, const proto::MaskedInput& m);
+  Status on_masked_input(uint32_t index, std::string_view vector);
   Status on_unmasking(uint32_t index, const proto::UnmaskingShares& m);
   void close_key_sharing();
   bool is_peer(uint32_t u, uint32_t v) const;

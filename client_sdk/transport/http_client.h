@@ -8,7 +8,7 @@
 // client_certificate_file and client_key_file set, the client presents that
 // certificate when the server asks (mutual TLS). When a RequestSigner is
 // given, every request (and every transparent re-send) is freshly signed with
-// the fl-request-v2 headers.
+// the fl-request-v3 headers.
 //
 // Errors: Unavailable for network failures and timeouts (worth retrying, see
 // send_with_retry.h); PermissionDenied when the server's certificate is not

@@ -1,6 +1,6 @@
 // Wires fl_auth into the server: an Authorizer for the two auth classes the
 // coordinator's routes use.
-//   "client": an fl-request-v2 signed request (request_authenticator.h),
+//   "client": an fl-request-v3 signed request (request_authenticator.h),
 //             verified from the header alone (never reads Request::body); sets
 //             Request::client_id and Request::declared_body_hash, which the
 //             server checks the body against once it has read it.

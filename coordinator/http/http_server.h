@@ -94,6 +94,10 @@ struct HttpServerOptions {
   size_t large_body_bytes = size_t{1} << 20;
   size_t max_concurrent_large_bodies = 4;
   std::chrono::milliseconds upload_slot_wait{30'000};
+  // Idle capacity kept from finished large bodies for the next ones, at most
+  // one buffer per slot (body_buffer_pool.h): 64 MiB holds 16 masked inputs
+  // of 10^6 elements; a buffer that does not fit is freed.
+  size_t body_pool_bytes = size_t{64} << 20;
   // Bytes that bodies of routes without an auth class (enrolment, serving)
   // may hold at once, whoever sends them: each reserves its declared length
   // (a chunked body: the route's limit) until its handler returns. Over it:

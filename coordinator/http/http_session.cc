@@ -7,6 +7,7 @@
 // the session alive through shared_from_this.
 
 #include <sodium.h>
+#include <sys/mman.h>
 
 #include <array>
 #include <boost/asio/dispatch.hpp>
@@ -19,11 +20,13 @@
 #include <exception>
 #include <limits>
 #include <memory>
+#include <new>
 #include <type_traits>
 
 #include "coordinator/http/response.h"
 #include "coordinator/http/server_context.h"
-#include "crypto/kdf.h"
+#include "coordinator/http/streamed_body.h"
+#include "protocol/signature_scheme.h"
 
 namespace fl::http {
 namespace {
@@ -43,10 +46,9 @@ constexpr std::string_view kUnmatchedRoute = "unmatched";
 // the client reads it (the problem nginx's lingering_close solves).
 constexpr auto kLingerTime = std::chrono::milliseconds(500);
 constexpr size_t kLingerMaxBytes = size_t{1} << 20;
-// Bodies above this get a read buffer of kLargeReadBytes (Beast's largest
-// single read in http::async_read).
+// Bodies above this get a read buffer of up to kLargeReadBytes (ReadBuffer).
 constexpr uint64_t kSmallBodyBytes = 16 * 1024;
-constexpr size_t kLargeReadBytes = 64 * 1024;
+constexpr size_t kLargeReadBytes = size_t{1} << 20;
 // Retry-After for a refusal because the server's unauthenticated byte budget
 // is spent: it frees as soon as requests in flight finish.
 constexpr auto kBusyRetryAfter = std::chrono::seconds(1);
@@ -54,6 +56,50 @@ constexpr auto kBusyRetryAfter = std::chrono::seconds(1);
 // Responses are written from a view, so a shared payload is never copied.
 using ResponseBody = bhttp::span_body<const char>;
 using BodyView = ResponseBody::value_type;
+
+// The connection's read buffer. Beast's http::async_read asks for at most
+// 64 KiB per read; a 4 MB upload then costs ~64 reads, each a wakeup of the
+// io thread when the bytes trickle in. Beast asks read_size_helper (found by
+// argument-dependent lookup, boost/beast/core/impl/read_size.hpp) when the
+// buffer type has one: this one lets a read fill all the free capacity, which
+// do_read_body() sets per request (at most kLargeReadBytes, at most the body).
+//
+// Its storage comes straight from mmap above kMappedReadBytes and goes back to
+// the kernel when the body is read: a few hundred KiB per upload taken from
+// and returned to the heap would leave holes that keep the process's RSS up.
+constexpr size_t kMappedReadBytes = 128 * 1024;
+
+template <class T>
+struct ReadBufferAllocator {
+  using value_type = T;
+  ReadBufferAllocator() = default;
+  template <class U>
+  ReadBufferAllocator(const ReadBufferAllocator<U>&) {}  // NOLINT: rebinding
+
+  T* allocate(size_t n) {
+    const size_t bytes = n * sizeof(T);
+    if (bytes < kMappedReadBytes) return static_cast<T*>(::operator new(bytes));
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t n) {
+    const size_t bytes = n * sizeof(T);
+    if (bytes < kMappedReadBytes) return ::operator delete(p);
+    munmap(p, bytes);
+  }
+  template <class U>
+  bool operator==(const ReadBufferAllocator<U>&) const {
+    return true;
+  }
+};
+
+class ReadBuffer : public beast::basic_flat_buffer<ReadBufferAllocator<char>> {};
+
+[[maybe_unused]] std::size_t read_size_helper(ReadBuffer& buffer, std::size_t) {
+  const size_t room = buffer.max_size() - buffer.size();
+  return std::min(std::max<size_t>(512, buffer.capacity() - buffer.size()), room);
+}
 
 bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
@@ -216,11 +262,22 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       if (!take_rate_token(context_.client_rate_limiter, "admin")) return;
     }
 
+    prepare_body();
     if (parser_->is_done()) return handle_request();
     if (route_->options.auth_class.empty() && !reserve_unauthenticated_body()) return;
     const uint64_t expected = parser_->content_length().value_or(limit);
     if (expected > options().large_body_bytes) return wait_for_upload_slot();
     do_read_body();
+  }
+
+  // Once the request may have a body: hash it as it streams in when the
+  // signed header declared its digest, and read a large one into a pooled
+  // buffer (streamed_body.h).
+  void prepare_body() {
+    StreamedBody::value_type& body = parser_->get().body();
+    if (request_.declared_body_hash) body.hash.emplace();
+    body.pool = &context_.body_pool;
+    body.pool_above = options().large_body_bytes;
   }
 
   // RFC 9112 6.3: a request whose body length the server cannot determine
@@ -364,14 +421,13 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   }
 
   void do_read_body() {
-    // Beast reads into buffer_ no more than its free capacity (at least 512
-    // bytes, at most 64 KiB). Left at the header's few hundred bytes, a 4 MB
-    // upload would take ~8,000 recvmsg calls; give large bodies the full
-    // 64 KiB, and give it back once the body is read (idle connections keep
-    // only a small buffer).
+    // Each read fills at most buffer_'s free capacity (ReadBuffer). Left at
+    // the header's few hundred bytes, a 4 MB upload would take ~8,000
+    // recvmsg calls; give large bodies up to kLargeReadBytes, and give it
+    // back once the body is read (idle connections keep only a small buffer).
     const uint64_t expected = parser_->content_length().value_or(route_->options.max_body_bytes);
     if (expected > kSmallBodyBytes) {
-      buffer_.reserve(kLargeReadBytes);
+      buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(expected, kLargeReadBytes)));
       grew_buffer_ = true;
     } else if (expected > buffer_.capacity() - buffer_.size()) {
       // A small body (a prediction request of a few KB) in one read, not ten.
@@ -385,7 +441,9 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   void release_upload_slot() {
     if (!holds_upload_slot_) return;
     holds_upload_slot_ = false;
-    context_.upload_gate.release();
+    // The last large upload of a burst: its pooled buffers go back to the
+    // allocator, so an idle server holds none (body_buffer_pool.h).
+    if (context_.upload_gate.release()) context_.body_pool.clear();
   }
 
   void release_request_resources() {
@@ -408,12 +466,15 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   }
 
   void handle_request() {
-    request_.body = std::move(parser_->get().body());
+    StreamedBody::value_type& body = parser_->get().body();
+    request_.body = std::move(body.bytes);
+    std::optional<crypto::Key32> digest;
+    if (body.hash) digest = body.hash->finish();
     if (grew_buffer_ && buffer_.size() == 0) {
       buffer_.shrink_to_fit();
       grew_buffer_ = false;
     }
-    if (!body_matches_declared_hash())
+    if (!body_matches_declared_hash(digest))
       return send_error(401, "request body does not match its signed hash");
     Response response;
     try {
@@ -429,12 +490,13 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   }
 
   // The signature covered the header, which names the body's digest; the
-  // body is only trusted once it hashes to that digest. Constant time, as the
-  // digest is compared against attacker-chosen bytes.
-  bool body_matches_declared_hash() const {
+  // body is only trusted once it hashes to that digest (`streamed`, computed
+  // while it was read; prepare_body() asks for it whenever a digest is
+  // declared). Constant time, as the digest is compared against
+  // attacker-chosen bytes.
+  bool body_matches_declared_hash(const std::optional<crypto::Key32>& streamed) const {
     if (!request_.declared_body_hash) return true;
-    const crypto::Key32 digest = crypto::blake2b_256(crypto::ByteSpan(
-        reinterpret_cast<const uint8_t*>(request_.body.data()), request_.body.size()));
+    const crypto::Key32 digest = streamed ? *streamed : auth::body_hash(request_.body);
     return sodium_memcmp(digest.data(), request_.declared_body_hash->data(), digest.size()) == 0;
   }
 
@@ -459,6 +521,8 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       Request done;
       std::swap(request_, done);
       request_.method = std::move(method);
+      if (done.body.capacity() > options().large_body_bytes)
+        context_.body_pool.release(std::move(done.body));
     }
     release_request_resources();
     // Keep the connection only if the request was read to its end and the
@@ -567,8 +631,8 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   ServerContext& context_;
   Stream stream_;
   std::string peer_;
-  beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  ReadBuffer buffer_;
+  std::optional<bhttp::request_parser<StreamedBody>> parser_;
   std::optional<bhttp::response<ResponseBody>> response_;
   std::string owned_body_;                          // the body response_ views, or
   std::shared_ptr<const std::string> shared_body_;  // a shared one

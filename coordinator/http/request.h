@@ -54,7 +54,7 @@ struct Request {
   std::optional<uint64_t> client_id;                       // set by client authentication
   bool admin = false;                                      // set by admin authentication
   // Set by client authentication, which runs once the header is read and
-  // before any of the body is: the BLAKE2b-256 digest the signed header
+  // before any of the body is: the digest (auth::body_hash) the signed header
   // declares for the body. The server reads the body only after that
   // check and refuses it if its digest differs (nullopt: nothing declared).
   std::optional<std::array<uint8_t, 32>> declared_body_hash;

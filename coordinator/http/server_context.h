@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 
+#include "coordinator/http/body_buffer_pool.h"
 #include "coordinator/http/http_server.h"
 #include "coordinator/http/rate_limiter.h"
 #include "coordinator/http/router.h"
@@ -40,7 +41,8 @@ struct ServerContext {
   ServerContext(Router r, HttpServerOptions o)
       : router(std::move(r)),
         options(std::move(o)),
-        upload_gate(options.max_concurrent_large_bodies) {
+        upload_gate(options.max_concurrent_large_bodies),
+        body_pool(options.max_concurrent_large_bodies, options.body_pool_bytes) {
     if (options.rate_limit) rate_limiter.emplace(*options.rate_limit, options.rate_limit_clock);
     if (options.client_rate_limit)
       client_rate_limiter.emplace(*options.client_rate_limit, options.rate_limit_clock);
@@ -63,6 +65,7 @@ struct ServerContext {
   std::optional<RateLimiter> rate_limiter;         // per peer IP
   std::optional<RateLimiter> client_rate_limiter;  // per authenticated client
   UploadGate upload_gate;
+  BodyBufferPool body_pool;  // buffers of large bodies, reused (body_buffer_pool.h)
   std::optional<boost::asio::ssl::context> tls;
 
   std::atomic<bool> stopping{false};

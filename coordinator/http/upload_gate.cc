@@ -16,18 +16,19 @@ std::optional<UploadGate::Ticket> UploadGate::acquire_or_wait(std::function<void
   return ticket;
 }
 
-void UploadGate::release() {
+bool UploadGate::release() {
   std::function<void()> next;
   {
     std::lock_guard lock(mu_);
     if (waiters_.empty()) {
       ++free_;
-      return;
+      return free_ == slots_;
     }
     next = std::move(waiters_.front().resume);
     waiters_.pop_front();
   }
   next();  // the slot passes to the waiter without ever being free
+  return false;
 }
 
 bool UploadGate::cancel(Ticket ticket) {

@@ -29,7 +29,7 @@ namespace fl::http {
 
 class UploadGate {
  public:
-  explicit UploadGate(size_t slots) : free_(slots == 0 ? 1 : slots) {}
+  explicit UploadGate(size_t slots) : slots_(slots == 0 ? 1 : slots), free_(slots_) {}
 
   // Identifies a queued waiter, for cancel().
   using Ticket = uint64_t;
@@ -37,8 +37,9 @@ class UploadGate {
   // Takes a slot and returns nullopt, or queues `resume` (called once a slot
   // is handed over) and returns the waiter's ticket.
   std::optional<Ticket> acquire_or_wait(std::function<void()> resume);
-  // Gives the slot back, or hands it straight to the oldest waiter.
-  void release();
+  // Gives the slot back, or hands it straight to the oldest waiter. True
+  // when every slot is now free and nobody waits (no large upload in flight).
+  bool release();
   // Removes a waiter that has not been handed a slot: true if it was still
   // queued (its `resume` will never run), false if a slot was already handed
   // to it (its `resume` has run or is running: it owns a slot).
@@ -53,6 +54,7 @@ class UploadGate {
     Ticket ticket;
     std::function<void()> resume;
   };
+  const size_t slots_;
   mutable std::mutex mu_;
   size_t free_;
   Ticket next_ticket_ = 0;

@@ -329,7 +329,8 @@ Result<std::shared_ptr<const std::string>> RoundEngine::model_bytes(int64_t vers
 
 Result<proto::SecAggExchangeResponse> RoundEngine::exchange(uint64_t client_id, int64_t round_id,
                                                             const proto::SecAggExchange& request,
-                                                            int64_t now_ms) {
+                                                            int64_t now_ms,
+                                                            std::string_view masked_vector) {
   Result<proto::SecAggExchangeResponse> result = [&]() -> Result<proto::SecAggExchangeResponse> {
     std::lock_guard<std::mutex> lock(mutex_);
     proto::SecAggExchangeResponse out;
@@ -353,7 +354,7 @@ Result<proto::SecAggExchangeResponse> RoundEngine::exchange(uint64_t client_id, 
       if (phase_ == Phase::kAggregating)
         return FailedPrecondition("round " + std::to_string(round_id) +
                                   " has closed its unmasking stage; poll for the outcome");
-      auto sent = session_->handle(client_id, request.message());
+      auto sent = session_->handle(client_id, request.message(), masked_vector);
       if (!sent.ok()) return sent.status();
       route(std::move(*sent));
       after_progress(now_ms);

@@ -135,9 +135,12 @@ class RoundEngine {
   // The serialized model of a version (the registry's bytes). Shared and
   // immutable: a cohort downloading the global version at once holds one copy.
   Result<std::shared_ptr<const std::string>> model_bytes(int64_t version_id);
+  // `masked_vector`: a masked input's vector read in place from the request
+  // body (protocol/secagg_exchange_reader.h), or empty when it is in `request`.
   Result<proto::SecAggExchangeResponse> exchange(uint64_t client_id, int64_t round_id,
                                                  const proto::SecAggExchange& request,
-                                                 int64_t now_ms);
+                                                 int64_t now_ms,
+                                                 std::string_view masked_vector = {});
   // Federated evaluation: a client of round `round_id` reports its counts
   // for the round's new version. NotFound when the round has no evaluation
   // open (none asked, or concluded); PermissionDenied for a client whose

@@ -18,6 +18,7 @@
 #include "model/fashion_mnist.h"
 #include "model/serialization.h"
 #include "proto/coordinator.pb.h"
+#include "protocol/secagg_exchange_reader.h"
 
 namespace fl::coordinator {
 namespace {
@@ -353,9 +354,12 @@ http::Router CoordinatorService::routes() {
           [this](const Request& r) {
             const int64_t round = parse_id(r.param("round"));
             if (round < 0) return http::json_error(400, "round must be a number");
-            proto::SecAggExchange req;
-            if (!parse_body(r, req)) return malformed("SecAggExchange");
-            auto resp = engine_->exchange(*r.client_id, round, req, unix_millis_now());
+            // The masked input's vector stays in the body: the session adds
+            // it to the running sum from there (no protobuf copy).
+            auto req = protocol::read_secagg_exchange(r.body);
+            if (!req.ok()) return malformed("SecAggExchange");
+            auto resp = engine_->exchange(*r.client_id, round, req->exchange, unix_millis_now(),
+                                          req->masked_vector);
             if (!resp.ok()) return from_status(resp.status());
             return http::protobuf_response(resp->SerializeAsString());
           },

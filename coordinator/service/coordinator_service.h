@@ -103,7 +103,7 @@ class CoordinatorService {
 
 int64_t unix_millis_now();
 
-// The id signed client requests are bound to (fl-request-v2's audience), so a
+// The id signed client requests are bound to (fl-request-v3's audience), so a
 // request captured at one coordinator is refused by another: config.audience,
 // or else "fl-" + the first 16 hex digits of a domain-separated BLAKE2b of the
 // admin token, which differs between deployments (their admin tokens do), stays the

@@ -55,7 +55,7 @@ Result<std::vector<std::string>> issue_device_tokens(Store& store, crypto::Rng& 
 // Adds POST /v1/enroll to `router`, enrolling into `store` as `config` says;
 // `now_ms` is the clock for enrolment times and certificate expiry. The
 // response tells the device `audience`, the coordinator id its request
-// signatures must cover (fl-request-v2).
+// signatures must cover (fl-request-v3).
 Status add_enroll_route(http::Router& router, const EnrollmentConfig& config, Store& store,
                         std::function<int64_t()> now_ms, std::string audience);
 

@@ -1,4 +1,4 @@
-// Fuzzes the fl-request-v2 verifier with arbitrary request lines and header
+// Fuzzes the fl-request-v3 verifier with arbitrary request lines and header
 // values. It never sees a body (verification is from the header alone).
 #include <string>
 #include <string_view>

@@ -1,4 +1,4 @@
-// Verifies fl-request-v2 signed requests (protocol/signature_scheme.h) from
+// Verifies fl-request-v3 signed requests (protocol/signature_scheme.h) from
 // their headers alone and returns who sent them and the body hash they
 // declare; the caller checks the body against that hash once it has read it.
 //
@@ -58,7 +58,7 @@ struct SignedRequest {
   std::optional<std::string_view> signature;
 };
 
-// Who sent an authenticated request, and the BLAKE2b-256 digest its signed
+// Who sent an authenticated request, and the digest (auth::body_hash) its signed
 // header declares for the body (the body itself is not yet verified).
 struct AuthenticatedRequest {
   uint64_t client_id = 0;

@@ -86,6 +86,41 @@ class RequestAuthTest : public ::testing::Test {
   RequestAuthenticator authenticator_;
 };
 
+// X-FL-Body-Hash is BLAKE3 with a 32-byte output: the official test vectors
+// (BLAKE3-team/BLAKE3 test_vectors/test_vectors.json: input byte i is i mod
+// 251; the first 32 bytes of "hash"), at lengths around its 1 KiB chunks and
+// the SIMD batch sizes.
+TEST(BodyHash, MatchesTheBlake3TestVectors) {
+  const std::map<size_t, std::string> vectors = {
+      {0, "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"},
+      {1, "2d3adedff11b61f14c886e35afa036736dcd87a74d27b5c1510225d0f592e213"},
+      {1023, "10108970eeda3eb932baac1428c7a2163b0e924c9a9e25b35bba72b28f70bd11"},
+      {1024, "42214739f095a406f3fc83deb889744ac00df831c10daa55189b5d121c855af7"},
+      {1025, "d00278ae47eb27b34faecf67b4fe263f82d5412916c1ffd97c8cb7fb814b8444"},
+      {2049, "5f4d72f40d7a5f82b15ca2b2e44b1de3c2ef86c426c95c1af0b6879522563030"},
+      {31744, "62b6960e1a44bcc1eb1a611a8d6235b6b4b78f32e7abc4fb4c6cdcce94895c47"},
+      {102400, "bc3e3d41a1146b069abffad3c0d44860cf664390afce4d9661f7902e7943e085"},
+  };
+  for (const auto& [length, expected] : vectors) {
+    std::string input(length, '\0');
+    for (size_t i = 0; i < length; ++i) input[i] = static_cast<char>(i % 251);
+    EXPECT_EQ(body_hash_hex(input), expected) << length << " bytes";
+  }
+}
+
+// The server hashes a body read by read; wherever the reads fall, the digest
+// is the one the client signed over the whole body.
+TEST(BodyHash, PiecesGiveTheDigestOfTheWhole) {
+  std::string body(300'000, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 7 + 3);
+  for (size_t piece : {1u, 63u, 1024u, 1025u, 65536u, 99'999u}) {
+    BodyHasher hasher;
+    for (size_t at = 0; at < body.size(); at += piece)
+      hasher.update(std::string_view(body).substr(at, piece));
+    EXPECT_EQ(hasher.finish(), body_hash(body)) << "pieces of " << piece;
+  }
+}
+
 TEST_F(RequestAuthTest, AcceptsAValidSignedRequestAndReturnsTheClientAndDeclaredBodyHash) {
   Result<AuthenticatedRequest> result = authenticator_.authenticate(valid().view());
   ASSERT_TRUE(result.ok()) << result.status().to_string();
@@ -103,12 +138,12 @@ TEST_F(RequestAuthTest, SignerProducesTheDocumentedHeaderShapes) {
 }
 
 TEST_F(RequestAuthTest, CanonicalMessageIsExactlyTheDocumentedBytes) {
-  // BLAKE2b-256("") = 0e5751c0...; fixed so a change of scheme breaks this test.
-  EXPECT_EQ(body_hash_hex(""), "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
+  // BLAKE3("") = af1349b9...; fixed so a change of scheme breaks this test.
+  EXPECT_EQ(body_hash_hex(""), "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
   EXPECT_EQ(
       canonical_request_message("coord-1", "GET", "/v1/model?v=2", "123", "ab", body_hash_hex("")),
-      "fl-request-v2\ncoord-1\nGET\n/v1/model?v=2\n123\nab\n"
-      "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
+      "fl-request-v3\ncoord-1\nGET\n/v1/model?v=2\n123\nab\n"
+      "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
 }
 
 TEST_F(RequestAuthTest, ABodyThatDiffersFromTheSignedHashIsDetectableFromTheResult) {

@@ -9,13 +9,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "coordinator/http/http_server.h"
 #include "crypto/bytes.h"
-#include "crypto/kdf.h"
+#include "protocol/signature_scheme.h"
 #include "tests/coordinator/http/raw_connection.h"
 
 namespace fl::http {
@@ -61,10 +62,8 @@ Authorizer test_authorizer(std::atomic<int>* calls = nullptr) {
   };
 }
 
-std::string hash_hex(const std::string& body) {
-  return crypto::to_hex(crypto::blake2b_256(
-      crypto::ByteSpan(reinterpret_cast<const uint8_t*>(body.data()), body.size())));
-}
+// The digest the server compares a body with (the signing scheme's).
+std::string hash_hex(const std::string& body) { return auth::body_hash_hex(body); }
 
 // Routes: a signed upload, an admin action, an open (unauthenticated) upload,
 // an open poll; each handler counts its runs.
@@ -172,6 +171,87 @@ TEST(HttpServerHardening, RefusesABodyThatDoesNotMatchItsSignedHash) {
   EXPECT_EQ(status_of(accepted), 200);
   EXPECT_EQ(body_of(accepted), "7:13");
   EXPECT_EQ(counters.signed_upload.load(), 1);
+}
+
+// Large bodies are hashed while they stream in and read into buffers reused
+// from earlier uploads (streamed_body.h, body_buffer_pool.h): the digest must
+// cover exactly the bytes the handler gets, however they were framed, and a
+// reused buffer must never show a handler bytes of an earlier body.
+TEST(HttpServerHardening, HashesLargeAndChunkedBodiesAsTheyStreamIn) {
+  Router router;
+  RouteOptions upload;
+  upload.max_body_bytes = 1 << 20;
+  upload.auth_class = "client";
+  std::atomic<int> handled{0};
+  ASSERT_TRUE(router
+                  .add(
+                      "POST", "/v1/upload",
+                      [&handled](const Request& request) {
+                        ++handled;
+                        return text_response(hash_hex(request.body));
+                      },
+                      upload)
+                  .ok());
+  HttpServerOptions options = hardening_options();
+  options.large_body_bytes = 64 * 1024;  // the bodies below take slots and pooled buffers
+  auto server = start_server(std::move(router), options);
+  RawConnection raw(server->port());
+
+  auto body_of_size = [](size_t n, char salt) {
+    std::string body(n, '\0');
+    for (size_t i = 0; i < n; ++i) body[i] = static_cast<char>(i * 31 + salt);
+    return body;
+  };
+  auto hash_field = [](const std::string& body) {
+    return "X-Test-Body-Hash: " + hash_hex(body) + "\r\n";
+  };
+  const std::string large = body_of_size(300'000, 1);
+  std::string swapped = large;
+  swapped.back() ^= 1;  // the last byte changed: only a digest of every byte sees it
+  ASSERT_TRUE(
+      raw.send_all(upload_header("7", "good", swapped.size(), hash_field(large)) + swapped));
+  EXPECT_EQ(status_of(raw.read_response(3s)), 401);
+  EXPECT_EQ(handled.load(), 0);
+
+  // The same body in pieces: the reads split it wherever they fall.
+  ASSERT_TRUE(raw.send_all(upload_header("7", "good", large.size(), hash_field(large))));
+  for (size_t at = 0; at < large.size(); at += 70'001) {
+    ASSERT_TRUE(raw.send_all(large.substr(at, 70'001)));
+    std::this_thread::sleep_for(5ms);
+  }
+  std::string response = raw.read_response(3s);
+  EXPECT_EQ(status_of(response), 200);
+  EXPECT_EQ(body_of(response), hash_hex(large));
+
+  // A smaller body next, likely in the larger one's buffer: only its own bytes.
+  const std::string smaller = body_of_size(100'000, 2);
+  ASSERT_TRUE(
+      raw.send_all(upload_header("7", "good", smaller.size(), hash_field(smaller)) + smaller));
+  response = raw.read_response(3s);
+  EXPECT_EQ(status_of(response), 200);
+  EXPECT_EQ(body_of(response), hash_hex(smaller));
+
+  // Chunked: no declared length, the same digest over the chunks' payload.
+  auto chunked = [](const std::string& body) {
+    std::string out;
+    for (size_t at = 0; at < body.size(); at += 50'000) {
+      const std::string piece = body.substr(at, 50'000);
+      char size[32];
+      std::snprintf(size, sizeof(size), "%zx\r\n", piece.size());
+      out += size + piece + "\r\n";
+    }
+    return out + "0\r\n\r\n";
+  };
+  const std::string chunked_header =
+      "POST /v1/upload HTTP/1.1\r\nHost: t\r\nX-Test-Client: 7\r\nX-Test-Signature: good\r\n"
+      "Transfer-Encoding: chunked\r\n";
+  ASSERT_TRUE(raw.send_all(chunked_header + hash_field(large) + "\r\n" + chunked(swapped)));
+  EXPECT_EQ(status_of(raw.read_response(3s)), 401);
+  ASSERT_TRUE(raw.send_all(chunked_header + hash_field(large) + "\r\n" + chunked(large)));
+  response = raw.read_response(3s);
+  EXPECT_EQ(status_of(response), 200);
+  EXPECT_EQ(body_of(response), hash_hex(large));
+  EXPECT_EQ(handled.load(), 3);
 }
 
 TEST(HttpServerHardening, AStalledUploadWaitsForASlotOnlyUntilTheDeadline) {
