@@ -57,6 +57,7 @@ Result<coordinator::PopulationConfig> population_config(const Scenario& sc,
   // can substitute a peer's key inside one process.
   c.require_signed_keys = false;
   c.unmask_threads = static_cast<unsigned>(sc.threads);
+  c.dp = sc.dp;
   auto optimizer = server_optimizer_config(sc.server);
   if (!optimizer.ok()) return optimizer.status();
   c.optimizer = *optimizer;

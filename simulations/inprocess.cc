@@ -445,8 +445,11 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       while (next < live.size() && in_stage(2) && started + live[next]->train_ms < deadline) {
         // Only clients the engine will still take: it closes the stage once
         // clients_per_round inputs arrived, or at the deadline.
+        // (With dp the whole Poisson draw is taken: no early close.)
         const uint64_t arrived = engine.snapshot().counts.masked_input;
-        const size_t room = config->cohort_size > arrived ? config->cohort_size - arrived : 1;
+        const size_t room = config->dp.enabled()             ? live.size()
+                            : config->cohort_size > arrived ? config->cohort_size - arrived
+                                                            : 1;
         std::vector<SimClient*> batch;
         while (next < live.size() && batch.size() < std::min(room, batch_max) &&
                started + live[next]->train_ms < deadline)
@@ -471,8 +474,8 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
           const double tq = thread_cpu_s();
           crypto::SeededRng qrng(derive(sc.seed, r, c.member, kQuantize), "fl.sim.quantize");
           auto input = aggregation::build_client_update(
-              std::span<const float>(global.params.data(), static_cast<size_t>(global.size())),
-              std::span<const float>(trained.params.data(), static_cast<size_t>(trained.size())),
+              std::span<const float>(global.params.data(), static_cast<size_t>(global.params.size())),
+              std::span<const float>(trained.params.data(), static_cast<size_t>(trained.params.size())),
               local.size(), *update_config, qrng);
           Status set =
               input.ok() ? c.session->set_input(std::move(input->ring)) : input.status();
@@ -550,6 +553,9 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
                    client_error.to_string().c_str());
     finish_record();
   }
+  out.halted = engine.snapshot().halted;
+  if (!out.halted.empty() && progress)
+    std::fprintf(progress, "training halted: %s\n", out.halted.c_str());
   out.total_wall_s = seconds_since(run_start);
   return out;
 }

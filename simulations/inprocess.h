@@ -82,6 +82,8 @@ struct RunResult {
   std::vector<RoundRecord> rounds;
   double setup_s = 0;  // loading, partitioning, baseline
   double total_wall_s = 0;
+  // Why training stopped before `rounds` (the privacy budget), or empty.
+  std::string halted;
 };
 
 // Runs a validated scenario. Progress (partition summary, one line per

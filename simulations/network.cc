@@ -212,6 +212,16 @@ std::string coordinator_yaml(const Scenario& sc, const std::string& dir, uint64_
         std::pair{"beta1", s.beta1}, std::pair{"beta2", s.beta2}, std::pair{"tau", s.tau}})
     if (v) y << ", " << key << ": " << number(*v);
   y << "}\n";
+  if (sc.dp.enabled()) {
+    const aggregation::dp::DpConfig& d = sc.dp;
+    y << "  dp: {mode: " << aggregation::dp::dp_mode_name(d.mode)
+      << ", noise_multiplier: " << number(d.noise_multiplier) << ", clip: " << number(d.clip)
+      << ", population_size: " << d.population_size
+      << ", sampling_rate: " << number(d.sampling_rate)
+      << ", target_delta: " << number(d.target_delta) << ", bits: " << d.bits;
+    if (d.max_epsilon > 0) y << ", max_epsilon: " << number(d.max_epsilon);
+    y << "}\n";
+  }
   y << "serving: {enabled: false}\n";
   return y.str();
 }

@@ -281,6 +281,41 @@ Status reject_for_network_mode(const Section& top, const Scenario& sc) {
   return Status::Ok();
 }
 
+// dp: as the coordinator's population dp section (coordinator/service/config.h).
+Status read_dp_section(const Section& top, Scenario& sc) {
+  const Section s = top.sub("dp");
+  aggregation::dp::DpConfig& dp = sc.dp;
+  FL_RETURN_IF_ERROR(s.expect_keys({"mode", "noise_multiplier", "clip", "population_size",
+                                    "sampling_rate", "target_delta", "max_epsilon", "bits"}));
+  FL_RETURN_IF_ERROR(s.read_choice<aggregation::dp::DpMode>(
+      "mode", dp.mode,
+      {{"off", aggregation::dp::DpMode::kOff},
+       {"central", aggregation::dp::DpMode::kCentral},
+       {"distributed", aggregation::dp::DpMode::kDistributed}}));
+  FL_RETURN_IF_ERROR(s.read("noise_multiplier", dp.noise_multiplier));
+  FL_RETURN_IF_ERROR(s.read("clip", dp.clip));
+  dp.population_size = static_cast<uint64_t>(std::max<int64_t>(sc.clients, 0));
+  FL_RETURN_IF_ERROR(s.read("population_size", dp.population_size));
+  FL_RETURN_IF_ERROR(s.read("sampling_rate", dp.sampling_rate));
+  FL_RETURN_IF_ERROR(s.read("target_delta", dp.target_delta));
+  FL_RETURN_IF_ERROR(s.read("max_epsilon", dp.max_epsilon, Range::above(0)));
+  FL_RETURN_IF_ERROR(s.read("bits", dp.bits));
+  if (!dp.enabled()) return Status::Ok();
+  if (dp.sampling_rate == 0 && dp.population_size > 0)
+    dp.sampling_rate =
+        static_cast<double>(sc.clients_per_round) / static_cast<double>(dp.population_size);
+  if (Status st = aggregation::dp::check_dp_config(dp); !st.ok()) {
+    const std::string& m = st.message();  // "dp.KEY: why"
+    const auto colon = m.find(": ");
+    const std::string key = colon == std::string::npos ? "mode" : m.substr(3, colon - 3);
+    return s.error(key, colon == std::string::npos ? m : m.substr(colon + 2));
+  }
+  if (sc.secagg.l2_clip != 0)
+    return top.sub("secagg").error("l2_clip",
+                                   "leave it out when dp is on: dp.clip is the clients' L2 clip");
+  return Status::Ok();
+}
+
 // coordinator: the RoundEngine's population settings (EngineSpec).
 Status read_engine_section(const Section& top, Scenario& sc) {
   const Section s = top.sub("coordinator");
@@ -330,7 +365,7 @@ Status read_scenario(const Section& top, Scenario& sc) {
        "clients",  "clients_per_round", "rounds",       "model",   "local",      "server",
        "dropout",  "stragglers",        "availability", "secagg",  "evaluation", "target_accuracy",
        "baseline", "baseline_epochs",   "output",       "threads", "network",
-       "coordinator"}));
+       "coordinator", "dp"}));
   FL_RETURN_IF_ERROR(top.read("name", sc.name));
   if (sc.name.empty()) return top.error("name", "every scenario needs a name");
   std::string description;
@@ -362,6 +397,7 @@ Status read_scenario(const Section& top, Scenario& sc) {
   FL_RETURN_IF_ERROR(top.read("threads", sc.threads, Range::closed(1, 256)));
   FL_RETURN_IF_ERROR(read_network(top.sub("network"), sc));
   FL_RETURN_IF_ERROR(read_engine_section(top, sc));
+  FL_RETURN_IF_ERROR(read_dp_section(top, sc));
   if (sc.mode == RunMode::kNetwork) return reject_for_network_mode(top, sc);
   return reject_for_engine(top, sc);
 }

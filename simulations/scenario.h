@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregation/dp/dp_config.h"
 #include "aggregation/quantization.h"
 #include "aggregation/secagg/parameters.h"
 #include "aggregation/server_optimizer.h"
@@ -168,6 +169,10 @@ struct Scenario {
   int threads = 2;     // clients trained side by side; server unmasking threads
   NetworkSpec network;
   EngineSpec coordinator;
+  // dp: user-level differential privacy, run by the engine as in production
+  // (coordinator/rounds/population_config.h). population_size defaults to
+  // `clients`, sampling_rate to clients_per_round / population_size.
+  aggregation::dp::DpConfig dp;
 };
 
 // One --set override: "partition.alpha=0.1".

@@ -84,7 +84,11 @@ Result<DistributedDpConfig> distributed_config(const DpConfig& c, uint64_t dimen
         "dp.bits: " + std::to_string(c.bits) +
         " bits cannot hold the noise and the cohort: " + scale.status().message());
   d.scale = *scale;
-  FL_RETURN_IF_ERROR(check_distributed_dp(d));
+  if (Status st = check_distributed_dp(d); !st.ok())
+    return InvalidArgument("dp.bits: with " + std::to_string(c.bits) +
+                           " bits the encoding is unusable for " +
+                           std::to_string(d.expected_clients) + " expected clients: " +
+                           st.message());
   return d;
 }
 

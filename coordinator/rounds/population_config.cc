@@ -96,6 +96,41 @@ std::optional<ConfigProblem> aggregation_problem(const PopulationConfig& c) {
   return std::nullopt;
 }
 
+// "dp.noise_multiplier: must be > 0" -> {dp.noise_multiplier, must be > 0}.
+std::optional<ConfigProblem> keyed(const Status& s) {
+  if (s.ok()) return std::nullopt;
+  const std::string& m = s.message();
+  const auto colon = m.find(": ");
+  if (colon == std::string::npos) return problem("dp", m);
+  return problem(m.substr(0, colon), m.substr(colon + 2));
+}
+
+std::optional<ConfigProblem> dp_problem(const PopulationConfig& c) {
+  const aggregation::dp::DpConfig& dp = c.dp;
+  if (!dp.enabled()) return std::nullopt;
+  if (auto p = keyed(aggregation::dp::check_dp_config(dp))) return p;
+  if (auto p = keyed(aggregation::dp::check_dp_for_model(
+          dp, static_cast<uint64_t>(model::num_params(c.model_spec)),
+          static_cast<uint32_t>(c.quantization.ring))))
+    return p;
+  if (c.l2_clip != 0)
+    return problem("quantization.l2_clip",
+                   "leave it out when dp is on: dp.clip is the clients' L2 clip");
+  if (c.selection.policy != SelectionPolicy::kUniform)
+    return problem("selection.policy",
+                   "dp needs uniform: the accountant assumes Poisson sampling of the check-ins");
+  if (c.selection.once_in_rounds != 1)
+    return problem("selection.once_in_rounds",
+                   "must be 1 when dp is on: the accountant assumes each round samples every "
+                   "client independently at rate dp.sampling_rate");
+  if (dp.expected_clients() < static_cast<double>(c.min_cohort))
+    return problem("dp.sampling_rate",
+                   "sampling_rate x population_size = " + std::to_string(dp.expected_clients()) +
+                       " expected clients per round is below min_cohort " +
+                       std::to_string(c.min_cohort) + ": most rounds could not start");
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<ConfigProblem> find_population_problem(const PopulationConfig& c) {
@@ -103,6 +138,7 @@ std::optional<ConfigProblem> find_population_problem(const PopulationConfig& c) 
   if (c.model_name.empty()) return problem("model.name", "must not be empty");
   if (auto p = cohort_problem(c)) return p;
   if (auto p = training_problem(c.training)) return p;
+  if (auto p = dp_problem(c)) return p;
   if (auto bad = model::check_round_lr_schedule(c.local_lr_schedule()))
     return problem(bad->key == "lr"       ? "training.learning_rate"
                    : bad->key == "rounds" ? "rounds"

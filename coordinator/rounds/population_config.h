@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "aggregation/dp/dp_config.h"
 #include "aggregation/quantization.h"
 #include "aggregation/secagg/parameters.h"
 #include "aggregation/server_optimizer.h"
@@ -116,6 +117,14 @@ struct PopulationConfig {
 
   aggregation::ServerOptimizerConfig optimizer;
   FederatedEvaluationConfig federated_evaluation;
+
+  // User-level differential privacy (aggregation/dp/dp_config.h). When on,
+  // clients clip to dp.clip (quantization.l2_clip stays 0), the mean is
+  // unweighted over the expected cohort q x N, the cohort is Poisson-sampled
+  // from the selection window's check-ins at rate q (what the accountant
+  // assumes), every round's cost goes into the store's privacy ledger, and no
+  // round starts that would take epsilon past dp.max_epsilon.
+  aggregation::dp::DpConfig dp;
 
   uint32_t selection_target() const;
   // lr_schedule with its rate and horizon filled in from training and rounds.

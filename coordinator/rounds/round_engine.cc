@@ -75,6 +75,7 @@ Result<std::unique_ptr<RoundEngine>> RoundEngine::create(PopulationConfig config
     if (r.population == e->config_.population && r.state == RoundState::kCompleted)
       ++e->rounds_completed_;
   FL_RETURN_IF_ERROR(e->load_global(now_ms));
+  FL_RETURN_IF_ERROR(e->load_privacy());
   if (e->rounds_completed_ >= e->config_.rounds) {
     e->phase_ = Phase::kFinished;
   } else {
@@ -145,6 +146,18 @@ Status RoundEngine::apply_rebase() {
 Status RoundEngine::open_selection(int64_t now_ms) {
   // A rollback that failed to load leaves training on its current lineage.
   (void)apply_rebase();
+  // The budget: no round starts that would take epsilon past dp.max_epsilon,
+  // counting it with the expected cohort (the round is checked again with its
+  // actual survivors before its sum is unmasked).
+  if (std::string refusal = budget_refusal(static_cast<uint64_t>(
+          std::ceil(config_.dp.expected_clients())));
+      !refusal.empty()) {
+    halted_ = std::move(refusal);
+    phase_ = Phase::kFinished;
+    session_.reset();
+    if (hooks_.listener) hooks_.listener->training_halted(halted_);
+    return Status::Ok();
+  }
   NewRound r;
   r.population = config_.population;
   r.base_version_id = global_version_;
@@ -229,7 +242,20 @@ void RoundEngine::close_selection(int64_t now_ms) {
     selection_deadline_ = now_ms + config_.deadlines.selection_ms;  // keep the pool, wait on
     return;
   }
-  selected_ = draw_cohort(std::move(pool_), config_.selection_target(), rng_);
+  if (config_.dp.enabled()) {
+    // Poisson sampling at rate q, as the accountant assumes: each check-in
+    // joins independently, so the cohort's size varies around q x pool.
+    std::vector<uint64_t> drawn = draw_poisson_cohort(pool_, config_.dp.sampling_rate, rng_);
+    if (drawn.size() < config_.min_cohort) {
+      // Too few for secure aggregation: nothing is released, no privacy is
+      // spent; the window goes on and draws afresh when it closes again.
+      selection_deadline_ = now_ms + config_.deadlines.selection_ms;
+      return;
+    }
+    selected_ = std::move(drawn);
+  } else {
+    selected_ = draw_cohort(std::move(pool_), config_.selection_target(), rng_);
+  }
   selected_set_.insert(selected_.begin(), selected_.end());
   pool_.clear();
   pool_set_.clear();
@@ -267,8 +293,24 @@ Status RoundEngine::start_round(int64_t now_ms) {
     }
   }
   const auto session_id = rng_.key32();
-  const uint64_t dim = aggregation::quantized_dimension(
-      config_.quantization, static_cast<uint64_t>(global_.params.size()));
+  // What each client sends: with dp on, clipped to dp.clip and unweighted
+  // (the mean is over the expected cohort); distributed dp also rotates,
+  // rounds and noises it, with this round's public rotation seed.
+  round_update_ = aggregation::ClientUpdateConfig{config_.quantization, config_.l2_clip};
+  if (config_.dp.enabled()) {
+    round_update_.quantization.max_weight = 0;
+    round_update_.l2_clip = config_.dp.clip;
+    if (config_.dp.mode == aggregation::dp::DpMode::kDistributed) {
+      auto d = aggregation::dp::distributed_config(
+          config_.dp, static_cast<uint64_t>(global_.params.size()));
+      if (!d.ok()) return d.status();
+      round_update_.distributed_dp = *d;
+      round_update_.rotation_seed = rng_.key32();
+    }
+    noise_key_ = rng_.key32();
+  }
+  const uint64_t dim = aggregation::client_input_dimension(
+      round_update_, static_cast<uint64_t>(global_.params.size()));
   auto secagg = aggregation::secagg::make_config(session_id, selected_, params, dim,
                                                  config_.quantization.ring, config_.prg, identities);
   SecAggServer::Options session_options;
@@ -289,8 +331,7 @@ Status RoundEngine::start_round(int64_t now_ms) {
   // does: a failed round is retried at the same rate.
   task_.mutable_training()->set_learning_rate(static_cast<float>(
       model::round_learning_rate(config_.local_lr_schedule(), rounds_completed_)));
-  *task_.mutable_quantization() =
-      aggregation::quantization_plan({config_.quantization, config_.l2_clip});
+  *task_.mutable_quantization() = aggregation::quantization_plan(round_update_);
   *task_.mutable_secagg() = session_->config().proto();
   task_.set_poll_interval_ms(poll_interval_ms(static_cast<uint32_t>(selected_.size())));
   task_.set_federated_evaluation(config_.federated_evaluation.enabled);
@@ -402,7 +443,8 @@ int64_t RoundEngine::stage_deadline(int64_t now_ms) const {
 // early close of the masked-input stage, and the end of the round.
 void RoundEngine::after_progress(int64_t now_ms) {
   if (!session_) return;
-  if (session_->stage() == Stage::kMaskedInput &&
+  // With dp the cohort is the Poisson draw: no early close at cohort_size.
+  if (session_->stage() == Stage::kMaskedInput && !config_.dp.enabled() &&
       session_->counts().masked_input >= config_.cohort_size) {
     route(session_->close_stage());  // enough reports: stragglers count as dropped
   }
@@ -484,6 +526,8 @@ struct RoundEngine::NextVersion {
   model::Model model;
   std::unique_ptr<aggregation::ServerOptimizer> optimizer;
   std::vector<uint64_t> included;
+  std::optional<PrivacySpend> spend;          // dp: this round's ledger row
+  aggregation::dp::RdpComposition privacy;    // dp: the curve with this round
 };
 
 // De-quantises the secure sum and steps a copy of the optimiser. Reads
@@ -493,9 +537,27 @@ Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) 
   NextVersion next;
   next.included = session_->included_clients();
   // Steps a copy of the optimiser, so a failed commit leaves it untouched.
+  aggregation::RoundAggregatorConfig aggregator;
+  aggregator.quantization = round_update_.quantization;
+  // Central noise from a CSPRNG keyed when the round started (rng_ is the
+  // system's CSPRNG in production; seeded in tests).
+  crypto::SeededRng noise_rng(noise_key_);
+  if (config_.dp.enabled()) {
+    aggregator.dp_mode = config_.dp.mode;
+    aggregator.noise_multiplier = config_.dp.noise_multiplier;
+    aggregator.l2_clip = config_.dp.clip;
+    aggregator.expected_clients = config_.dp.expected_clients();
+    aggregator.distributed = round_update_.distributed_dp;
+    aggregator.rotation_seed = round_update_.rotation_seed;
+    aggregator.noise_rng = &noise_rng;
+    next.privacy = privacy_;
+    auto spend = round_spend(next.included.size(), next.privacy);
+    if (!spend.ok()) return spend.status();
+    next.spend = *spend;
+  }
   auto stepped = aggregation::aggregate_secure_round(
       std::span<const float>(global_.params.data(), static_cast<size_t>(global_.params.size())),
-      session_->result(), next.included.size(), {config_.quantization}, *optimizer_);
+      session_->result(), next.included.size(), aggregator, *optimizer_);
   if (!stepped.ok()) return stepped.status();
   std::vector<float>& weights = stepped->weights;
   next.optimizer = std::move(stepped->optimizer);
@@ -532,8 +594,16 @@ Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) 
 // global model and open the next selection window. While it runs the phase is
 // kAggregating, so no other call touches the session, global_ or optimizer_.
 void RoundEngine::aggregate(int64_t round_id, int64_t now_ms) {
-  // Wall time of the server's own work after unmasking, for the metrics only
-  // (no decision depends on it, so the engine stays deterministic).
+  if (config_.dp.enabled()) {
+    // Distributed dp: fewer survivors carry less noise. A round whose actual
+    // survivors would take epsilon past the budget fails before its sum is
+    // unmasked, so nothing about it is released.
+    std::string refusal = budget_refusal(session_->included_clients().size());
+    if (!refusal.empty()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      return fail_round(refusal + "; the sum was not unmasked", now_ms, "privacy_budget");
+    }
+  }
   std::vector<proto::ServerToClient> aborts = session_->finish_unmasking();
   if (session_->stage() != Stage::kCompleted) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -541,6 +611,8 @@ void RoundEngine::aggregate(int64_t round_id, int64_t now_ms) {
     fail_round(session_->abort_reason(), now_ms, "secagg_aborted");
     return;
   }
+  // Wall time of the server's own work after unmasking, for the metrics only
+  // (no decision depends on it, so the engine stays deterministic).
   const auto aggregation_started = std::chrono::steady_clock::now();
   const StageCounts counts = stage_counts();
   auto next = make_next_version(now_ms);
@@ -550,7 +622,7 @@ void RoundEngine::aggregate(int64_t round_id, int64_t now_ms) {
   }
   // The version and the round's outcome are one transaction; the version is
   // published before any client hears that the round completed.
-  auto id = store_.complete_round(round_id, counts, next->version, now_ms);
+  auto id = store_.complete_round(round_id, counts, next->version, now_ms, next->spend);
   if (!id.ok()) {
     std::lock_guard<std::mutex> lock(mutex_);
     return fail_round("cannot persist the new version: " + id.status().message(), now_ms,
@@ -577,6 +649,11 @@ void RoundEngine::aggregate(int64_t round_id, int64_t now_ms) {
   global_version_ = *id;
   global_bytes_ = std::make_shared<const std::string>(std::move(next->bytes));
   optimizer_ = std::move(next->optimizer);
+  if (next->spend) {
+    privacy_ = std::move(next->privacy);
+    ++dp_rounds_;
+    dp_epsilon_ = next->spend->epsilon;
+  }
   if (evaluate) {
     EvaluationTally& tally = evaluations_[round_id];
     tally.version = *id;
@@ -691,6 +768,84 @@ void RoundEngine::tick(int64_t now_ms) {
   post_aggregation_if_due();
 }
 
+Status RoundEngine::load_privacy() {
+  auto ledger = store_.privacy_ledger(config_.population);
+  if (!ledger.ok()) return ledger.status();
+  const auto dimension = static_cast<uint64_t>(global_.params.size());
+  for (const PrivacyLedgerEntry& row : *ledger) {
+    FL_RETURN_IF_ERROR(add_round_cost(privacy_, row.spend, dimension));
+    ++dp_rounds_;
+  }
+  if (dp_rounds_ > 0 && config_.dp.enabled())
+    dp_epsilon_ = privacy_.epsilon(config_.dp.target_delta).epsilon;
+  return Status::Ok();
+}
+
+Status RoundEngine::add_round_cost(aggregation::dp::RdpComposition& composition,
+                                   const PrivacySpend& spend, uint64_t dimension) const {
+  if (spend.mechanism == "central") {
+    composition.add_poisson_gaussian(spend.sampling_rate, spend.noise_multiplier);
+    return Status::Ok();
+  }
+  if (spend.mechanism == "distributed") {
+    // The encoding the round used, rebuilt from the row: the same z, C,
+    // modulus and expected cohort give the same scale and noise shares.
+    aggregation::dp::DpConfig c;
+    c.mode = aggregation::dp::DpMode::kDistributed;
+    c.noise_multiplier = spend.noise_multiplier;
+    c.clip = spend.clip;
+    c.sampling_rate = spend.sampling_rate;
+    c.population_size = static_cast<uint64_t>(
+        std::llround(static_cast<double>(spend.expected_clients) / spend.sampling_rate));
+    c.target_delta = spend.delta;
+    c.bits = spend.bits;
+    auto d = aggregation::dp::distributed_config(c, dimension);
+    if (!d.ok())
+      return Internal("privacy ledger: cannot rebuild a distributed round's encoding: " +
+                      d.status().message());
+    composition.add_distributed_discrete_gaussian(
+        aggregation::dp::accounting_of(*d, spend.survivors, spend.sampling_rate));
+    return Status::Ok();
+  }
+  return Internal("privacy ledger: unknown mechanism '" + spend.mechanism + "'");
+}
+
+Result<PrivacySpend> RoundEngine::round_spend(uint64_t survivors,
+                                              aggregation::dp::RdpComposition& composition) const {
+  const aggregation::dp::DpConfig& dp = config_.dp;
+  PrivacySpend spend;
+  spend.mechanism = std::string(aggregation::dp::dp_mode_name(dp.mode));
+  spend.sampling_rate = dp.sampling_rate;
+  spend.noise_multiplier = dp.noise_multiplier;
+  spend.clip = dp.clip;
+  spend.expected_clients = static_cast<uint64_t>(std::ceil(dp.expected_clients()));
+  spend.survivors = survivors;
+  spend.bits = dp.mode == aggregation::dp::DpMode::kDistributed ? dp.bits : 0;
+  spend.delta = dp.target_delta;
+  FL_RETURN_IF_ERROR(
+      add_round_cost(composition, spend, static_cast<uint64_t>(global_.params.size())));
+  const auto eps = composition.epsilon(dp.target_delta);
+  spend.epsilon = eps.epsilon;
+  spend.order = eps.order;
+  return spend;
+}
+
+std::string RoundEngine::budget_refusal(uint64_t survivors) const {
+  const aggregation::dp::DpConfig& dp = config_.dp;
+  if (!dp.enabled() || !(dp.max_epsilon > 0)) return "";
+  aggregation::dp::RdpComposition next = privacy_;
+  auto spend = round_spend(survivors, next);
+  if (!spend.ok()) return "privacy budget: " + spend.status().message();
+  if (spend->epsilon <= dp.max_epsilon) return "";
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "privacy budget: another round (%llu inputs) would take epsilon from %.4g to "
+                "%.4g at delta %g, past dp.max_epsilon %g, after %u accounted rounds",
+                static_cast<unsigned long long>(survivors), dp_epsilon_, spend->epsilon,
+                dp.target_delta, dp.max_epsilon, dp_rounds_);
+  return buf;
+}
+
 RoundEngine::Snapshot RoundEngine::snapshot() const {
   std::lock_guard<std::mutex> lock(mutex_);
   Snapshot s;
@@ -701,6 +856,9 @@ RoundEngine::Snapshot RoundEngine::snapshot() const {
   s.rounds_failed = rounds_failed_;
   s.selected = static_cast<uint32_t>(selected_.size());
   s.pool = static_cast<uint32_t>(pool_.size());
+  s.dp_epsilon = dp_epsilon_;
+  s.dp_rounds = dp_rounds_;
+  s.halted = halted_;
   if (phase_ == Phase::kAggregating) {
     // The aggregation task owns the session now: report what it closed with.
     s.counts = aggregating_counts_;

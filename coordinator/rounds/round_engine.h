@@ -41,6 +41,8 @@
 #include <string>
 #include <vector>
 
+#include "aggregation/client_update.h"
+#include "aggregation/dp/rdp_accountant.h"
 #include "aggregation/parallel.h"
 #include "aggregation/secagg/server_session.h"
 #include "aggregation/server_optimizer.h"
@@ -73,6 +75,10 @@ class RoundListener {
   virtual void round_completed(int64_t round_id, int64_t version, double aggregation_seconds) = 0;
   // `kind` is a short fixed label (metrics); `reason` says what happened.
   virtual void round_failed(int64_t round_id, std::string_view kind, std::string_view reason) = 0;
+  // Training stopped before `rounds` completed: the privacy budget
+  // (dp.max_epsilon) would be exceeded by another round. `reason` says by how
+  // much. The last published version stays published.
+  virtual void training_halted(std::string_view reason) { (void)reason; }
 };
 
 // Optional collaborators; each may be null.
@@ -114,6 +120,11 @@ class RoundEngine {
     uint32_t pool = 0;  // clients that checked in during the open selection window
     aggregation::secagg::SecAggServer::Counts counts;
     std::string secagg_stage;
+    // Differential privacy: epsilon spent so far at dp.target_delta over the
+    // ledger's rounds (0 with dp off), and why training halted, if it did.
+    double dp_epsilon = 0;
+    uint32_t dp_rounds = 0;
+    std::string halted;
   };
 
   // Fails rounds a previous process left running, loads the newest published
@@ -189,6 +200,17 @@ class RoundEngine {
   void after_progress(int64_t now_ms);
   struct NextVersion;
   Result<NextVersion> make_next_version(int64_t now_ms);
+  // Differential privacy. The accountant's curve is rebuilt from the store's
+  // ledger at start, so the budget holds across restarts.
+  Status load_privacy();
+  // Adds one round of `spend`'s mechanism to `composition`.
+  Status add_round_cost(aggregation::dp::RdpComposition& composition, const PrivacySpend& spend,
+                        uint64_t dimension) const;
+  // What a round with `survivors` inputs costs, on top of the ledger so far.
+  Result<PrivacySpend> round_spend(uint64_t survivors,
+                                   aggregation::dp::RdpComposition& composition) const;
+  // Empty when the next round fits dp.max_epsilon; else why not.
+  std::string budget_refusal(uint64_t survivors) const;
   void fail_round(const std::string& reason, int64_t now_ms, std::string_view kind = "secagg");
   Status apply_rebase();
   Status load_version(const ModelVersion& version);
@@ -234,6 +256,16 @@ class RoundEngine {
   aggregation::secagg::SecAggServer::Counts aggregating_counts_;
   std::map<int64_t, Outcome> outcomes_;  // recent rounds, for clients polling after the end
   std::map<int64_t, EvaluationTally> evaluations_;  // by round
+  // Differential privacy (config_.dp): the composed RDP curve of the
+  // ledger's rounds, their count, this round's client update settings (the
+  // distributed encoding's rotation seed is fresh per round) and the key of
+  // the central noise's CSPRNG, drawn from rng_ when the round starts.
+  aggregation::dp::RdpComposition privacy_;
+  uint32_t dp_rounds_ = 0;
+  double dp_epsilon_ = 0;
+  aggregation::ClientUpdateConfig round_update_;
+  crypto::Key32 noise_key_{};
+  std::string halted_;
 };
 
 std::string_view phase_name(RoundEngine::Phase phase);

@@ -171,6 +171,27 @@ Status read_federated_evaluation(const Section& s, FederatedEvaluationConfig& fe
   return s.read("deadline_ms", fe.deadline_ms);
 }
 
+// dp: {mode, noise_multiplier, clip, population_size, sampling_rate,
+// target_delta, max_epsilon, bits}. sampling_rate defaults to
+// cohort_size / population_size; what the values must satisfy together is
+// judged by find_population_problem (dp_config.h's check_dp_config).
+Status read_dp(const Section& s, aggregation::dp::DpConfig& dp) {
+  FL_RETURN_IF_ERROR(s.expect_keys({"mode", "noise_multiplier", "clip", "population_size",
+                                    "sampling_rate", "target_delta", "max_epsilon", "bits"}));
+  FL_RETURN_IF_ERROR(s.read_choice<aggregation::dp::DpMode>(
+      "mode", dp.mode,
+      {{"off", aggregation::dp::DpMode::kOff},
+       {"central", aggregation::dp::DpMode::kCentral},
+       {"distributed", aggregation::dp::DpMode::kDistributed}}));
+  FL_RETURN_IF_ERROR(s.read("noise_multiplier", dp.noise_multiplier));
+  FL_RETURN_IF_ERROR(s.read("clip", dp.clip));
+  FL_RETURN_IF_ERROR(s.read("population_size", dp.population_size));
+  FL_RETURN_IF_ERROR(s.read("sampling_rate", dp.sampling_rate));
+  FL_RETURN_IF_ERROR(s.read("target_delta", dp.target_delta));
+  FL_RETURN_IF_ERROR(s.read("max_epsilon", dp.max_epsilon, Range::above(0)));
+  return s.read("bits", dp.bits);
+}
+
 // Reads what each key says; whether the whole can run is judged once, by
 // find_population_problem (find_config_problem below), whose key is then
 // located in the file.
@@ -178,7 +199,7 @@ Status read_population(const Section& s, PopulationConfig& p) {
   FL_RETURN_IF_ERROR(s.expect_keys(
       {"name", "model", "rounds", "cohort_size", "over_selection", "min_cohort",
        "allow_small_cohorts", "selection", "retry_after_ms", "deadlines_ms", "training",
-       "quantization", "secure_aggregation", "server_optimizer", "federated_evaluation"}));
+       "quantization", "secure_aggregation", "server_optimizer", "federated_evaluation", "dp"}));
   FL_RETURN_IF_ERROR(s.read("name", p.population));
   if (!s.has("model")) return s.error("model", "is required");
   FL_RETURN_IF_ERROR(read_model(s.sub("model"), p));
@@ -194,7 +215,12 @@ Status read_population(const Section& s, PopulationConfig& p) {
   FL_RETURN_IF_ERROR(read_quantization(s.sub("quantization"), p.quantization, p.l2_clip));
   FL_RETURN_IF_ERROR(read_secure_aggregation(s.sub("secure_aggregation"), p));
   FL_RETURN_IF_ERROR(read_server_optimizer(s.sub("server_optimizer"), p.optimizer));
-  return read_federated_evaluation(s.sub("federated_evaluation"), p.federated_evaluation);
+  FL_RETURN_IF_ERROR(read_federated_evaluation(s.sub("federated_evaluation"), p.federated_evaluation));
+  FL_RETURN_IF_ERROR(read_dp(s.sub("dp"), p.dp));
+  if (p.dp.sampling_rate == 0 && p.dp.population_size > 0)
+    p.dp.sampling_rate =
+        static_cast<double>(p.cohort_size) / static_cast<double>(p.dp.population_size);
+  return Status::Ok();
 }
 
 std::string read_file(const std::string& path, Status& status) {

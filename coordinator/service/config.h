@@ -43,6 +43,10 @@
 //     server_optimizer: {kind: fedavg, server_lr: 1.0, momentum: 0.9,
 //                        beta1: 0.9, beta2: 0.99, tau: 0.001}
 //     federated_evaluation: {enabled: true, min_reports: 3, deadline_ms: 30000}
+//     dp: {mode: off}   # off | central | distributed (aggregation/dp/README.md):
+//         # {mode: central, noise_multiplier: 1.0, clip: 0.5, population_size: 10000,
+//         #  sampling_rate: 0.01 (default cohort_size / population_size),
+//         #  target_delta: 1e-5, max_epsilon: 8, bits: 16 (distributed: the modulus)}
 //   registry:                            # optional: the quality gate and monitoring
 //     # gate/monitor metrics: a holdout's "accuracy", "f1", "loss"..., or the
 //     # federated evaluation's "fed_accuracy", "fed_f1", "fed_loss"...

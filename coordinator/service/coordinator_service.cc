@@ -81,6 +81,10 @@ class MetricsRoundListener final : public RoundListener {
                    "): " + std::string(reason),
                {.round = round_id, .version = std::nullopt, .model = model_});
   }
+  void training_halted(std::string_view reason) override {
+    log_.write("warning", "training_halted", "training halted: " + std::string(reason),
+               {.round = std::nullopt, .version = std::nullopt, .model = model_});
+  }
 
  private:
   metrics::CoordinatorMetrics& metrics_;

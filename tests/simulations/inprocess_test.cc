@@ -8,8 +8,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "aggregation/dp/rdp_accountant.h"
 #include "simulations/report.h"
 #include "simulations/scenario.h"
 
@@ -198,6 +200,42 @@ TEST(InProcess, MlpWithFedAdamRuns) {
                          nullptr);
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(r->model_description, "mlp(12 -> 8 relu -> 4)");
+}
+
+// dp in fl-sim is the coordinator's: Poisson-sampled cohorts, central noise
+// on the unmasked sum, the ledger in the engine's store, and the budget that
+// stops training (here after 3 of 6 rounds).
+TEST(InProcess, DpRunIsAccountedByTheEngineAndStopsAtTheBudget) {
+  const std::string section =
+      "{mode: central, noise_multiplier: 0.5, clip: 1.0, target_delta: 0.01";
+  const std::vector<Override> dp = {{"dp", section + "}"},
+                                    {"availability", "1"},
+                                    {"dropout", "{}"},
+                                    {"stragglers.deadline_s", "0"}};
+  auto free_run = run_inprocess(tiny(dp), nullptr);
+  ASSERT_TRUE(free_run.ok()) << free_run.status().to_string();
+  EXPECT_TRUE(free_run->halted.empty()) << free_run->halted;
+  std::set<int64_t> cohorts;
+  for (const auto& r : free_run->rounds) {
+    EXPECT_EQ(r.status, "completed");
+    cohorts.insert(r.cohort);
+  }
+  EXPECT_GT(cohorts.size(), 1u);  // Poisson: the cohort's size varies
+
+  // The accountant's epsilon after 3 and 4 such rounds (q = 10/20).
+  aggregation::dp::GaussianSchedule g;
+  g.sampling_rate = 0.5;
+  g.noise_multiplier = 0.5;
+  g.rounds = 3;
+  const double eps3 = aggregation::dp::gaussian_epsilon(g, 0.01)->epsilon;
+  g.rounds = 4;
+  const double eps4 = aggregation::dp::gaussian_epsilon(g, 0.01)->epsilon;
+  auto budget = dp;
+  budget[0].value = section + ", max_epsilon: " + std::to_string((eps3 + eps4) / 2) + "}";
+  auto halted = run_inprocess(tiny(budget), nullptr);
+  ASSERT_TRUE(halted.ok()) << halted.status().to_string();
+  ASSERT_EQ(halted->rounds.size(), 3u);
+  EXPECT_NE(halted->halted.find("dp.max_epsilon"), std::string::npos) << halted->halted;
 }
 
 }  // namespace

@@ -267,5 +267,35 @@ TEST(Scenario, CommandExitsTwoOnBadInputAndOnWhatNetworkModeCannotRun) {
   EXPECT_EQ(run_scenario_command(path, {"=x"}, nullptr, stderr), 2);
 }
 
+// dp: read like the coordinator's section; the population defaults to the
+// scenario's clients and q to clients_per_round / clients; what the
+// accountant cannot honour is refused at its line.
+TEST(Scenario, DpSectionIsReadWithDefaultsAndCheckedAtItsLine) {
+  const std::string dp = std::string(kValid) +
+                         "dp:\n"
+                         "  mode: central\n"
+                         "  noise_multiplier: 1.1\n"
+                         "  clip: 0.5\n"
+                         "  target_delta: 0.01\n";
+  auto s = parse_scenario(dp, "tiny.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_EQ(s->dp.mode, aggregation::dp::DpMode::kCentral);
+  EXPECT_EQ(s->dp.population_size, 10u);
+  EXPECT_DOUBLE_EQ(s->dp.sampling_rate, 0.5);
+  EXPECT_EQ(error_of(dp, {{"dp.noise_multiplier", "0"}})
+                .rfind("--set dp.noise_multiplier=0: dp.noise_multiplier: must be > 0", 0),
+            0u)
+      << error_of(dp, {{"dp.noise_multiplier", "0"}});
+  const std::string delta = error_of(dp, {{"dp.target_delta", "0.2"}});
+  EXPECT_NE(delta.find("dp.target_delta: must be in (0, 1/population_size = 0.1)"),
+            std::string::npos)
+      << delta;
+  EXPECT_NE(error_of(dp + "  max_epsilon: -1\n").find("bad.yaml:22: dp.max_epsilon: must be > 0"),
+            std::string::npos)
+      << error_of(dp + "  max_epsilon: -1\n");
+  EXPECT_NE(error_of(dp, {{"secagg.l2_clip", "0.3"}}).find("secagg.l2_clip: leave it out"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace fl::sim

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "aggregation/client_update.h"
+#include "aggregation/dp/rdp_accountant.h"
 #include "aggregation/quantization.h"
 #include "aggregation/secagg/client_session.h"
 #include "coordinator/rounds/cohort_selection.h"
@@ -762,4 +763,168 @@ TEST_F(RoundEngineTest, CreateRefusesAPopulationConfigLoadingWouldRefuse) {
 }
 
 }  // namespace
+// ---- Differential privacy (issue 11) ----
+
+PopulationConfig dp_population(aggregation::dp::DpMode mode) {
+  PopulationConfig c = small_population();
+  c.rounds = 10;
+  c.dp.mode = mode;
+  c.dp.noise_multiplier = mode == aggregation::dp::DpMode::kCentral ? 1.0 : 0.05;
+  c.dp.clip = 0.5;
+  c.dp.population_size = 20;
+  c.dp.sampling_rate = 0.5;  // 10 expected of the 20 enrolled
+  c.dp.target_delta = 1e-3;
+  return c;
+}
+
+double accountant_epsilon(double q, double z, uint64_t rounds, double delta) {
+  aggregation::dp::GaussianSchedule s;
+  s.sampling_rate = q;
+  s.noise_multiplier = z;
+  s.rounds = rounds;
+  auto e = aggregation::dp::gaussian_epsilon(s, delta);
+  EXPECT_TRUE(e.ok()) << e.status().to_string();
+  return e.ok() ? e->epsilon : -1;
+}
+
+// Central dp: the task tells clients to clip to C unweighted, each round's
+// cost is in the ledger in the version's transaction, and epsilon so far is
+// the accountant's for that many Poisson-sampled Gaussian rounds.
+TEST_F(RoundEngineTest, CentralDpRoundsWriteTheLedgerWithTheAccountantsEpsilon) {
+  for (uint64_t s = 1; s <= 20; ++s) enroll(s);
+  auto e = make_engine(dp_population(aggregation::dp::DpMode::kCentral));
+  std::set<size_t> cohort_sizes;
+  for (int round = 1; round <= 3; ++round) {
+    auto chosen = checkin_all(*e);
+    ASSERT_GE(chosen.size(), 3u);
+    cohort_sizes.insert(chosen.size());
+    auto task = e->task(chosen.front(), e->snapshot().round_id, now);
+    ASSERT_TRUE(task.ok());
+    EXPECT_DOUBLE_EQ(task->quantization().l2_clip(), 0.5);
+    EXPECT_EQ(task->quantization().max_weight(), 0u);  // unweighted mean
+    auto end = run_round(*e, chosen);
+    ASSERT_EQ(end.state(), proto::SecAggExchangeResponse::COMPLETED) << end.failure_reason();
+    auto ledger = store->privacy_ledger("test");
+    ASSERT_TRUE(ledger.ok());
+    ASSERT_EQ(ledger->size(), static_cast<size_t>(round));
+    const PrivacyLedgerEntry& row = ledger->back();
+    EXPECT_EQ(row.version_id, end.new_version());
+    EXPECT_EQ(row.spend.mechanism, "central");
+    EXPECT_EQ(row.spend.survivors, chosen.size());
+    EXPECT_EQ(row.spend.expected_clients, 10u);
+    EXPECT_NEAR(row.spend.epsilon, accountant_epsilon(0.5, 1.0, round, 1e-3), 1e-9);
+    EXPECT_DOUBLE_EQ(e->snapshot().dp_epsilon, row.spend.epsilon);
+  }
+  // Poisson sampling: the cohort's size is not fixed.
+  EXPECT_GT(cohort_sizes.size(), 1u);
+}
+
+// dp.max_epsilon: the round that would pass the budget is never started, the
+// last version stays published, and a restarted coordinator (the ledger is
+// in the store) refuses it too.
+TEST_F(RoundEngineTest, PrivacyBudgetHaltsTrainingAndHoldsAcrossARestart) {
+  for (uint64_t s = 1; s <= 20; ++s) enroll(s);
+  PopulationConfig config = dp_population(aggregation::dp::DpMode::kCentral);
+  const double eps2 = accountant_epsilon(0.5, 1.0, 2, 1e-3);
+  const double eps3 = accountant_epsilon(0.5, 1.0, 3, 1e-3);
+  config.dp.max_epsilon = (eps2 + eps3) / 2;  // two rounds fit, a third does not
+  int64_t v2 = 0;
+  size_t rounds_in_store = 0;
+  {
+    auto e = make_engine(config);
+    for (int round = 1; round <= 2; ++round) {
+      auto end = run_round(*e, checkin_all(*e));
+      ASSERT_EQ(end.state(), proto::SecAggExchangeResponse::COMPLETED) << end.failure_reason();
+      v2 = end.new_version();
+    }
+    const auto snap = e->snapshot();
+    EXPECT_EQ(snap.phase, RoundEngine::Phase::kFinished);
+    EXPECT_NE(snap.halted.find("dp.max_epsilon"), std::string::npos) << snap.halted;
+    EXPECT_NEAR(snap.dp_epsilon, eps2, 1e-9);
+    proto::CheckinRequest req;
+    req.set_population("test");
+    auto r = e->checkin(clients.begin()->first, req, now);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->decision(), proto::CheckinResponse::FINISHED);
+    rounds_in_store = store->list_rounds(100)->size();
+  }
+  auto published = store->latest_version("tiny", VersionStage::kPublished);
+  ASSERT_TRUE(published.ok());
+  EXPECT_EQ(published->id, v2);
+
+  auto restarted = make_engine(config);
+  const auto snap = restarted->snapshot();
+  EXPECT_EQ(snap.phase, RoundEngine::Phase::kFinished);
+  EXPECT_NE(snap.halted.find("dp.max_epsilon"), std::string::npos) << snap.halted;
+  EXPECT_NEAR(snap.dp_epsilon, eps2, 1e-9);
+  EXPECT_EQ(snap.global_version, v2);
+  EXPECT_EQ(store->list_rounds(100)->size(), rounds_in_store);  // no round was opened
+
+  // A larger budget lets training go on from where the ledger stands.
+  config.dp.max_epsilon = eps3 * 1.01;
+  auto raised = make_engine(config);
+  EXPECT_EQ(raised->snapshot().phase, RoundEngine::Phase::kSelecting);
+  auto end = run_round(*raised, checkin_all(*raised));
+  ASSERT_EQ(end.state(), proto::SecAggExchangeResponse::COMPLETED) << end.failure_reason();
+  EXPECT_NEAR(raised->snapshot().dp_epsilon, eps3, 1e-9);
+  EXPECT_EQ(raised->snapshot().phase, RoundEngine::Phase::kFinished);
+}
+
+// Distributed dp through the engine: the clients' noised, rotated, rounded
+// inputs decode to the mean of their clipped updates over the expected
+// cohort, and the ledger records the survivors whose noise is in the sum.
+TEST_F(RoundEngineTest, DistributedDpRoundDecodesTheMeanOverTheExpectedCohort) {
+  for (uint64_t s = 1; s <= 20; ++s) enroll(s);
+  PopulationConfig config = dp_population(aggregation::dp::DpMode::kDistributed);
+  auto e = make_engine(config);
+  const int64_t v0 = e->snapshot().global_version;
+  auto chosen = checkin_all(*e);
+  ASSERT_GE(chosen.size(), 3u);
+  auto task = e->task(chosen.front(), e->snapshot().round_id, now);
+  ASSERT_TRUE(task.ok());
+  EXPECT_TRUE(task->quantization().has_distributed_dp());
+  auto end = run_round(*e, chosen);
+  ASSERT_EQ(end.state(), proto::SecAggExchangeResponse::COMPLETED) << end.failure_reason();
+  std::vector<double> expected(dim, 0);
+  for (uint64_t id : chosen)
+    for (size_t j = 0; j < dim; ++j) expected[j] += clients[id].update[j] / 10.0;  // q x N
+  auto w0 = weights_of(v0), w1 = weights_of(end.new_version());
+  // Noise z*C/(qN) = 0.0025 per coordinate, plus rounding: well under 0.02.
+  for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(w1[j] - w0[j], expected[j], 0.02) << j;
+  auto ledger = store->privacy_ledger("test");
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_EQ(ledger->size(), 1u);
+  EXPECT_EQ(ledger->front().spend.mechanism, "distributed");
+  EXPECT_EQ(ledger->front().spend.survivors, chosen.size());
+  EXPECT_EQ(ledger->front().spend.bits, 16u);
+  EXPECT_GT(ledger->front().spend.epsilon, 0);
+}
+
+TEST_F(RoundEngineTest, DpRefusesSettingsItsAccountingCannotHonour) {
+  auto refused = [](PopulationConfig c) {
+    auto s = validate_population(c);
+    return s.ok() ? std::string() : s.message();
+  };
+  auto c = dp_population(aggregation::dp::DpMode::kCentral);
+  EXPECT_EQ(refused(c), "");
+  auto once = c;
+  once.selection.once_in_rounds = 2;
+  EXPECT_NE(refused(once).find("population.selection.once_in_rounds"), std::string::npos);
+  auto clip = c;
+  clip.dp.clip = 0;
+  EXPECT_NE(refused(clip).find("population.dp.clip"), std::string::npos);
+  auto delta = c;
+  delta.dp.target_delta = 0.1;  // >= 1/20
+  EXPECT_NE(refused(delta).find("population.dp.target_delta"), std::string::npos);
+  auto both = c;
+  both.l2_clip = 0.3;
+  EXPECT_NE(refused(both).find("population.quantization.l2_clip"), std::string::npos);
+  auto ring = dp_population(aggregation::dp::DpMode::kDistributed);
+  ring.dp.bits = 8;  // 50,000 expected clients' noise and inputs in 2^8
+  ring.dp.noise_multiplier = 1.0;
+  ring.dp.population_size = 100'000;
+  ring.dp.target_delta = 1e-6;
+  EXPECT_NE(refused(ring).find("population.dp.bits"), std::string::npos) << refused(ring);
+}
+
 }  // namespace fl::coordinator

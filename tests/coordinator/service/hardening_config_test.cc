@@ -126,5 +126,59 @@ TEST(CoordinatorConfig, LearningRateScheduleIsReadAndABadOneNamesFileKeyAndLine)
       << kind;
 }
 
+// dp: every setting the accountant or the ring cannot honour is refused at
+// load, at its line: zero or negative z or C, delta >= 1/population,
+// max_epsilon <= 0, a modulus too small, dp on without a clip.
+TEST(HardeningConfig, DifferentialPrivacySettingsAreCheckedAtTheirLine) {
+  auto with_dp = [](const std::string& key, const std::string& value) {
+    std::string dp =
+        "  dp:\n"
+        "    mode: central\n"
+        "    noise_multiplier: 1.0\n"
+        "    clip: 0.5\n"
+        "    population_size: 1000\n"
+        "    target_delta: 1.0e-5\n";
+    const std::string line = "    " + key + ": ";
+    if (const auto at = dp.find(line); at != std::string::npos) {
+      dp.replace(at, dp.find('\n', at) - at, line + value);
+    } else if (!value.empty()) {
+      dp += line + value + "\n";
+    }
+    if (value.empty()) dp.erase(dp.find(line), dp.find('\n', dp.find(line)) - dp.find(line) + 1);
+    return config("", dp);
+  };
+  auto c = parse_config(with_dp("max_epsilon", "8"), "coord.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->population.dp.mode, aggregation::dp::DpMode::kCentral);
+  EXPECT_DOUBLE_EQ(c->population.dp.sampling_rate, 12.0 / 1000);  // cohort_size / N
+  EXPECT_DOUBLE_EQ(c->population.dp.max_epsilon, 8);
+
+  EXPECT_EQ(error_of(with_dp("noise_multiplier", "0"))
+                .rfind("coord.yaml:11: population.dp.noise_multiplier: must be > 0", 0),
+            0u)
+      << error_of(with_dp("noise_multiplier", "0"));
+  EXPECT_EQ(error_of(with_dp("clip", "-1")).rfind("coord.yaml:12: population.dp.clip:", 0), 0u)
+      << error_of(with_dp("clip", "-1"));
+  const std::string no_clip = error_of(with_dp("clip", ""));
+  EXPECT_NE(no_clip.find("population.dp.clip: differential privacy needs every update clipped"),
+            std::string::npos)
+      << no_clip;
+  EXPECT_EQ(error_of(with_dp("target_delta", "0.001"))
+                .rfind("coord.yaml:14: population.dp.target_delta: must be in (0, 1/population_size", 0),
+            0u)
+      << error_of(with_dp("target_delta", "0.001"));
+  EXPECT_EQ(error_of(with_dp("max_epsilon", "0")).rfind("coord.yaml:15: population.dp.max_epsilon: must be > 0", 0),
+            0u)
+      << error_of(with_dp("max_epsilon", "0"));
+  std::string ring = with_dp("mode", "distributed");
+  ring = ring.replace(ring.find("population_size: 1000"), 21, "population_size: 10000");
+  ring = ring.replace(ring.find("cohort_size: 12"), 15, "cohort_size: 5000");
+  ring += "    bits: 10\n";
+  const std::string small_ring = error_of(ring);
+  EXPECT_NE(small_ring.find("population.dp.bits:"), std::string::npos) << small_ring;
+  EXPECT_NE(error_of(with_dp("mode", "local")).find("population.dp.mode: must be one of"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace fl::coordinator
