@@ -521,6 +521,14 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
       auto published = (*store)->list_publications(config->model_name, 1);
       rec.published = published.ok() && !published->empty() &&
                       published->front().version_id == outcome->new_version();
+      // The privacy spent so far, as the engine committed it with the version.
+      auto ledger = (*store)->privacy_ledger_tail(config->population, 1);
+      if (!ledger.ok()) return ledger.status();
+      if (!ledger->rows.empty() && ledger->rows.back().version_id == outcome->new_version()) {
+        const coordinator::PrivacySpend& spend = ledger->rows.back().spend;
+        rec.epsilon = spend.epsilon;
+        out.privacy = RunPrivacy{spend.mechanism, spend.epsilon, spend.delta, ledger->rounds};
+      }
     } else {
       rec.status = "aborted";
       rec.abort_reason = outcome.ok() ? outcome->failure_reason() : outcome.status().message();

@@ -68,6 +68,18 @@ struct RoundRecord {
   bool network = false;
   int64_t coordinator_round = 0;
   std::optional<int64_t> version;
+  // Differential privacy: the cumulative epsilon after this round, from the
+  // privacy ledger row the engine committed with the round's version (at
+  // RunResult::privacy's delta). Empty when DP is off or the round failed.
+  std::optional<double> epsilon;
+};
+
+// The privacy ledger's last word on a run trained with differential privacy.
+struct RunPrivacy {
+  std::string mechanism;  // "central" or "distributed"
+  double epsilon = 0;     // cumulative, after the last accounted round
+  double delta = 0;
+  uint64_t rounds = 0;  // rounds in the ledger
 };
 
 struct RunResult {
@@ -80,7 +92,8 @@ struct RunResult {
   std::optional<double> baseline;  // centralised test accuracy
   std::string baseline_source;
   std::vector<RoundRecord> rounds;
-  double setup_s = 0;  // loading, partitioning, baseline
+  std::optional<RunPrivacy> privacy;  // set when any round was accounted
+  double setup_s = 0;                 // loading, partitioning, baseline
   double total_wall_s = 0;
   // Why training stopped before `rounds` (the privacy budget), or empty.
   std::string halted;

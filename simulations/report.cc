@@ -1,5 +1,6 @@
 #include "simulations/report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,15 +30,31 @@ const RoundRecord* last_evaluated(const RunResult& r) {
   return nullptr;
 }
 
+bool any_epsilon(const RunResult& r) {
+  return std::any_of(r.rounds.begin(), r.rounds.end(),
+                     [](const RoundRecord& round) { return round.epsilon.has_value(); });
+}
+
 }  // namespace
 
+// The epsilon column exists only in runs trained with DP: a run without it
+// writes the file it always wrote, byte for byte.
 std::string rounds_csv(const RunResult& result) {
   const bool network = result.mode == RunMode::kNetwork;
+  const bool epsilon = any_epsilon(result);
   std::string s =
       "round,online,cohort,dropped_before_advertise,dropped_before_share_keys,"
       "dropped_before_masked_input,dropped_before_unmasking,stragglers,included,status,k,t,"
       "total_weight,train_loss,test_accuracy,test_loss,bytes_up,bytes_down";
-  s += network ? ",coordinator_round,version\n" : ",version,published,sim_s\n";
+  s += network ? ",coordinator_round,version" : ",version,published,sim_s";
+  s += epsilon ? ",epsilon\n" : "\n";
+  auto end_row = [&](const RoundRecord& r) {
+    if (epsilon) {
+      s += ',';
+      if (r.epsilon) s += fmt("%.6f", *r.epsilon);
+    }
+    s += "\n";
+  };
   for (const RoundRecord& r : result.rounds) {
     if (network) {  // k, t, train_loss and bytes are not measured: empty
       s += std::to_string(r.round) + "," + std::to_string(r.available) + "," +
@@ -47,7 +64,8 @@ std::string rounds_csv(const RunResult& result) {
            std::to_string(r.included) + "," + r.status + ",,," + fmt("%.0f", r.total_weight) +
            ",," + (r.accuracy ? fmt("%.6f", *r.accuracy) : "") + "," +
            (r.loss ? fmt("%.6f", *r.loss) : "") + ",,," + std::to_string(r.coordinator_round) +
-           "," + (r.version ? std::to_string(*r.version) : "") + "\n";
+           "," + (r.version ? std::to_string(*r.version) : "");
+      end_row(r);
       continue;
     }
     s += std::to_string(r.round) + "," + std::to_string(r.available) + "," +
@@ -59,7 +77,8 @@ std::string rounds_csv(const RunResult& result) {
          fmt("%.6f", r.train_loss) + "," + (r.accuracy ? fmt("%.6f", *r.accuracy) : "") + "," +
          (r.loss ? fmt("%.6f", *r.loss) : "") + "," + fmt("%.1f", r.bytes_up) + "," +
          fmt("%.1f", r.bytes_down) + "," + (r.version ? std::to_string(*r.version) : "") + "," +
-         (r.version ? (r.published ? "1" : "0") : "") + "," + fmt("%.3f", r.sim_s) + "\n";
+         (r.version ? (r.published ? "1" : "0") : "") + "," + fmt("%.3f", r.sim_s);
+    end_row(r);
   }
   return s;
 }
@@ -153,6 +172,11 @@ nlohmann::ordered_json summary_json(const Scenario& sc, const RunResult& result)
     j["baseline_accuracy"] = *result.baseline;
     j["baseline_source"] = result.baseline_source;
   }
+  if (result.privacy)
+    j["privacy"] = {{"epsilon", result.privacy->epsilon},
+                    {"delta", result.privacy->delta},
+                    {"mechanism", result.privacy->mechanism},
+                    {"rounds_accounted", result.privacy->rounds}};
   j["bytes_up_per_client_round"] =
       network ? nlohmann::ordered_json() : nlohmann::ordered_json(up / n);
   j["bytes_down_per_client_round"] =
@@ -185,8 +209,13 @@ Status write_reports(const Scenario& sc, const RunResult& result) {
                model::partition_kind_name(sc.partition.kind) + ", " +
                std::to_string(sc.clients_per_round) + " of " + std::to_string(sc.clients) +
                " clients per round" + (sc.secagg.enabled ? ", secure aggregation" : "");
-  for (const RoundRecord& r : result.rounds)
+  for (const RoundRecord& r : result.rounds) {
     if (r.accuracy) plot.points.emplace_back(r.round, *r.accuracy);
+    if (r.epsilon) plot.epsilon.emplace_back(r.round, *r.epsilon);
+  }
+  if (result.privacy)
+    plot.epsilon_label = "epsilon spent (" + result.privacy->mechanism + " DP, delta " +
+                         fmt("%g", result.privacy->delta) + ")";
   plot.rounds = static_cast<int>(result.rounds.size());
   plot.baseline = result.baseline;
   plot.target = sc.target_accuracy;
@@ -209,6 +238,10 @@ std::string final_summary_text(const Scenario& sc, const RunResult& result) {
                    fmt("%.1f s", j["wall_s_to_target"].get<double>()) + ")";
   }
   if (result.baseline) s += "; baseline " + fmt("%.4f", *result.baseline);
+  if (result.privacy)
+    s += "; privacy: epsilon " + fmt("%.3g", result.privacy->epsilon) + " at delta " +
+         fmt("%g", result.privacy->delta) + " after " + std::to_string(result.privacy->rounds) +
+         " rounds (" + result.privacy->mechanism + ")";
   if (result.mode == RunMode::kNetwork) {
     s += "\nper round (mean): wall " + fmt("%.3f s", j["round_wall_s_mean"].get<double>()) +
          " with " + std::to_string(sc.clients) + " fl-client processes and fl-coordinator, eval " +

@@ -171,6 +171,7 @@ void print_round(std::FILE* f, const RoundRecord& r, int rounds) {
   if (r.version)
     std::fprintf(f, "  v%lld %s", static_cast<long long>(*r.version),
                  r.published ? "published" : "held");
+  if (r.epsilon) std::fprintf(f, "  eps %.3g", *r.epsilon);
   std::fprintf(f, "  up %s down %s", human_bytes(r.bytes_up).c_str(),
                human_bytes(r.bytes_down).c_str());
   std::fprintf(f,

@@ -37,12 +37,44 @@ double nice_step(double span, int ticks) {
   return 10 * p;
 }
 
+constexpr char kEpsilonColour[] = "#ff7f0e";
+
+// The epsilon series against its own axis at `right`, from 0 (nothing spent)
+// up: epsilon only grows, so its scale is unrelated to accuracy's.
+template <typename XOfRound>
+std::string epsilon_axis(const AccuracyPlot& plot, double right, double top, double height,
+                         const XOfRound& x) {
+  double most = 0;
+  for (const auto& [r, e] : plot.epsilon) most = std::max(most, e);
+  if (!(most > 0)) most = 1;
+  const double step = nice_step(most, 5);
+  const double hi = std::ceil(most / step - 1e-9) * step;
+  auto y = [&](double e) { return top + (hi - e) / hi * height; };
+  std::string s;
+  s += "<line x1=\"" + fmt("%.1f", right) + "\" y1=\"" + fmt("%.1f", top) + "\" x2=\"" +
+       fmt("%.1f", right) + "\" y2=\"" + fmt("%.1f", top + height) + "\" stroke=\"" +
+       kEpsilonColour + "\"/>\n";
+  for (double v = 0; v <= hi + step * 1e-6; v += step)
+    s += "<text x=\"" + fmt("%.1f", right + 8) + "\" y=\"" + fmt("%.1f", y(v) + 4) + "\" fill=\"" +
+         kEpsilonColour + "\">" + fmt("%g", v) + "</text>\n";
+  s += "<text transform=\"translate(" + fmt("%.1f", right + 52) + " " +
+       fmt("%.1f", top + height / 2) + ") rotate(90)\" text-anchor=\"middle\" fill=\"" +
+       kEpsilonColour + "\">" + escape(plot.epsilon_label) + "</text>\n";
+  s += "<polyline fill=\"none\" stroke=\"" + std::string(kEpsilonColour) +
+       "\" stroke-width=\"2\" points=\"";
+  for (const auto& [r, e] : plot.epsilon) s += fmt("%.1f", x(r)) + "," + fmt("%.1f", y(e)) + " ";
+  s += "\"/>\n";
+  return s;
+}
+
 }  // namespace
 
 std::string accuracy_svg(const AccuracyPlot& plot) {
   constexpr double kWidth = 760, kHeight = 460;
-  constexpr double kLeft = 70, kRight = 30, kTop = 50, kBottom = 60;
-  const double w = kWidth - kLeft - kRight, h = kHeight - kTop - kBottom;
+  constexpr double kLeft = 70, kTop = 50, kBottom = 60;
+  const bool privacy = !plot.epsilon.empty();
+  const double right_margin = privacy ? 70 : 30;  // room for the epsilon axis
+  const double w = kWidth - kLeft - right_margin, h = kHeight - kTop - kBottom;
 
   double lo = 1.0, hi = 0.0;
   for (const auto& [r, a] : plot.points) lo = std::min(lo, a), hi = std::max(hi, a);
@@ -94,6 +126,8 @@ std::string accuracy_svg(const AccuracyPlot& plot) {
   s += "<text transform=\"translate(18 " + fmt("%.1f", kTop + h / 2) +
        ") rotate(-90)\" text-anchor=\"middle\">test accuracy</text>\n";
 
+  if (privacy) s += epsilon_axis(plot, kLeft + w, kTop, h, x);
+
   // Reference lines.
   if (plot.baseline)
     s += "<line x1=\"" + fmt("%.1f", kLeft) + "\" x2=\"" + fmt("%.1f", kLeft + w) + "\" y1=\"" +
@@ -116,10 +150,13 @@ std::string accuracy_svg(const AccuracyPlot& plot) {
   }
 
   // Legend, bottom right.
-  int entries = 1 + (plot.baseline ? 1 : 0) + (plot.target ? 1 : 0);
-  const double lx = kLeft + w - 250, ly = kTop + h - 12 - entries * 20;
-  s += "<rect x=\"" + fmt("%.1f", lx - 8) + "\" y=\"" + fmt("%.1f", ly - 6) +
-       "\" width=\"250\" height=\"" + fmt("%.0f", entries * 20.0 + 6) +
+  int entries = 1 + (plot.baseline ? 1 : 0) + (plot.target ? 1 : 0) + (privacy ? 1 : 0);
+  // Wider for the epsilon entry's longer label (~7 px a glyph at 12 px).
+  const double legend_width =
+      privacy ? std::max(250.0, 80.0 + 6.5 * (plot.epsilon_label.size() + 8)) : 250;
+  const double lx = kLeft + w - legend_width, ly = kTop + h - 12 - entries * 20;
+  s += "<rect x=\"" + fmt("%.1f", lx - 8) + "\" y=\"" + fmt("%.1f", ly - 6) + "\" width=\"" +
+       fmt("%.0f", legend_width) + "\" height=\"" + fmt("%.0f", entries * 20.0 + 6) +
        "\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbbbbb\"/>\n";
   auto legend = [&](int row, const std::string& style, const std::string& label) {
     const double yy = ly + 8 + row * 20;
@@ -136,6 +173,9 @@ std::string accuracy_svg(const AccuracyPlot& plot) {
   if (plot.target)
     legend(row++, "stroke=\"#2ca02c\" stroke-width=\"1.2\" stroke-dasharray=\"2 4\"",
            "target " + fmt("%.1f%%", *plot.target * 100));
+  if (privacy)
+    legend(row++, "stroke=\"" + std::string(kEpsilonColour) + "\" stroke-width=\"2\"",
+           plot.epsilon_label + ": " + fmt("%.3g", plot.epsilon.back().second));
   s += "</svg>\n";
   return s;
 }

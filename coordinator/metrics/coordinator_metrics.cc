@@ -107,6 +107,14 @@ Result<std::unique_ptr<CoordinatorMetrics>> CoordinatorMetrics::create(
   take(registry.add_counter("fl_registry_rollbacks_total",
                             "Rollbacks of a model's published version.", {"model"}),
        f.registry_rollbacks, error);
+  take(registry.add_gauge("fl_dp_epsilon_spent",
+                          "Differential privacy spent by each population: the cumulative epsilon "
+                          "of its privacy ledger, at the ledger's delta.",
+                          {"population"}),
+       f.dp_epsilon_spent, error);
+  take(registry.add_gauge("fl_dp_rounds_accounted", "Rounds in each population's privacy ledger.",
+                          {"population"}),
+       f.dp_rounds_accounted, error);
   FL_RETURN_IF_ERROR(error);
   if (options.process_metrics) FL_RETURN_IF_ERROR(add_process_metrics(registry));
   return std::unique_ptr<CoordinatorMetrics>(new CoordinatorMetrics(f, options));
@@ -203,6 +211,12 @@ void CoordinatorMetrics::observe_prediction(std::string_view api, std::string_vi
 }
 void CoordinatorMetrics::prediction_error(std::string_view api, std::string_view reason) {
   families_.prediction_errors->with({api, reason}).inc();
+}
+
+void CoordinatorMetrics::set_privacy_spent(std::string_view population, double epsilon,
+                                           uint64_t rounds) {
+  families_.dp_epsilon_spent->with({population}).set(epsilon);
+  families_.dp_rounds_accounted->with({population}).set(static_cast<double>(rounds));
 }
 
 }  // namespace fl::metrics

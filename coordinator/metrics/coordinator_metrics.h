@@ -13,6 +13,7 @@
 //   fl_aggregation_duration_seconds              fl_registry_alerts_total{model,kind}
 //   fl_prediction_requests_total{api,model,code} fl_registry_rollbacks_total{model}
 //   fl_prediction_duration_seconds{api}          fl_prediction_errors_total{api,reason}
+//   fl_dp_epsilon_spent{population}              fl_dp_rounds_accounted{population}
 //   process_* (process_metrics.h), unless disabled
 //
 // Label values must come from small sets: route *patterns* not raw paths,
@@ -73,6 +74,8 @@ class CoordinatorMetrics {
     CounterFamily* prediction_errors;
     CounterFamily* registry_alerts;
     CounterFamily* registry_rollbacks;
+    GaugeFamily* dp_epsilon_spent;
+    GaugeFamily* dp_rounds_accounted;
   };
 
   // Registers everything in `registry`, which must outlive the result. Fails
@@ -112,6 +115,11 @@ class CoordinatorMetrics {
   // Serving. `api` is "tfserving" or "v2" (Open Inference Protocol), say.
   void observe_prediction(std::string_view api, std::string_view model, int code, double seconds);
   void prediction_error(std::string_view api, std::string_view reason);
+
+  // Differential privacy: the cumulative epsilon of a population's privacy
+  // ledger (at the ledger's delta) and the rounds it accounts. Populations
+  // trained without DP never get these series, so absent() tells them apart.
+  void set_privacy_spent(std::string_view population, double epsilon, uint64_t rounds);
 
  private:
   CoordinatorMetrics(Families families, CoordinatorMetricsOptions options);

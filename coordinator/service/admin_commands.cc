@@ -25,6 +25,7 @@
 #include "coordinator/service/device_certificate.h"
 #include "coordinator/service/enrollment.h"
 #include "coordinator/service/event_log.h"
+#include "coordinator/service/privacy_ledger_view.h"
 #include "coordinator/service/store_version_source.h"
 #include "coordinator/serving/csv_prediction.h"
 #include "coordinator/serving/serving_routes.h"
@@ -52,6 +53,32 @@ std::string metrics_line(const VersionMetrics& metrics) {
     out += buffer;
   }
   return out.empty() ? "-" : out;
+}
+
+// The privacy ledger of the population that trained `round`, up to that
+// round: what had been spent when the version was made. Prints nothing for a
+// population trained without differential privacy.
+Status print_privacy_of_version(Store& store, int64_t round) {
+  auto record = store.get_round(round);
+  if (!record.ok()) return record.status();
+  auto ledger = store.privacy_ledger(record->population);
+  if (!ledger.ok()) return ledger.status();
+  if (ledger->empty()) return Status::Ok();
+  std::vector<PrivacyLedgerEntry> up_to;
+  for (const PrivacyLedgerEntry& row : *ledger)
+    if (row.round_id <= round) up_to.push_back(row);
+  std::printf("  population: %s\n", record->population.c_str());
+  if (up_to.empty()) {
+    std::printf("  privacy: no ledger rows up to round %lld\n", static_cast<long long>(round));
+  } else {
+    std::printf("  privacy ledger up to this version:\n%s",
+                privacy_ledger_table(up_to, "    ").c_str());
+    std::printf("  privacy: %s\n", privacy_total_line(up_to.back(), up_to.size()).c_str());
+  }
+  if (up_to.size() < ledger->size())
+    std::printf("  privacy of the population since: %s\n",
+                privacy_total_line(ledger->back(), ledger->size()).c_str());
+  return Status::Ok();
 }
 
 }  // namespace
@@ -91,6 +118,9 @@ int run_models_command(const ModelsCommand& c) {
         static_cast<long long>(v->created_at_ms), metrics_line(v->metrics).c_str(),
         v->model_bytes.size());
     if (m.ok()) std::printf("  parameters: %lld\n", static_cast<long long>(m->params.size()));
+    if (v->round_id) {
+      if (Status s = print_privacy_of_version(**store, *v->round_id); !s.ok()) return fail(name, s);
+    }
     return 0;
   }
   if (c.action == "history") {

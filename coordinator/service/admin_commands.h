@@ -3,7 +3,8 @@
 // picks up a publish or rollback within a second):
 //
 //   models list     --db F --model M            every version, stage, metrics
-//   models show     --db F --version V          one version in full
+//   models show     --db F --version V          one version in full, with the privacy
+//                                               ledger of its population up to it
 //   models history  --db F --model M            publications, newest first
 //   models publish  --db F --model M --version V
 //   models rollback --db F --model M [--to V]

@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "coordinator/http/auth/admin_credential.h"
@@ -11,6 +13,7 @@
 #include "coordinator/http/response.h"
 #include "coordinator/metrics/text_exposition.h"
 #include "coordinator/service/enrollment.h"
+#include "coordinator/service/privacy_ledger_view.h"
 #include "coordinator/service/store_version_source.h"
 #include "coordinator/serving/serving_routes.h"
 #include "coordinator/store/sqlite_store.h"
@@ -50,8 +53,14 @@ Response malformed(std::string_view what) {
 // Round progress into Prometheus metrics and the event log.
 class MetricsRoundListener final : public RoundListener {
  public:
-  MetricsRoundListener(metrics::CoordinatorMetrics& metrics, EventLog& log, std::string model)
-      : metrics_(metrics), log_(log), model_(std::move(model)) {}
+  // `after_completion` runs once a round's commit is done (the privacy
+  // gauges read the ledger row it wrote).
+  MetricsRoundListener(metrics::CoordinatorMetrics& metrics, EventLog& log, std::string model,
+                       std::function<void()> after_completion)
+      : metrics_(metrics),
+        log_(log),
+        model_(std::move(model)),
+        after_completion_(std::move(after_completion)) {}
   void round_started(int64_t round_id, uint32_t selected) override {
     metrics_.round_started();
     metrics_.set_round_clients("selected", selected);
@@ -73,6 +82,7 @@ class MetricsRoundListener final : public RoundListener {
         "info", "round_completed",
         "round " + std::to_string(round_id) + ": completed; new version " + std::to_string(version),
         {.round = round_id, .version = version, .model = model_});
+    if (after_completion_) after_completion_();
   }
   void round_failed(int64_t round_id, std::string_view kind, std::string_view reason) override {
     metrics_.round_failed(kind);
@@ -90,7 +100,13 @@ class MetricsRoundListener final : public RoundListener {
   metrics::CoordinatorMetrics& metrics_;
   EventLog& log_;
   std::string model_;
+  std::function<void()> after_completion_;
 };
+
+// ?limit= of the privacy route: the ledger grows by a row a round, so a reply
+// is bounded; the newest rows are the ones an operator asks about.
+constexpr size_t kPrivacyRowsDefault = 1000;
+constexpr size_t kPrivacyRowsMax = 10000;
 
 }  // namespace
 
@@ -129,7 +145,8 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   auto metrics = metrics::CoordinatorMetrics::create(s->metrics_registry_);
   if (!metrics.ok()) return metrics.status();
   s->metrics_ = std::move(*metrics);
-  s->round_listener_ = std::make_unique<MetricsRoundListener>(*s->metrics_, *s->log_, model_name);
+  s->round_listener_ = std::make_unique<MetricsRoundListener>(
+      *s->metrics_, *s->log_, model_name, [self] { self->refresh_privacy_metrics(); });
   if (s->config_.enrollment.mode == EnrollmentMode::kOpen)
     s->log_->write("warning", "enrollment_open",
                    "enrollment.mode is open: anyone who can reach this coordinator can enrol any"
@@ -139,6 +156,7 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   auto store = SqliteStore::open(s->config_.store_path);
   if (!store.ok()) return store.status();
   s->store_ = std::move(*store);
+  s->refresh_privacy_metrics();
 
   if (!s->config_.holdout.empty()) {
     const std::string dir = s->config_.holdout == "fashion-mnist"
@@ -283,6 +301,42 @@ void CoordinatorService::apply_publication(std::string_view model, int64_t versi
   }
   log_->write("info", "model_published", line,
               {.round = v->round_id, .version = version, .model = std::string(model)});
+}
+
+void CoordinatorService::refresh_privacy_metrics() {
+  const std::string& population = config_.population.population;
+  auto tail = store_->privacy_ledger_tail(population, 1);
+  if (!tail.ok()) {
+    log_->write("warning", "privacy_metrics_stale",
+                "cannot read the privacy ledger of " + population + ": " + tail.status().message());
+    return;
+  }
+  if (tail->rows.empty()) return;  // no DP: no series, rather than a false 0
+  metrics_->set_privacy_spent(population, tail->rows.back().spend.epsilon, tail->rounds);
+}
+
+// GET /v1/admin/populations/{population}/privacy[?limit=N]. A population is
+// known when this coordinator runs it or the store holds a ledger for it
+// (an earlier configuration's); any other is 404, so a typo is not mistaken
+// for a population that spent nothing.
+http::Response CoordinatorService::privacy_ledger_response(const http::Request& r) {
+  const std::string population(r.param("population"));
+  size_t limit = kPrivacyRowsDefault;
+  if (auto text = r.query_param("limit")) {
+    auto v = auth::parse_decimal_u64(*text);
+    if (!v || *v > kPrivacyRowsMax)
+      return http::json_error(400, "limit must be a whole number from 0 to " +
+                                       std::to_string(kPrivacyRowsMax) + ", not '" +
+                                       std::string(*text) + "'");
+    limit = static_cast<size_t>(*v);
+  }
+  // At least the newest row: the totals come from it even when limit is 0.
+  auto tail = store_->privacy_ledger_tail(population, std::max<size_t>(limit, 1));
+  if (!tail.ok()) return from_status(tail.status());
+  if (tail->rounds == 0 && population != config_.population.population)
+    return http::json_error(404, "population '" + population +
+                                     "' is not run by this coordinator and has no privacy ledger");
+  return http::json_response(privacy_ledger_json(population, *tail, limit).dump());
 }
 
 // Picks up publications made by another process on the same store.
@@ -460,6 +514,11 @@ http::Router CoordinatorService::routes() {
             return http::json_response(nlohmann::json{{"published", *now_published}}.dump());
           },
           admin)
+      .ok();
+  router
+      .add(
+          "GET", "/v1/admin/populations/{population}/privacy",
+          [this](const Request& r) { return privacy_ledger_response(r); }, admin)
       .ok();
   router
       .add(

@@ -14,7 +14,10 @@
 //   GET  /v1/admin/models/{name}/versions            admin; the registry, JSON
 //   POST /v1/admin/models/{name}/versions/{v}:publish admin; manual publish
 //   POST /v1/admin/models/{name}:rollback[?to=V]     admin; rollback
-//   GET  /metrics                   Prometheus text format
+//   GET  /v1/admin/populations/{population}/privacy[?limit=N]  admin; the privacy
+//                                   ledger's newest N rows (default 1000, at most 10000)
+//   GET  /metrics                   Prometheus text format; fl_dp_epsilon_spent and
+//                                   fl_dp_rounds_accounted from the store's ledger
 //   TensorFlow Serving REST and KServe v2 prediction routes (serving/
 //   serving_routes.h), answered from the published version, hot-swapped on
 //   every publish or rollback.
@@ -76,6 +79,10 @@ class CoordinatorService {
   void on_published(std::string_view model, int64_t version, std::string_view reason);
   void apply_publication(std::string_view model, int64_t version, std::string_view reason);
   void sync_published();
+  // Sets the privacy gauges from the newest ledger row (one indexed read);
+  // at startup and after each completed round, so they hold across restarts.
+  void refresh_privacy_metrics();
+  http::Response privacy_ledger_response(const http::Request& r);
 
   CoordinatorConfig config_;
   std::string audience_;  // what client signatures cover (coordinator_audience)

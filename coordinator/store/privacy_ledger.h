@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fl::coordinator {
 
@@ -40,6 +41,14 @@ struct PrivacyLedgerEntry {
   int64_t version_id = 0;  // the version the round produced
   int64_t at_ms = 0;
   PrivacySpend spend;
+};
+
+// A bounded view of a ledger for readers that must stay cheap however long
+// training ran (the admin API, /metrics, fl-sim's per-round record): the most
+// recent rows, oldest first, and how many rows the ledger has in all.
+struct PrivacyLedgerTail {
+  std::vector<PrivacyLedgerEntry> rows;
+  uint64_t rounds = 0;  // rows in the whole ledger (rounds accounted)
 };
 
 }  // namespace fl::coordinator

@@ -87,6 +87,14 @@ constexpr std::string_view kSelectPrivacy =
     "SELECT round_id, population, version_id, at_ms, mechanism, sampling_rate, noise_multiplier,"
     " clip, expected_clients, survivors, bits, modular_clips, epsilon, delta, rdp_order"
     " FROM privacy_ledger WHERE population = ?1 ORDER BY round_id";
+// The same columns, newest first, for the tail (privacy_ledger_by_population
+// answers both without a sort).
+constexpr std::string_view kSelectPrivacyNewest =
+    "SELECT round_id, population, version_id, at_ms, mechanism, sampling_rate, noise_multiplier,"
+    " clip, expected_clients, survivors, bits, modular_clips, epsilon, delta, rdp_order"
+    " FROM privacy_ledger WHERE population = ?1 ORDER BY round_id DESC LIMIT ?2";
+constexpr std::string_view kCountPrivacy =
+    "SELECT COUNT(*) FROM privacy_ledger WHERE population = ?1";
 constexpr std::string_view kFailRound =
     "UPDATE rounds SET state = 'failed', selected = ?2, advertised = ?3, shared_keys = ?4,"
     " masked_input = ?5, unmasked = ?6, ended_at_ms = ?7, failure_reason = ?8"
@@ -693,6 +701,31 @@ Result<int64_t> SqliteStore::complete_round(int64_t round_id, const StageCounts&
   return version_id;
 }
 
+namespace {
+
+// A row of kSelectPrivacy or kSelectPrivacyNewest.
+PrivacyLedgerEntry read_ledger_row(const SqliteStatement& select) {
+  PrivacyLedgerEntry e;
+  e.round_id = select.column_int64(0);
+  e.population = select.column_text(1);
+  e.version_id = select.column_int64(2);
+  e.at_ms = select.column_int64(3);
+  e.spend.mechanism = select.column_text(4);
+  e.spend.sampling_rate = select.column_double(5);
+  e.spend.noise_multiplier = select.column_double(6);
+  e.spend.clip = select.column_double(7);
+  e.spend.expected_clients = static_cast<uint64_t>(select.column_int64(8));
+  e.spend.survivors = static_cast<uint64_t>(select.column_int64(9));
+  e.spend.bits = static_cast<uint32_t>(select.column_int64(10));
+  e.spend.modular_clips = static_cast<uint64_t>(select.column_int64(11));
+  e.spend.epsilon = select.column_double(12);
+  e.spend.delta = select.column_double(13);
+  e.spend.order = select.column_double(14);
+  return e;
+}
+
+}  // namespace
+
 Result<std::vector<PrivacyLedgerEntry>> SqliteStore::privacy_ledger(std::string_view population) {
   std::lock_guard lock(mu_);
   FL_STORE_TRY(transaction, SqliteTransaction::begin(db_, Mode::kRead));
@@ -703,27 +736,38 @@ Result<std::vector<PrivacyLedgerEntry>> SqliteStore::privacy_ledger(std::string_
     while (true) {
       FL_STORE_TRY(row, select->step());
       if (!row) break;
-      PrivacyLedgerEntry e;
-      e.round_id = select->column_int64(0);
-      e.population = select->column_text(1);
-      e.version_id = select->column_int64(2);
-      e.at_ms = select->column_int64(3);
-      e.spend.mechanism = select->column_text(4);
-      e.spend.sampling_rate = select->column_double(5);
-      e.spend.noise_multiplier = select->column_double(6);
-      e.spend.clip = select->column_double(7);
-      e.spend.expected_clients = static_cast<uint64_t>(select->column_int64(8));
-      e.spend.survivors = static_cast<uint64_t>(select->column_int64(9));
-      e.spend.bits = static_cast<uint32_t>(select->column_int64(10));
-      e.spend.modular_clips = static_cast<uint64_t>(select->column_int64(11));
-      e.spend.epsilon = select->column_double(12);
-      e.spend.delta = select->column_double(13);
-      e.spend.order = select->column_double(14);
-      rows.push_back(std::move(e));
+      rows.push_back(read_ledger_row(*select));
     }
   }
   FL_RETURN_IF_ERROR(transaction.commit());
   return rows;
+}
+
+Result<PrivacyLedgerTail> SqliteStore::privacy_ledger_tail(std::string_view population,
+                                                           size_t limit) {
+  std::lock_guard lock(mu_);
+  // One read transaction: the count and the rows describe the same ledger.
+  FL_STORE_TRY(transaction, SqliteTransaction::begin(db_, Mode::kRead));
+  PrivacyLedgerTail tail;
+  {
+    FL_STORE_TRY(count, statement(kCountPrivacy));
+    count->bind_text(1, population);
+    FL_STORE_TRY(row, count->step());
+    if (row) tail.rounds = static_cast<uint64_t>(count->column_int64(0));
+  }
+  if (limit > 0 && tail.rounds > 0) {
+    FL_STORE_TRY(select, statement(kSelectPrivacyNewest));
+    select->bind_text(1, population);
+    select->bind_int64(2, clamp_limit(limit));
+    while (true) {
+      FL_STORE_TRY(row, select->step());
+      if (!row) break;
+      tail.rows.push_back(read_ledger_row(*select));
+    }
+    std::reverse(tail.rows.begin(), tail.rows.end());
+  }
+  FL_RETURN_IF_ERROR(transaction.commit());
+  return tail;
 }
 
 Status SqliteStore::fail_round(int64_t round_id, std::string_view reason, const StageCounts& counts,

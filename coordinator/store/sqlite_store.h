@@ -71,6 +71,7 @@ class SqliteStore final : public Store {
   Result<RoundRecord> get_round(int64_t id) override;
   Result<std::vector<RoundRecord>> list_rounds(size_t limit) override;
   Result<std::vector<PrivacyLedgerEntry>> privacy_ledger(std::string_view population) override;
+  Result<PrivacyLedgerTail> privacy_ledger_tail(std::string_view population, size_t limit) override;
 
   Result<uint64_t> enroll(const ClientPublicKey& public_key, int64_t enrolled_at_ms,
                           std::optional<std::string> label) override;

@@ -118,6 +118,10 @@ class Store {
   // The privacy ledger of `population`, oldest round first (privacy_ledger.h).
   // Empty (not NotFound) when the population never trained with DP.
   virtual Result<std::vector<PrivacyLedgerEntry>> privacy_ledger(std::string_view population) = 0;
+  // The `limit` most recent rows of that ledger, oldest first, with the
+  // ledger's row count, read in one transaction. limit 0 gives the count only.
+  virtual Result<PrivacyLedgerTail> privacy_ledger_tail(std::string_view population,
+                                                        size_t limit) = 0;
 
   // --- Clients ------------------------------------------------------------
 

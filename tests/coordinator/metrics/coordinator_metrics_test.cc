@@ -57,6 +57,7 @@ void exercise_every_helper(CoordinatorMetrics& metrics) {
   metrics.observe_prediction("tfserving", "mnist", 200, 0.00007);
   metrics.observe_prediction("v2", "mnist", 404, 0.002);
   metrics.prediction_error("v2", "model_not_found");
+  metrics.set_privacy_spent("hospitals/readmission", 3.21, 40);
 }
 
 TEST_F(CoordinatorMetricsTest, ExposesEveryFamilyOfTheIssueUnderItsConventionalName) {
@@ -81,6 +82,8 @@ TEST_F(CoordinatorMetricsTest, ExposesEveryFamilyOfTheIssueUnderItsConventionalN
            "# TYPE fl_prediction_errors_total counter",
            "# TYPE fl_registry_alerts_total counter",
            "# TYPE fl_registry_rollbacks_total counter",
+           "# TYPE fl_dp_epsilon_spent gauge",
+           "# TYPE fl_dp_rounds_accounted gauge",
        }) {
     EXPECT_THAT(text, HasSubstr(std::string(type_line) + "\n"));
   }

@@ -137,6 +137,65 @@ TEST_F(CoordinatorCliTest, ModelsShowDescribesOneVersion) {
   EXPECT_NE(r.output.find("parent: " + std::to_string(versions[0])), std::string::npos) << r.output;
 }
 
+// A version trained with DP shows its population's ledger up to its round:
+// the spend when it was made, and what the population has spent since.
+TEST_F(CoordinatorCliTest, ModelsShowPrintsThePrivacyLedgerUpToTheVersion) {
+  std::vector<int64_t> trained_versions;
+  {
+    auto store = SqliteStore::open(db);
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    const double epsilons[] = {0.75, 1.5, 3.21};
+    for (int i = 0; i < 3; ++i) {
+      auto round = (*store)->begin_round({"pop", versions[0], 1000 + i});
+      ASSERT_TRUE(round.ok()) << round.status().to_string();
+      NewVersion next;
+      next.model = kModel;
+      next.model_bytes = (*store)->get_version(versions[0])->model_bytes;
+      PrivacySpend spend;
+      spend.mechanism = "central";
+      spend.sampling_rate = 0.05;
+      spend.noise_multiplier = 1.3;
+      spend.clip = 0.25;
+      spend.expected_clients = 50;
+      spend.survivors = static_cast<uint64_t>(48 - i);
+      spend.epsilon = epsilons[i];
+      spend.delta = 1e-5;
+      spend.order = 10;
+      auto v = (*store)->complete_round(*round, {.selected = 50}, next, 2000 + i, spend);
+      ASSERT_TRUE(v.ok()) << v.status().to_string();
+      trained_versions.push_back(*v);
+    }
+  }
+  CliResult newest = models("show", {"--version", std::to_string(trained_versions[2])});
+  EXPECT_EQ(newest.exit_code, 0) << newest.output;
+  EXPECT_NE(newest.output.find("population: pop"), std::string::npos) << newest.output;
+  EXPECT_NE(newest.output.find("privacy: epsilon 3.21 at delta 1e-05 after 3 rounds (central)"),
+            std::string::npos)
+      << newest.output;
+  // One table line per round: round, version, mechanism, q, z, C, expected,
+  // survivors, bits, modular clips, epsilon.
+  const std::regex row(std::to_string(trained_versions[1]) +
+                       R"( +central +0\.05 +1\.3 +0\.25 +50 +47 +0 +0 +1\.5\n)");
+  EXPECT_TRUE(std::regex_search(newest.output, row)) << newest.output;
+  EXPECT_EQ(newest.output.find("since"), std::string::npos) << newest.output;
+
+  CliResult first = models("show", {"--version", std::to_string(trained_versions[0])});
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("privacy: epsilon 0.75 at delta 1e-05 after 1 round (central)"),
+            std::string::npos)
+      << first.output;
+  EXPECT_EQ(first.output.find(" 1.5\n"), std::string::npos) << "a later round is listed";
+  EXPECT_NE(first.output.find("privacy of the population since: epsilon 3.21 at delta 1e-05 "
+                              "after 3 rounds (central)"),
+            std::string::npos)
+      << first.output;
+
+  // A version no DP round made shows no privacy section.
+  CliResult plain = models("show", {"--version", std::to_string(versions[1])});
+  EXPECT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_EQ(plain.output.find("privacy"), std::string::npos) << plain.output;
+}
+
 TEST_F(CoordinatorCliTest, PublishingAnUnknownVersionFailsNamingIt) {
   CliResult r = models("publish", {"--model", kModel, "--version", "99"});
   EXPECT_NE(r.exit_code, 0) << r.output;

@@ -163,5 +163,41 @@ TEST_F(RoundCommitTest, InvalidPrivacySpendIsRefusedBeforeAnythingIsWritten) {
   expect_nothing_committed();
 }
 
+// The bounded read the admin API and /metrics use: the newest rows in round
+// order, and the count of the whole ledger, of that population only.
+TEST_F(RoundCommitTest, LedgerTailIsTheNewestRowsOldestFirstWithTheWholeCount) {
+  ASSERT_TRUE(
+      store_->complete_round(round_, kCounts, sample_version("m", 2), 200, sample_spend(0.5)).ok());
+  for (int i = 1; i < 5; ++i) {
+    const int64_t round = *store_->begin_round({"p", base_, 100 + i});
+    ASSERT_TRUE(store_
+                    ->complete_round(round, kCounts, sample_version("m", 2 + i), 200 + i,
+                                     sample_spend(0.5 + i))
+                    .ok());
+  }
+  const int64_t elsewhere = *store_->begin_round({"q", base_, 300});
+  ASSERT_TRUE(
+      store_->complete_round(elsewhere, kCounts, sample_version("m", 9), 301, sample_spend(9))
+          .ok());
+
+  auto tail = store_->privacy_ledger_tail("p", 2);
+  ASSERT_TRUE(tail.ok()) << tail.status().to_string();
+  EXPECT_EQ(tail->rounds, 5u);
+  ASSERT_EQ(tail->rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(tail->rows[0].spend.epsilon, 3.5);
+  EXPECT_DOUBLE_EQ(tail->rows[1].spend.epsilon, 4.5);
+  EXPECT_LT(tail->rows[0].round_id, tail->rows[1].round_id);
+  EXPECT_EQ(tail->rows[1].round_id, store_->privacy_ledger("p")->back().round_id);
+
+  EXPECT_EQ(store_->privacy_ledger_tail("p", 100)->rows.size(), 5u);
+  auto count_only = store_->privacy_ledger_tail("p", 0);
+  EXPECT_EQ(count_only->rounds, 5u);
+  EXPECT_TRUE(count_only->rows.empty());
+  auto none = store_->privacy_ledger_tail("nobody", 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->rounds, 0u);
+  EXPECT_TRUE(none->rows.empty());
+}
+
 }  // namespace
 }  // namespace fl::coordinator
