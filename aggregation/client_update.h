@@ -48,9 +48,8 @@ struct ClientUpdateConfig {
   // coordinator unmasks only the sum of the bits. Needs l2_clip > 0.
   bool unclipped_bit = false;
   // Distributed DP with the bit: sigma_b, the stddev of the noise on the sum
-  // of the bits (count units); this client adds its share
-  // 2 sigma_b / sqrt(distributed_dp->expected_clients) to 2 (b - 1/2).
-  // Unused (0) otherwise.
+  // of the bits (count units); this client adds its share of it to its
+  // encoded, centred bit (dp::noised_unclipped_bit). Unused (0) otherwise.
   double count_noise_stddev = 0;
 };
 

@@ -41,10 +41,10 @@ Status check_dp(const RoundAggregatorConfig& c) {
     return InvalidArgument("central DP: no noise generator was given");
   if (c.dp_mode == dp::DpMode::kDistributed && !c.distributed)
     return InvalidArgument("distributed DP: no decoding configuration was given");
-  if (c.dp_mode == dp::DpMode::kCentral && c.unclipped_bit &&
+  if (c.dp_mode != dp::DpMode::kOff && c.unclipped_bit &&
       !(c.count_noise_stddev > 0 && std::isfinite(c.count_noise_stddev)))
     return InvalidArgument(
-        "central DP: adaptive clipping needs noise on the unclipped count (count_noise_stddev)");
+        "DP: adaptive clipping needs noise on the unclipped count (count_noise_stddev)");
   return Status::Ok();
 }
 
@@ -73,7 +73,8 @@ Status attach_ring_count(uint64_t bits_sum, uint64_t inputs, const RoundAggregat
                          AggregationStats& stats) {
   if (c.dp_mode == dp::DpMode::kDistributed) {
     stats.noised_unclipped_count =
-        dp::decode_noised_unclipped_count(bits_sum, c.distributed->bits, c.expected_clients);
+        dp::decode_noised_unclipped_count(bits_sum, c.distributed->bits, c.count_noise_stddev,
+                                          c.distributed->expected_clients, c.expected_clients);
     stats.unclipped_count_cohort = c.expected_clients;
     return Status::Ok();
   }

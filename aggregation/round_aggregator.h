@@ -56,8 +56,8 @@ struct RoundAggregatorConfig {
   // the round's z_value and l2_clip its clip (dp::plan_adaptive_round).
   // count_noise_stddev is sigma_b: central, the stddev of the N(0, sigma_b^2)
   // the server adds to the count from `noise_rng` (after the value noise);
-  // distributed, already in the clients' inputs (unused here); off, unused
-  // (the count is exact).
+  // distributed, the clients' (already in their inputs; it sets the bit's
+  // encoding scale); off, unused (the count is exact).
   bool unclipped_bit = false;
   double count_noise_stddev = 0;
 };

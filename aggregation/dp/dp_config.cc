@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "aggregation/dp/unclipped_count.h"
+
 namespace fl::aggregation::dp {
 namespace {
 
@@ -172,11 +174,9 @@ Status check_dp_for_model(const DpConfig& c, uint64_t dimension, uint32_t ring_b
   Status s = check_modulus(*d, d->expected_clients, ring_bits, kModulusStddevs);
   if (!s.ok()) return InvalidArgument("dp.bits: " + s.message());
   if (first_round) {
-    // The bits' element: |sum| <= cohort, plus the count noise 2 sigma_b in
-    // its doubled units (unclipped_count.h).
-    const double n = static_cast<double>(d->expected_clients);
-    const double needed =
-        n + kModulusStddevs * (std::sqrt(n) + 2 * first_round->count_noise_stddev);
+    // The bits' element: the cohort's encoded bits plus the count noise.
+    const double needed = noised_bits_sum_bound(first_round->count_noise_stddev,
+                                                d->expected_clients, kModulusStddevs);
     if (needed >= std::ldexp(1.0, static_cast<int>(c.bits) - 1))
       return InvalidArgument("dp.bits: " + std::to_string(c.bits) +
                              " bits cannot hold the sum of the adaptive clipping bits (about " +

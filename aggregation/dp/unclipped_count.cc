@@ -9,8 +9,21 @@
 
 namespace fl::aggregation::dp {
 
+int64_t unclipped_bit_scale(double count_noise_stddev, uint64_t expected_clients) {
+  const double unscaled = 2 * count_noise_stddev / std::sqrt(static_cast<double>(expected_clients));
+  if (!(unscaled > 0) || unscaled >= kMinBitShareSigma) return 1;
+  return static_cast<int64_t>(std::ceil(kMinBitShareSigma / unscaled));
+}
+
 double unclipped_bit_share_sigma(double count_noise_stddev, uint64_t expected_clients) {
-  return 2 * count_noise_stddev / std::sqrt(static_cast<double>(expected_clients));
+  return static_cast<double>(unclipped_bit_scale(count_noise_stddev, expected_clients)) * 2 *
+         count_noise_stddev / std::sqrt(static_cast<double>(expected_clients));
+}
+
+double noised_bits_sum_bound(double count_noise_stddev, uint64_t expected_clients, double k) {
+  const double n = static_cast<double>(expected_clients);
+  return static_cast<double>(unclipped_bit_scale(count_noise_stddev, expected_clients)) *
+         (n + k * (std::sqrt(n) + 2 * count_noise_stddev));
 }
 
 Status check_unclipped_bit_noise(double count_noise_stddev, uint64_t expected_clients) {
@@ -34,16 +47,19 @@ Result<NoisedBit> noised_unclipped_bit(bool unclipped, double count_noise_stddev
   auto noise =
       DiscreteGaussian::create(unclipped_bit_share_sigma(count_noise_stddev, expected_clients));
   if (!noise.ok()) return noise.status();
-  const int64_t value = (unclipped ? 1 : -1) + noise->sample(rng);
+  const int64_t m = unclipped_bit_scale(count_noise_stddev, expected_clients);
+  const int64_t value = (unclipped ? m : -m) + noise->sample(rng);
   const int64_t one[] = {value};
   const WrappedVector w = modular_wrap(one, bits);
   return NoisedBit{w.ring[0], w.wrapped != 0};
 }
 
-double decode_noised_unclipped_count(uint64_t ring_sum, uint32_t bits, double expected_clients) {
+double decode_noised_unclipped_count(uint64_t ring_sum, uint32_t bits, double count_noise_stddev,
+                                     uint64_t shares, double expected_clients) {
   const uint64_t one[] = {ring_sum};
-  const int64_t centred_twice = unwrap_signed(one, bits)[0];
-  return static_cast<double>(centred_twice) / 2 + expected_clients / 2;
+  const double m = static_cast<double>(unclipped_bit_scale(count_noise_stddev, shares));
+  const int64_t centred_2m = unwrap_signed(one, bits)[0];
+  return static_cast<double>(centred_2m) / (2 * m) + expected_clients / 2;
 }
 
 double central_noised_unclipped_count(uint64_t unclipped, uint64_t inputs,

@@ -7,15 +7,23 @@
 //                   the exact count; in central mode the coordinator then adds
 //                   N(0, sigma_b^2) (it is trusted with the noise, as for the
 //                   values).
-//   distributed     the element is 2 (b - 1/2) + N_Z(0, s^2) wrapped into
+//   distributed     the element is 2m (b - 1/2) + N_Z(0, s^2) wrapped into
 //                   Z_(2^bits), the update's modulus, with the client's share
-//                   s = 2 sigma_b / sqrt(n_expected). The centred bit is
-//                   scaled by 2 so that it is an integer (+-1) and the exact
-//                   discrete Gaussian applies; in these units its
-//                   add/remove-one sensitivity is 1 against noise 2 sigma_b,
-//                   the same ratio as 1/2 against sigma_b in the paper, so
-//                   value_noise_multiplier's (2 sigma_b)^-2 budget split holds.
-//                   The coordinator never sees an un-noised count.
+//                   s = 2 m sigma_b / sqrt(n_expected). The centred bit is
+//                   scaled by 2m, an integer, so that it is an integer (+-m)
+//                   and the exact discrete Gaussian applies; in these units
+//                   its add/remove-one sensitivity is m against noise
+//                   2 m sigma_b, the same ratio as 1/2 against sigma_b in the
+//                   paper, so value_noise_multiplier's (2 sigma_b)^-2 budget
+//                   split holds. m is the smallest integer that makes s at
+//                   least kMinBitShareSigma: with the defaults (sigma_b =
+//                   n / 20) an unscaled share would be sqrt(n) / 10, below one
+//                   integer step for n < 100, where a discrete Gaussian's
+//                   variance falls short of s^2 (by 14% at s = 1/2) and a sum
+//                   of them is no longer close to one (Kairouz et al. 2021,
+//                   Theorem 1's tau term: ~0.05 at s = 1 and n = 100,
+//                   negligible from s = 2). The coordinator never sees an
+//                   un-noised count.
 //
 // Why centred: the released quantity is sum_i (b_i - 1/2) + noise, whose
 // sensitivity is 1/2 whether a client is added or removed, and the estimate
@@ -42,9 +50,19 @@ inline constexpr uint64_t kUnclippedBitElements = 1;
 // off / central: the element is the bit itself.
 inline uint64_t plain_unclipped_bit(bool unclipped) { return unclipped ? 1 : 0; }
 
-// distributed: each client's share of the count noise, in the doubled units
-// of the encoded element: 2 sigma_b / sqrt(n_expected).
+// The smallest share of the count noise a client adds, in encoded units.
+inline constexpr double kMinBitShareSigma = 2;
+
+// distributed: m, the encoded element's units per half count,
+// max(1, ceil(kMinBitShareSigma sqrt(n_expected) / (2 sigma_b))).
+int64_t unclipped_bit_scale(double count_noise_stddev, uint64_t expected_clients);
+// distributed: each client's share of the count noise, in encoded units:
+// 2 m sigma_b / sqrt(n_expected).
 double unclipped_bit_share_sigma(double count_noise_stddev, uint64_t expected_clients);
+// distributed: the magnitude the encoded sum must fit in the modulus,
+// m (n + k (sqrt(n) + 2 sigma_b)) for n = n_expected (sqrt(n): the Poisson
+// spread of the cohort; 2 sigma_b: the noise, k of each).
+double noised_bits_sum_bound(double count_noise_stddev, uint64_t expected_clients, double k);
 
 // InvalidArgument naming `count_noise_stddev` (not positive and finite, or a
 // share outside the exact sampler's range) or `expected_clients` (zero).
@@ -54,14 +72,17 @@ struct NoisedBit {
   uint64_t ring = 0;     // mod 2^bits, ready to mask
   bool wrapped = false;  // the noised value fell outside [-2^(bits-1), 2^(bits-1))
 };
-// distributed: 2 (b - 1/2) + N_Z(0, share^2) mod 2^bits, the noise from the
+// distributed: 2m (b - 1/2) + N_Z(0, share^2) mod 2^bits, the noise from the
 // exact sampler on `rng`.
 Result<NoisedBit> noised_unclipped_bit(bool unclipped, double count_noise_stddev,
                                        uint64_t expected_clients, uint32_t bits, crypto::Rng& rng);
 
 // The count estimate from the unmasked sum of the noised elements (mod
-// 2^bits; any wider ring): signed(sum) / 2 + n_expected / 2.
-double decode_noised_unclipped_count(uint64_t ring_sum, uint32_t bits, double expected_clients);
+// 2^bits; any wider ring): signed(sum) / 2m + expected_clients / 2, with m
+// from sigma_b and the clients' n_expected (`shares`), expected_clients the
+// mean's denominator q N.
+double decode_noised_unclipped_count(uint64_t ring_sum, uint32_t bits, double count_noise_stddev,
+                                     uint64_t shares, double expected_clients);
 
 // central: the released estimate from the exact count of `inputs` clients,
 // (count - inputs / 2) + N(0, sigma_b^2) + n_expected / 2 (the centred sum,
