@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "aggregation/dp/unclipped_count.h"
 #include "crypto/bytes.h"
 
 namespace fl::aggregation {
@@ -61,6 +62,14 @@ Status check_client_update_config(const ClientUpdateConfig& config) {
   if (!(config.l2_clip >= 0) || !std::isfinite(config.l2_clip))
     return InvalidArgument("l2_clip must be 0 (off) or a positive finite number, got " +
                            std::to_string(config.l2_clip));
+  if (config.unclipped_bit && !(config.l2_clip > 0))
+    return InvalidArgument("l2_clip: adaptive clipping reports [norm <= l2_clip], so needs a clip");
+  if (!(config.count_noise_stddev >= 0) || !std::isfinite(config.count_noise_stddev))
+    return InvalidArgument("count_noise_stddev: must be a non-negative finite number, got " +
+                           std::to_string(config.count_noise_stddev));
+  if (config.unclipped_bit && config.distributed_dp)
+    FL_RETURN_IF_ERROR(dp::check_unclipped_bit_noise(config.count_noise_stddev,
+                                                     config.distributed_dp->expected_clients));
   if (const auto& d = config.distributed_dp) {
     FL_RETURN_IF_ERROR(dp::check_distributed_dp(*d));
     if (config.quantization.max_weight != 0)
@@ -76,8 +85,9 @@ Status check_client_update_config(const ClientUpdateConfig& config) {
 }
 
 uint64_t client_input_dimension(const ClientUpdateConfig& config, uint64_t dimension) {
-  if (config.distributed_dp) return dp::rotation_dimension(dimension);
-  return quantized_dimension(config.quantization, dimension);
+  const uint64_t bit = config.unclipped_bit ? dp::kUnclippedBitElements : 0;
+  if (config.distributed_dp) return dp::rotation_dimension(dimension) + bit;
+  return quantized_dimension(config.quantization, dimension) + bit;
 }
 
 proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config) {
@@ -87,6 +97,7 @@ proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config) {
   plan.set_ring_bits(static_cast<uint32_t>(config.quantization.ring));
   plan.set_max_weight(config.quantization.max_weight);
   plan.set_l2_clip(config.l2_clip);
+  plan.set_unclipped_bit(config.unclipped_bit);
   if (const auto& d = config.distributed_dp) {
     auto* p = plan.mutable_distributed_dp();
     p->set_scale(d->scale);
@@ -94,6 +105,7 @@ proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config) {
     p->set_expected_clients(d->expected_clients);
     p->set_bits(d->bits);
     p->set_rotation_seed(std::string(config.rotation_seed.begin(), config.rotation_seed.end()));
+    p->set_count_noise_stddev(config.count_noise_stddev);
   }
   return plan;
 }
@@ -112,6 +124,7 @@ Result<ClientUpdateConfig> client_update_config(const proto::QuantizationPlan& p
   }
   config.quantization.max_weight = plan.max_weight();
   config.l2_clip = plan.l2_clip();
+  config.unclipped_bit = plan.unclipped_bit();  // absent in older plans: off
   if (plan.has_distributed_dp()) {
     const auto& p = plan.distributed_dp();
     if (p.rotation_seed().size() != config.rotation_seed.size())
@@ -125,6 +138,7 @@ Result<ClientUpdateConfig> client_update_config(const proto::QuantizationPlan& p
     d.bits = p.bits();
     d.dimension = 1;  // set per update from its length
     config.distributed_dp = d;
+    config.count_noise_stddev = p.count_noise_stddev();
   }
   FL_RETURN_IF_ERROR(check_client_update_config(config));
   return config;
@@ -149,6 +163,13 @@ Result<ClientUpdate> build_client_update(std::span<const float> delta, uint64_t 
     auto encoded = dp::encode_client_update(delta, d, config.rotation_seed, rng);
     if (!encoded.ok()) return encoded.status();
     stats->wrapped = encoded->wrapped;
+    if (config.unclipped_bit) {
+      auto bit = dp::noised_unclipped_bit(!stats->clipped, config.count_noise_stddev,
+                                          d.expected_clients, d.bits, rng);
+      if (!bit.ok()) return bit.status();
+      encoded->ring.push_back(bit->ring);
+      stats->wrapped += bit->wrapped ? 1 : 0;
+    }
     return ClientUpdate{std::move(encoded->ring), *stats};
   }
   std::vector<float> clipped;
@@ -160,6 +181,7 @@ Result<ClientUpdate> build_client_update(std::span<const float> delta, uint64_t 
                        static_cast<double>(examples), config.quantization, rng);
   crypto::wipe(clipped.data(), clipped.size() * sizeof(float));
   if (!ring.ok()) return ring.status();
+  if (config.unclipped_bit) ring->push_back(dp::plain_unclipped_bit(!stats->clipped));
   return ClientUpdate{std::move(*ring), *stats};
 }
 

@@ -42,9 +42,19 @@ struct ClientUpdateConfig {
   // l2_clip. The rotation seed is the round's (public, fresh per round).
   std::optional<dp::DistributedDpConfig> distributed_dp;
   crypto::Key32 rotation_seed{};
+  // Adaptive clipping (aggregation/dp/unclipped_count.h): the input ends with
+  // one more ring element carrying b = [||update|| <= l2_clip], after the
+  // update's elements (and after the weight element when weighted), so the
+  // coordinator unmasks only the sum of the bits. Needs l2_clip > 0.
+  bool unclipped_bit = false;
+  // Distributed DP with the bit: sigma_b, the stddev of the noise on the sum
+  // of the bits (count units); this client adds its share of it to its
+  // encoded, centred bit (dp::noised_unclipped_bit). Unused (0) otherwise.
+  double count_noise_stddev = 0;
 };
 
-// Ring elements one client's input occupies for a model of `dimension`.
+// Ring elements one client's input occupies for a model of `dimension`
+// (the unclipped bit included).
 uint64_t client_input_dimension(const ClientUpdateConfig& config, uint64_t dimension);
 
 // InvalidArgument naming the field (`l2_clip`, or the quantisation's own)
@@ -58,7 +68,9 @@ proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config);
 Result<ClientUpdateConfig> client_update_config(const proto::QuantizationPlan& plan);
 
 struct ClientUpdateStats {
-  uint64_t wrapped = 0;  // distributed DP: coordinates that wrapped around the modulus
+  // distributed DP: coordinates (the unclipped bit included) that wrapped
+  // around the modulus
+  uint64_t wrapped = 0;
   double l2_norm = 0;    // of the float update before clipping
   bool clipped = false;  // l2_norm > C, so the update was scaled to norm C
   // This client's weight in the average: its example count capped at
@@ -75,7 +87,7 @@ struct WeightedUpdate {
 
 // What the client masks and sends.
 struct ClientUpdate {
-  std::vector<uint64_t> ring;  // quantized_dimension() ring elements
+  std::vector<uint64_t> ring;  // client_input_dimension() ring elements
   ClientUpdateStats stats;
 };
 

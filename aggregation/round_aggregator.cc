@@ -4,6 +4,7 @@
 #include <string>
 
 #include "aggregation/dp/central_dp.h"
+#include "aggregation/dp/unclipped_count.h"
 
 namespace fl::aggregation {
 
@@ -23,6 +24,13 @@ Status PlainUpdateSum::add(std::span<const float> update, double weight) {
   return Status::Ok();
 }
 
+Status PlainUpdateSum::add(const WeightedUpdate& update) {
+  FL_RETURN_IF_ERROR(add(update.delta, update.stats.weight));
+  ++clip_reports_;
+  if (!update.stats.clipped) ++unclipped_;
+  return Status::Ok();
+}
+
 namespace {
 
 Status check_dp(const RoundAggregatorConfig& c) {
@@ -33,7 +41,45 @@ Status check_dp(const RoundAggregatorConfig& c) {
     return InvalidArgument("central DP: no noise generator was given");
   if (c.dp_mode == dp::DpMode::kDistributed && !c.distributed)
     return InvalidArgument("distributed DP: no decoding configuration was given");
+  if (c.dp_mode != dp::DpMode::kOff && c.unclipped_bit &&
+      !(c.count_noise_stddev > 0 && std::isfinite(c.count_noise_stddev)))
+    return InvalidArgument(
+        "DP: adaptive clipping needs noise on the unclipped count (count_noise_stddev)");
   return Status::Ok();
+}
+
+// The count of unclipped updates from the exact count (off, central; the
+// plain path or the bits' ring sum), noised and centred with DP on.
+Status attach_exact_count(uint64_t unclipped, uint64_t inputs, const RoundAggregatorConfig& c,
+                          AggregationStats& stats) {
+  if (unclipped > inputs)
+    return InvalidArgument("the unclipped count " + std::to_string(unclipped) +
+                           " exceeds the inputs " + std::to_string(inputs) +
+                           ": the sum does not hold one bit per client");
+  if (c.dp_mode == dp::DpMode::kCentral) {
+    stats.noised_unclipped_count = dp::central_noised_unclipped_count(
+        unclipped, inputs, c.count_noise_stddev, c.expected_clients, *c.noise_rng);
+    stats.unclipped_count_cohort = c.expected_clients;
+  } else {
+    stats.noised_unclipped_count = static_cast<double>(unclipped);
+    stats.unclipped_count_cohort = static_cast<double>(inputs);
+  }
+  return Status::Ok();
+}
+
+// The ring sum of the bits' element: exact (off, central) or the clients'
+// noised centred bits (distributed).
+Status attach_ring_count(uint64_t bits_sum, uint64_t inputs, const RoundAggregatorConfig& c,
+                         AggregationStats& stats) {
+  if (c.dp_mode == dp::DpMode::kDistributed) {
+    stats.noised_unclipped_count =
+        dp::decode_noised_unclipped_count(bits_sum, c.distributed->bits, c.count_noise_stddev,
+                                          c.distributed->expected_clients, c.expected_clients);
+    stats.unclipped_count_cohort = c.expected_clients;
+    return Status::Ok();
+  }
+  const uint64_t mask = c.quantization.ring == crypto::RingBits::k32 ? 0xffffffffull : ~uint64_t{0};
+  return attach_exact_count(bits_sum & mask, inputs, c, stats);
 }
 
 // The noised sum (update units) over expected_clients.
@@ -56,11 +102,9 @@ Result<MeanUpdate> central_dp_mean(std::vector<double> sum, uint64_t num_inputs,
   return dp_mean(std::move(sum), num_inputs, c);
 }
 
-}  // namespace
-
-Result<MeanUpdate> decode_secure_sum(std::span<const uint64_t> ring_sum, uint64_t num_inputs,
-                                     const RoundAggregatorConfig& config) {
-  FL_RETURN_IF_ERROR(check_dp(config));
+// The mean from the update's elements (the bits' element removed).
+Result<MeanUpdate> decode_values(std::span<const uint64_t> ring_sum, uint64_t num_inputs,
+                                 const RoundAggregatorConfig& config) {
   if (config.dp_mode == dp::DpMode::kDistributed) {
     if (num_inputs == 0) return InvalidArgument("no client input is in the sum");
     auto sum = dp::decode_sum(ring_sum, *config.distributed, config.rotation_seed);
@@ -83,15 +127,39 @@ Result<MeanUpdate> decode_secure_sum(std::span<const uint64_t> ring_sum, uint64_
   return out;
 }
 
+}  // namespace
+
+Result<MeanUpdate> decode_secure_sum(std::span<const uint64_t> ring_sum, uint64_t num_inputs,
+                                     const RoundAggregatorConfig& config) {
+  FL_RETURN_IF_ERROR(check_dp(config));
+  if (!config.unclipped_bit) return decode_values(ring_sum, num_inputs, config);
+  if (ring_sum.empty()) return InvalidArgument("the sum has no element for the unclipped bits");
+  // Values first: in central mode their noise is drawn before the count's,
+  // so the mean does not depend on whether the bit is on.
+  auto mean = decode_values(ring_sum.first(ring_sum.size() - dp::kUnclippedBitElements), num_inputs,
+                            config);
+  if (!mean.ok()) return mean;
+  FL_RETURN_IF_ERROR(attach_ring_count(ring_sum.back(), num_inputs, config, mean->stats));
+  return mean;
+}
+
 Result<MeanUpdate> decode_plain_sum(const PlainUpdateSum& sum,
                                     const RoundAggregatorConfig& config) {
   if (sum.inputs() == 0) return InvalidArgument("no client sent an update");
   FL_RETURN_IF_ERROR(check_dp(config));
   if (config.dp_mode == dp::DpMode::kDistributed)
     return InvalidArgument("distributed DP needs secure aggregation");
-  if (config.dp_mode == dp::DpMode::kCentral)
-    return central_dp_mean(std::vector<double>(sum.sum().begin(), sum.sum().end()), sum.inputs(),
-                           config);
+  if (config.unclipped_bit && sum.clip_reports() != sum.inputs())
+    return InvalidArgument(
+        "adaptive clipping: " + std::to_string(sum.inputs() - sum.clip_reports()) +
+        " inputs were added without their clip status (add a WeightedUpdate)");
+  if (config.dp_mode == dp::DpMode::kCentral) {
+    auto mean = central_dp_mean(std::vector<double>(sum.sum().begin(), sum.sum().end()),
+                                sum.inputs(), config);
+    if (mean.ok() && config.unclipped_bit)
+      FL_RETURN_IF_ERROR(attach_exact_count(sum.unclipped(), sum.inputs(), config, mean->stats));
+    return mean;
+  }
   if (!(sum.total_weight() > 0)) return InvalidArgument("total weight of the sum is zero");
   MeanUpdate out;
   out.stats.total_weight = sum.total_weight();
@@ -100,6 +168,8 @@ Result<MeanUpdate> decode_plain_sum(const PlainUpdateSum& sum,
   const std::span<const double> s = sum.sum();
   for (size_t i = 0; i < s.size(); ++i)
     out.mean[i] = static_cast<float>(s[i] / out.stats.total_weight);
+  if (config.unclipped_bit)
+    FL_RETURN_IF_ERROR(attach_exact_count(sum.unclipped(), sum.inputs(), config, out.stats));
   return out;
 }
 

@@ -50,11 +50,28 @@ struct RoundAggregatorConfig {
   std::optional<dp::DistributedDpConfig> distributed;
   crypto::Key32 rotation_seed{};
   crypto::Rng* noise_rng = nullptr;
+  // Adaptive clipping (aggregation/dp/unclipped_count.h): each input ends
+  // with the client's unclipped bit (ClientUpdateConfig::unclipped_bit), and
+  // decoding also yields their noised sum. With DP on, noise_multiplier is
+  // the round's z_value and l2_clip its clip (dp::plan_adaptive_round).
+  // count_noise_stddev is sigma_b: central, the stddev of the N(0, sigma_b^2)
+  // the server adds to the count from `noise_rng` (after the value noise);
+  // distributed, the clients' (already in their inputs; it sets the bit's
+  // encoding scale); off, unused (the count is exact).
+  bool unclipped_bit = false;
+  double count_noise_stddev = 0;
 };
 
 struct AggregationStats {
   double total_weight = 0;  // sum of the weights, or the number of inputs when unweighted
   uint64_t included = 0;    // inputs in the sum
+  // Adaptive clipping: the number of clients whose update was within the
+  // clip, noised with DP on (as the centred sum plus expected_clients / 2, so
+  // it never uses the survivor count; unclipped_count.h), exact with DP off;
+  // and what it is a count out of: expected_clients with DP on, the inputs
+  // with DP off. AdaptiveClipping::update takes the pair.
+  std::optional<double> noised_unclipped_count;
+  double unclipped_count_cohort = 0;
 };
 
 struct MeanUpdate {
@@ -70,10 +87,14 @@ class PlainUpdateSum {
   // InvalidArgument, leaving the sum unchanged, for a size mismatch, a
   // non-finite value or a negative or non-finite weight.
   Status add(std::span<const float> update, double weight);
-  Status add(const WeightedUpdate& update) { return add(update.delta, update.stats.weight); }
+  // Also counts the update as unclipped when its clip did not bind (the
+  // adaptive clipping bit of the secure path).
+  Status add(const WeightedUpdate& update);
 
   size_t dimension() const { return sum_.size(); }
   uint64_t inputs() const { return inputs_; }
+  uint64_t unclipped() const { return unclipped_; }
+  uint64_t clip_reports() const { return clip_reports_; }  // inputs added as WeightedUpdate
   double total_weight() const { return total_weight_; }
   std::span<const double> sum() const { return sum_; }
 
@@ -81,9 +102,12 @@ class PlainUpdateSum {
   std::vector<double> sum_;
   double total_weight_ = 0;
   uint64_t inputs_ = 0;
+  uint64_t unclipped_ = 0;
+  uint64_t clip_reports_ = 0;
 };
 
-// De-quantises the unmasked sum of `num_inputs` client inputs. InvalidArgument
+// De-quantises the unmasked sum of `num_inputs` client inputs (with the
+// unclipped bits' element last when config.unclipped_bit). InvalidArgument
 // for zero inputs, a zero total weight or settings that cannot decode it.
 Result<MeanUpdate> decode_secure_sum(std::span<const uint64_t> ring_sum, uint64_t num_inputs,
                                      const RoundAggregatorConfig& config);

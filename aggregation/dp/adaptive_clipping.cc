@@ -43,11 +43,21 @@ double AdaptiveClipping::noised_count(uint64_t unclipped_count, uint64_t cohort,
          count_noise_stddev(config_, cohort) * standard_normal(rng);
 }
 
-Status AdaptiveClipping::update(double noised_unclipped_count, uint64_t cohort) {
-  if (cohort == 0) return InvalidArgument("cohort: must be at least 1");
+Result<AdaptiveClipping> AdaptiveClipping::resume(const AdaptiveClippingConfig& c, double clip) {
+  if (auto s = check_adaptive_clipping(c); !s.ok()) return s;
+  if (!(clip > 0) || !std::isfinite(clip))
+    return InvalidArgument("clip: must be a positive finite number");
+  AdaptiveClipping out(c);
+  out.clip_ = clip;
+  return out;
+}
+
+Status AdaptiveClipping::update(double noised_unclipped_count, double cohort) {
+  if (!(cohort > 0) || !std::isfinite(cohort))
+    return InvalidArgument("cohort: must be a positive number");
   if (!std::isfinite(noised_unclipped_count))
     return InvalidArgument("noised_unclipped_count: must be finite");
-  const double b_mean = noised_unclipped_count / static_cast<double>(cohort);
+  const double b_mean = noised_unclipped_count / cohort;
   clip_ *= std::exp(-config_.learning_rate * (b_mean - config_.target_quantile));
   return Status::Ok();
 }

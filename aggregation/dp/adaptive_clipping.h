@@ -47,6 +47,9 @@ Result<double> value_noise_multiplier(double noise_multiplier, double count_stdd
 class AdaptiveClipping {
  public:
   static Result<AdaptiveClipping> create(const AdaptiveClippingConfig& c);
+  // Continues from a clip reached earlier (e.g. the one persisted after the
+  // last completed round, across a coordinator restart).
+  static Result<AdaptiveClipping> resume(const AdaptiveClippingConfig& c, double clip);
 
   double clip() const { return clip_; }
   // The client's bit for its update's norm under the current clip.
@@ -54,8 +57,10 @@ class AdaptiveClipping {
   // Central noise for the count sum: N(0, sigma_b^2) from the injected Rng.
   double noised_count(uint64_t unclipped_count, uint64_t cohort, crypto::Rng& rng) const;
   // One geometric step from the (already noised) count sum over `cohort`
-  // reports. InvalidArgument for an empty cohort or a non-finite count.
-  Status update(double noised_unclipped_count, uint64_t cohort);
+  // reports (the expected cohort with DP on: AggregationStats's
+  // unclipped_count_cohort). InvalidArgument for a cohort not positive or a
+  // non-finite count.
+  Status update(double noised_unclipped_count, double cohort);
 
  private:
   explicit AdaptiveClipping(const AdaptiveClippingConfig& c) : config_(c), clip_(c.initial_clip) {}

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "aggregation/dp/unclipped_count.h"
+
 namespace fl::aggregation::dp {
 namespace {
 
@@ -16,6 +18,11 @@ bool positive_finite(double v) { return std::isfinite(v) && v > 0; }
 
 // Headroom for the modulus: the paper's k standard deviations of the sum.
 constexpr double kModulusStddevs = 4;
+
+// n_expected: the shares the distributed noise is split into.
+uint64_t expected_cohort(const DpConfig& c) {
+  return static_cast<uint64_t>(std::ceil(c.expected_clients()));
+}
 
 }  // namespace
 
@@ -39,10 +46,20 @@ std::optional<DpMode> parse_dp_mode(std::string_view name) {
 }
 
 Status check_dp_config(const DpConfig& c) {
+  if (c.adaptive) {
+    if (Status s = check_adaptive_clipping(*c.adaptive); !s.ok())
+      return InvalidArgument("dp.adaptive_clipping." + s.message());
+    if (!(c.adaptive->count_stddev >= 0))
+      return InvalidArgument("dp.adaptive_clipping.count_stddev: must be >= 0 (0: cohort / 20)");
+    if (c.clip != 0)
+      return InvalidArgument(
+          "dp.clip: leave it out with dp.adaptive_clipping; the clip starts at "
+          "dp.adaptive_clipping.initial_clip and adapts every round");
+  }
   if (!c.enabled()) return Status::Ok();
   if (!positive_finite(c.noise_multiplier))
     return InvalidArgument("dp.noise_multiplier: must be > 0, got " + num(c.noise_multiplier));
-  if (!positive_finite(c.clip))
+  if (!c.adaptive && !positive_finite(c.clip))
     return InvalidArgument(
         "dp.clip: differential privacy needs every update clipped to a positive L2 norm, got " +
         num(c.clip));
@@ -64,21 +81,53 @@ Status check_dp_config(const DpConfig& c) {
                            num(c.expected_clients()) + " expected clients per round; at least 1");
   if (c.mode == DpMode::kDistributed && (c.bits < 8 || c.bits > 62))
     return InvalidArgument("dp.bits: must be in [8, 62], got " + std::to_string(c.bits));
+  if (c.adaptive) {
+    auto plan = plan_adaptive_round(c, c.adaptive->initial_clip, expected_cohort(c));
+    if (!plan.ok()) return plan.status();
+  }
   return Status::Ok();
 }
 
-Result<DistributedDpConfig> distributed_config(const DpConfig& c, uint64_t dimension) {
+Result<AdaptiveRoundPlan> plan_adaptive_round(const DpConfig& c, double current_clip,
+                                              uint64_t expected_clients) {
+  if (!c.adaptive) return InvalidArgument("dp.adaptive_clipping: not configured");
+  if (Status s = check_adaptive_clipping(*c.adaptive); !s.ok())
+    return InvalidArgument("dp.adaptive_clipping." + s.message());
+  if (!positive_finite(current_clip))
+    return InvalidArgument("dp.adaptive_clipping: the current clip must be > 0, got " +
+                           num(current_clip));
+  if (expected_clients == 0)
+    return InvalidArgument("dp.adaptive_clipping: the expected cohort must be at least 1");
+  AdaptiveRoundPlan plan;
+  plan.clip = current_clip;
+  if (!c.enabled()) return plan;
+  plan.count_noise_stddev = count_noise_stddev(*c.adaptive, expected_clients);
+  auto z = value_noise_multiplier(c.noise_multiplier, plan.count_noise_stddev);
+  if (!z.ok())
+    return InvalidArgument("dp.adaptive_clipping." + z.status().message() + " (sigma_b " +
+                           num(plan.count_noise_stddev) + " for " +
+                           std::to_string(expected_clients) + " expected clients)");
+  plan.z_value = *z;
+  return plan;
+}
+
+namespace {
+
+// The encoding for clip C and value noise multiplier z (c's own, or an
+// adaptive round's z_value).
+Result<DistributedDpConfig> distributed_config_for(const DpConfig& c, double clip, double z,
+                                                   uint64_t dimension) {
   FL_RETURN_IF_ERROR(check_dp_config(c));
   if (c.mode != DpMode::kDistributed)
     return InvalidArgument("dp.mode: distributed_config needs mode distributed");
   DistributedDpConfig d;
   d.dimension = dimension;
-  d.l2_clip = c.clip;
-  d.noise_stddev = c.noise_multiplier * c.clip;
-  d.expected_clients = static_cast<uint64_t>(std::ceil(c.expected_clients()));
+  d.l2_clip = clip;
+  d.noise_stddev = z * clip;
+  d.expected_clients = expected_cohort(c);
   d.bits = c.bits;
-  auto scale = scale_for_bits(c.bits, c.clip, d.noise_stddev, d.expected_clients, dimension,
-                              kModulusStddevs);
+  auto scale =
+      scale_for_bits(c.bits, clip, d.noise_stddev, d.expected_clients, dimension, kModulusStddevs);
   if (!scale.ok())
     return InvalidArgument(
         "dp.bits: " + std::to_string(c.bits) +
@@ -92,6 +141,24 @@ Result<DistributedDpConfig> distributed_config(const DpConfig& c, uint64_t dimen
   return d;
 }
 
+}  // namespace
+
+Result<DistributedDpConfig> distributed_config(const DpConfig& c, uint64_t dimension) {
+  if (c.adaptive)
+    return InvalidArgument(
+        "dp.adaptive_clipping: the clip changes every round; build the round's encoding from "
+        "plan_adaptive_round");
+  return distributed_config_for(c, c.clip, c.noise_multiplier, dimension);
+}
+
+Result<DistributedDpConfig> distributed_config(const DpConfig& c, const AdaptiveRoundPlan& round,
+                                               uint64_t dimension) {
+  if (!c.adaptive) return InvalidArgument("dp.adaptive_clipping: not configured");
+  if (!positive_finite(round.clip) || !positive_finite(round.z_value))
+    return InvalidArgument("dp.adaptive_clipping: the round plan needs a positive clip and z");
+  return distributed_config_for(c, round.clip, round.z_value, dimension);
+}
+
 Status check_dp_for_model(const DpConfig& c, uint64_t dimension, uint32_t ring_bits) {
   FL_RETURN_IF_ERROR(check_dp_config(c));
   if (c.mode != DpMode::kDistributed) return Status::Ok();
@@ -99,10 +166,26 @@ Status check_dp_for_model(const DpConfig& c, uint64_t dimension, uint32_t ring_b
     return InvalidArgument("dp.bits: " + std::to_string(c.bits) +
                            " bits do not fit the secure aggregation ring of " +
                            std::to_string(ring_bits) + " bits");
-  auto d = distributed_config(c, dimension);
+  std::optional<AdaptiveRoundPlan> first_round;
+  if (c.adaptive) {
+    auto plan = plan_adaptive_round(c, c.adaptive->initial_clip, expected_cohort(c));
+    if (!plan.ok()) return plan.status();
+    first_round = *plan;
+  }
+  auto d = first_round ? distributed_config(c, *first_round, dimension)
+                       : distributed_config(c, dimension);
   if (!d.ok()) return d.status();
   Status s = check_modulus(*d, d->expected_clients, ring_bits, kModulusStddevs);
   if (!s.ok()) return InvalidArgument("dp.bits: " + s.message());
+  if (first_round) {
+    // The bits' element: the cohort's encoded bits plus the count noise.
+    const double needed = noised_bits_sum_bound(first_round->count_noise_stddev,
+                                                d->expected_clients, kModulusStddevs);
+    if (needed >= std::ldexp(1.0, static_cast<int>(c.bits) - 1))
+      return InvalidArgument("dp.bits: " + std::to_string(c.bits) +
+                             " bits cannot hold the sum of the adaptive clipping bits (about " +
+                             num(needed) + " in magnitude)");
+  }
   // Rounding must not swamp the noise: each client's share of the noise
   // should be at least one integer step, or the discrete Gaussian degenerates.
   const double share = client_noise_sigma(*d);
