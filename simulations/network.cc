@@ -215,11 +215,18 @@ std::string coordinator_yaml(const Scenario& sc, const std::string& dir, uint64_
   if (sc.dp.enabled()) {
     const aggregation::dp::DpConfig& d = sc.dp;
     y << "  dp: {mode: " << aggregation::dp::dp_mode_name(d.mode)
-      << ", noise_multiplier: " << number(d.noise_multiplier) << ", clip: " << number(d.clip)
+      << ", noise_multiplier: " << number(d.noise_multiplier);
+    if (!d.adaptive) y << ", clip: " << number(d.clip);
+    y
       << ", population_size: " << d.population_size
       << ", sampling_rate: " << number(d.sampling_rate)
       << ", target_delta: " << number(d.target_delta) << ", bits: " << d.bits;
     if (d.max_epsilon > 0) y << ", max_epsilon: " << number(d.max_epsilon);
+    if (d.adaptive)
+      y << ", adaptive_clipping: {initial_clip: " << number(d.adaptive->initial_clip)
+        << ", target_quantile: " << number(d.adaptive->target_quantile)
+        << ", learning_rate: " << number(d.adaptive->learning_rate)
+        << ", count_stddev: " << number(d.adaptive->count_stddev) << "}";
     y << "}\n";
   }
   y << "serving: {enabled: false}\n";

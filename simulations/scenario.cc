@@ -286,7 +286,8 @@ Status read_dp_section(const Section& top, Scenario& sc) {
   const Section s = top.sub("dp");
   aggregation::dp::DpConfig& dp = sc.dp;
   FL_RETURN_IF_ERROR(s.expect_keys({"mode", "noise_multiplier", "clip", "population_size",
-                                    "sampling_rate", "target_delta", "max_epsilon", "bits"}));
+                                    "sampling_rate", "target_delta", "max_epsilon", "bits",
+                                    "adaptive_clipping"}));
   FL_RETURN_IF_ERROR(s.read_choice<aggregation::dp::DpMode>(
       "mode", dp.mode,
       {{"off", aggregation::dp::DpMode::kOff},
@@ -299,6 +300,18 @@ Status read_dp_section(const Section& top, Scenario& sc) {
   FL_RETURN_IF_ERROR(s.read("sampling_rate", dp.sampling_rate));
   FL_RETURN_IF_ERROR(s.read("target_delta", dp.target_delta));
   FL_RETURN_IF_ERROR(s.read("max_epsilon", dp.max_epsilon, Range::above(0)));
+  if (s.has("adaptive_clipping")) {
+    // Andrew et al. 2021; TFF's and Flower's defaults.
+    const Section a = s.sub("adaptive_clipping");
+    FL_RETURN_IF_ERROR(a.expect_keys(
+        {"initial_clip", "target_quantile", "learning_rate", "count_stddev"}));
+    aggregation::dp::AdaptiveClippingConfig adaptive;
+    FL_RETURN_IF_ERROR(a.read("initial_clip", adaptive.initial_clip, Range::above(0)));
+    FL_RETURN_IF_ERROR(a.read("target_quantile", adaptive.target_quantile, Range::closed(0, 1)));
+    FL_RETURN_IF_ERROR(a.read("learning_rate", adaptive.learning_rate, Range::above(0)));
+    FL_RETURN_IF_ERROR(a.read("count_stddev", adaptive.count_stddev, Range::at_least(0)));
+    dp.adaptive = adaptive;
+  }
   FL_RETURN_IF_ERROR(s.read("bits", dp.bits));
   if (!dp.enabled()) return Status::Ok();
   if (dp.sampling_rate == 0 && dp.population_size > 0)
@@ -310,6 +323,10 @@ Status read_dp_section(const Section& top, Scenario& sc) {
     const std::string key = colon == std::string::npos ? "mode" : m.substr(3, colon - 3);
     return s.error(key, colon == std::string::npos ? m : m.substr(colon + 2));
   }
+  if (dp.adaptive && dp.mode == aggregation::dp::DpMode::kDistributed)
+    return s.error("adaptive_clipping",
+                   "is supported with mode central only: the distributed mechanism's accounting "
+                   "of the clipped-count bit is not implemented");
   if (sc.secagg.l2_clip != 0)
     return top.sub("secagg").error("l2_clip",
                                    "leave it out when dp is on: dp.clip is the clients' L2 clip");

@@ -113,6 +113,10 @@ std::optional<ConfigProblem> dp_problem(const PopulationConfig& c) {
           dp, static_cast<uint64_t>(model::num_params(c.model_spec)),
           static_cast<uint32_t>(c.quantization.ring))))
     return p;
+  if (dp.adaptive && dp.mode == aggregation::dp::DpMode::kDistributed)
+    return problem("dp.adaptive_clipping",
+                   "is supported with mode central only: the distributed mechanism's accounting "
+                   "of the clipped-count bit is not implemented");
   if (c.l2_clip != 0)
     return problem("quantization.l2_clip",
                    "leave it out when dp is on: dp.clip is the clients' L2 clip");

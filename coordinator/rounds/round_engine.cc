@@ -76,6 +76,16 @@ Result<std::unique_ptr<RoundEngine>> RoundEngine::create(PopulationConfig config
       ++e->rounds_completed_;
   FL_RETURN_IF_ERROR(e->load_global(now_ms));
   FL_RETURN_IF_ERROR(e->load_privacy());
+  if (e->config_.dp.enabled() && e->config_.dp.adaptive) {
+    double clip = e->config_.dp.adaptive->initial_clip;
+    if (auto it = e->global_.metadata.find("dp_clip"); it != e->global_.metadata.end()) {
+      const double saved = std::strtod(it->second.c_str(), nullptr);
+      if (std::isfinite(saved) && saved > 0) clip = saved;
+    }
+    auto clipping = aggregation::dp::AdaptiveClipping::resume(*e->config_.dp.adaptive, clip);
+    if (!clipping.ok()) return clipping.status();
+    e->clipping_ = std::move(*clipping);
+  }
   if (e->rounds_completed_ >= e->config_.rounds) {
     e->phase_ = Phase::kFinished;
   } else {
@@ -300,6 +310,19 @@ Status RoundEngine::start_round(int64_t now_ms) {
   if (config_.dp.enabled()) {
     round_update_.quantization.max_weight = 0;
     round_update_.l2_clip = config_.dp.clip;
+    round_plan_ = {config_.dp.clip, config_.dp.noise_multiplier, 0};
+    if (clipping_) {
+      // Adaptive clipping: this round's clip, the value noise z_delta left
+      // after the count's share of the budget, and each client's bit.
+      auto plan = aggregation::dp::plan_adaptive_round(config_.dp, clipping_->clip(),
+                                                       static_cast<uint64_t>(std::ceil(
+                                                           config_.dp.expected_clients())));
+      if (!plan.ok()) return plan.status();
+      round_plan_ = *plan;
+      round_update_.l2_clip = round_plan_.clip;
+      round_update_.unclipped_bit = true;
+      round_update_.count_noise_stddev = round_plan_.count_noise_stddev;
+    }
     if (config_.dp.mode == aggregation::dp::DpMode::kDistributed) {
       auto d = aggregation::dp::distributed_config(
           config_.dp, static_cast<uint64_t>(global_.params.size()));
@@ -527,6 +550,7 @@ struct RoundEngine::NextVersion {
   std::unique_ptr<aggregation::ServerOptimizer> optimizer;
   std::vector<uint64_t> included;
   std::optional<PrivacySpend> spend;          // dp: this round's ledger row
+  std::optional<aggregation::dp::AdaptiveClipping> clipping;  // with the next round's clip
   aggregation::dp::RdpComposition privacy;    // dp: the curve with this round
 };
 
@@ -544,8 +568,10 @@ Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) 
   crypto::SeededRng noise_rng(noise_key_);
   if (config_.dp.enabled()) {
     aggregator.dp_mode = config_.dp.mode;
-    aggregator.noise_multiplier = config_.dp.noise_multiplier;
-    aggregator.l2_clip = config_.dp.clip;
+    aggregator.noise_multiplier = round_plan_.z_value;
+    aggregator.l2_clip = round_plan_.clip;
+    aggregator.unclipped_bit = round_update_.unclipped_bit;
+    aggregator.count_noise_stddev = round_plan_.count_noise_stddev;
     aggregator.expected_clients = config_.dp.expected_clients();
     aggregator.distributed = round_update_.distributed_dp;
     aggregator.rotation_seed = round_update_.rotation_seed;
@@ -563,6 +589,17 @@ Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) 
   next.optimizer = std::move(stepped->optimizer);
 
   next.model = global_;
+  if (clipping_) {
+    // The next round's clip, from this round's noised unclipped count.
+    next.clipping = clipping_;
+    if (!stepped->stats.noised_unclipped_count)
+      return Internal("adaptive clipping: the round's sum carries no unclipped count");
+    FL_RETURN_IF_ERROR(next.clipping->update(*stepped->stats.noised_unclipped_count,
+                                             stepped->stats.unclipped_count_cohort));
+    char clip[32];
+    std::snprintf(clip, sizeof clip, "%.17g", next.clipping->clip());
+    next.model.metadata["dp_clip"] = clip;
+  }
   next.model.params =
       Eigen::Map<const Eigen::VectorXf>(weights.data(), static_cast<Eigen::Index>(weights.size()));
   next.model.metadata["round"] = std::to_string(round_id_);
@@ -649,6 +686,7 @@ void RoundEngine::aggregate(int64_t round_id, int64_t now_ms) {
   global_version_ = *id;
   global_bytes_ = std::make_shared<const std::string>(std::move(next->bytes));
   optimizer_ = std::move(next->optimizer);
+  if (next->clipping) clipping_ = std::move(next->clipping);
   if (next->spend) {
     privacy_ = std::move(next->privacy);
     ++dp_rounds_;
@@ -817,7 +855,11 @@ Result<PrivacySpend> RoundEngine::round_spend(uint64_t survivors,
   spend.mechanism = std::string(aggregation::dp::dp_mode_name(dp.mode));
   spend.sampling_rate = dp.sampling_rate;
   spend.noise_multiplier = dp.noise_multiplier;
-  spend.clip = dp.clip;
+  // The clip this round asked for (adaptive: the adapted one). With adaptive
+  // clipping the value and count queries together are one Gaussian
+  // mechanism of multiplier z (Andrew et al. 2021, Thm. 1): z is charged.
+  spend.clip = clipping_ ? round_plan_.clip : dp.clip;
+  if (clipping_ && !(spend.clip > 0)) spend.clip = clipping_->clip();
   spend.expected_clients = static_cast<uint64_t>(std::ceil(dp.expected_clients()));
   spend.survivors = survivors;
   spend.bits = dp.mode == aggregation::dp::DpMode::kDistributed ? dp.bits : 0;

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "aggregation/client_update.h"
+#include "aggregation/dp/adaptive_clipping.h"
 #include "aggregation/dp/rdp_accountant.h"
 #include "aggregation/parallel.h"
 #include "aggregation/secagg/server_session.h"
@@ -265,6 +266,11 @@ class RoundEngine {
   double dp_epsilon_ = 0;
   aggregation::ClientUpdateConfig round_update_;
   crypto::Key32 noise_key_{};
+  // Adaptive clipping (dp.adaptive_clipping): the clip each round asks for,
+  // stepped from the round's noised unclipped count; it travels in each new
+  // version's metadata ("dp_clip"), so a restart resumes from the loaded one.
+  std::optional<aggregation::dp::AdaptiveClipping> clipping_;
+  aggregation::dp::AdaptiveRoundPlan round_plan_;
   std::string halted_;
 };
 

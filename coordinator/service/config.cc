@@ -177,7 +177,8 @@ Status read_federated_evaluation(const Section& s, FederatedEvaluationConfig& fe
 // judged by find_population_problem (dp_config.h's check_dp_config).
 Status read_dp(const Section& s, aggregation::dp::DpConfig& dp) {
   FL_RETURN_IF_ERROR(s.expect_keys({"mode", "noise_multiplier", "clip", "population_size",
-                                    "sampling_rate", "target_delta", "max_epsilon", "bits"}));
+                                    "sampling_rate", "target_delta", "max_epsilon", "bits",
+                                    "adaptive_clipping"}));
   FL_RETURN_IF_ERROR(s.read_choice<aggregation::dp::DpMode>(
       "mode", dp.mode,
       {{"off", aggregation::dp::DpMode::kOff},
@@ -189,6 +190,18 @@ Status read_dp(const Section& s, aggregation::dp::DpConfig& dp) {
   FL_RETURN_IF_ERROR(s.read("sampling_rate", dp.sampling_rate));
   FL_RETURN_IF_ERROR(s.read("target_delta", dp.target_delta));
   FL_RETURN_IF_ERROR(s.read("max_epsilon", dp.max_epsilon, Range::above(0)));
+  if (s.has("adaptive_clipping")) {
+    // Andrew et al. 2021; TFF's and Flower's defaults.
+    const Section a = s.sub("adaptive_clipping");
+    FL_RETURN_IF_ERROR(a.expect_keys(
+        {"initial_clip", "target_quantile", "learning_rate", "count_stddev"}));
+    aggregation::dp::AdaptiveClippingConfig adaptive;
+    FL_RETURN_IF_ERROR(a.read("initial_clip", adaptive.initial_clip, Range::above(0)));
+    FL_RETURN_IF_ERROR(a.read("target_quantile", adaptive.target_quantile, Range::closed(0, 1)));
+    FL_RETURN_IF_ERROR(a.read("learning_rate", adaptive.learning_rate, Range::above(0)));
+    FL_RETURN_IF_ERROR(a.read("count_stddev", adaptive.count_stddev, Range::at_least(0)));
+    dp.adaptive = adaptive;
+  }
   return s.read("bits", dp.bits);
 }
 

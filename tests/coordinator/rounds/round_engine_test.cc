@@ -927,4 +927,42 @@ TEST_F(RoundEngineTest, DpRefusesSettingsItsAccountingCannotHonour) {
   EXPECT_NE(refused(ring).find("population.dp.bits"), std::string::npos) << refused(ring);
 }
 
+// Adaptive clipping through the engine: every client's update norm is ~0.2
+// (coordinates in +-0.1 over 15 parameters, ||u|| ~ 0.22), so from a clip of
+// 1.0 nearly every bit says "unclipped" and the clip shrinks round after
+// round towards the median; it is in each version's metadata, and a restarted
+// engine resumes from it. The ledger charges z, with the round's clip.
+TEST_F(RoundEngineTest, AdaptiveClippingShrinksTheClipAndSurvivesARestart) {
+  for (uint64_t s = 1; s <= 20; ++s) enroll(s);
+  PopulationConfig config = dp_population(aggregation::dp::DpMode::kCentral);
+  config.dp.clip = 0;
+  config.dp.adaptive = aggregation::dp::AdaptiveClippingConfig{
+      .initial_clip = 1.0, .target_quantile = 0.5, .learning_rate = 0.2, .count_stddev = 1.0};
+  std::vector<double> clips;
+  {
+    auto e = make_engine(config);
+    for (int round = 0; round < 4; ++round) {
+      auto chosen = checkin_all(*e);
+      auto task = e->task(chosen.front(), e->snapshot().round_id, now);
+      ASSERT_TRUE(task.ok());
+      EXPECT_TRUE(task->quantization().unclipped_bit());
+      clips.push_back(task->quantization().l2_clip());
+      auto end = run_round(*e, chosen);
+      ASSERT_EQ(end.state(), proto::SecAggExchangeResponse::COMPLETED) << end.failure_reason();
+    }
+  }
+  EXPECT_DOUBLE_EQ(clips.front(), 1.0);
+  for (size_t i = 1; i < clips.size(); ++i) EXPECT_LT(clips[i], clips[i - 1]) << i;
+  auto ledger = store->privacy_ledger("test");
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_EQ(ledger->size(), 4u);
+  EXPECT_DOUBLE_EQ(ledger->back().spend.clip, clips.back());
+  EXPECT_NEAR(ledger->back().spend.epsilon, accountant_epsilon(0.5, 1.0, 4, 1e-3), 1e-9);
+  auto restarted = make_engine(config);
+  auto chosen = checkin_all(*restarted);
+  auto task = restarted->task(chosen.front(), restarted->snapshot().round_id, now);
+  ASSERT_TRUE(task.ok());
+  EXPECT_LT(task->quantization().l2_clip(), clips.back());  // resumed, not reset to 1.0
+}
+
 }  // namespace fl::coordinator
