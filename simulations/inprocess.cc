@@ -447,7 +447,7 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
         // clients_per_round inputs arrived, or at the deadline.
         // (With dp the whole Poisson draw is taken: no early close.)
         const uint64_t arrived = engine.snapshot().counts.masked_input;
-        const size_t room = config->dp.enabled()             ? live.size()
+        const size_t room = config->dp.enabled()            ? live.size()
                             : config->cohort_size > arrived ? config->cohort_size - arrived
                                                             : 1;
         std::vector<SimClient*> batch;
@@ -474,11 +474,12 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
           const double tq = thread_cpu_s();
           crypto::SeededRng qrng(derive(sc.seed, r, c.member, kQuantize), "fl.sim.quantize");
           auto input = aggregation::build_client_update(
-              std::span<const float>(global.params.data(), static_cast<size_t>(global.params.size())),
-              std::span<const float>(trained.params.data(), static_cast<size_t>(trained.params.size())),
+              std::span<const float>(global.params.data(),
+                                     static_cast<size_t>(global.params.size())),
+              std::span<const float>(trained.params.data(),
+                                     static_cast<size_t>(trained.params.size())),
               local.size(), *update_config, qrng);
-          Status set =
-              input.ok() ? c.session->set_input(std::move(input->ring)) : input.status();
+          Status set = input.ok() ? c.session->set_input(std::move(input->ring)) : input.status();
           c.protocol_s += thread_cpu_s() - tq;
           if (!set.ok()) {
             c.error = set;

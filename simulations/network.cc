@@ -217,8 +217,7 @@ std::string coordinator_yaml(const Scenario& sc, const std::string& dir, uint64_
     y << "  dp: {mode: " << aggregation::dp::dp_mode_name(d.mode)
       << ", noise_multiplier: " << number(d.noise_multiplier);
     if (!d.adaptive) y << ", clip: " << number(d.clip);
-    y
-      << ", population_size: " << d.population_size
+    y << ", population_size: " << d.population_size
       << ", sampling_rate: " << number(d.sampling_rate)
       << ", target_delta: " << number(d.target_delta) << ", bits: " << d.bits;
     if (d.max_epsilon > 0) y << ", max_epsilon: " << number(d.max_epsilon);

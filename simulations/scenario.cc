@@ -110,9 +110,9 @@ Status read_model(const Section& s, ModelSection& m) {
 }
 
 Status read_local(const Section& s, LocalTrainingSpec& l) {
-  FL_RETURN_IF_ERROR(s.expect_keys({"epochs", "batch_size", "lr", "lr_schedule", "lr_decay",
-                                    "lr_min", "optimizer", "momentum", "weight_decay",
-                                    "fedprox_mu"}));
+  FL_RETURN_IF_ERROR(
+      s.expect_keys({"epochs", "batch_size", "lr", "lr_schedule", "lr_decay", "lr_min", "optimizer",
+                     "momentum", "weight_decay", "fedprox_mu"}));
   FL_RETURN_IF_ERROR(
       s.read_choice("lr_schedule", l.lr_schedule, {"constant", "exponential", "cosine"}));
   FL_RETURN_IF_ERROR(s.read("lr_decay", l.lr_decay));
@@ -268,7 +268,8 @@ Status reject_for_network_mode(const Section& top, const Scenario& sc) {
                                                              : "compute speed or deadline"));
   }
   if (top.has("coordinator"))
-    return top.error("coordinator", why + ": the coordinator's selection and deadlines are network.*");
+    return top.error("coordinator",
+                     why + ": the coordinator's selection and deadlines are network.*");
   if (top.has("availability"))
     return top.error("availability", why + ": every fl-client process stays online");
   if (!sc.secagg.enabled)
@@ -285,9 +286,9 @@ Status reject_for_network_mode(const Section& top, const Scenario& sc) {
 Status read_dp_section(const Section& top, Scenario& sc) {
   const Section s = top.sub("dp");
   aggregation::dp::DpConfig& dp = sc.dp;
-  FL_RETURN_IF_ERROR(s.expect_keys({"mode", "noise_multiplier", "clip", "population_size",
-                                    "sampling_rate", "target_delta", "max_epsilon", "bits",
-                                    "adaptive_clipping"}));
+  FL_RETURN_IF_ERROR(
+      s.expect_keys({"mode", "noise_multiplier", "clip", "population_size", "sampling_rate",
+                     "target_delta", "max_epsilon", "bits", "adaptive_clipping"}));
   FL_RETURN_IF_ERROR(s.read_choice<aggregation::dp::DpMode>(
       "mode", dp.mode,
       {{"off", aggregation::dp::DpMode::kOff},
@@ -303,8 +304,8 @@ Status read_dp_section(const Section& top, Scenario& sc) {
   if (s.has("adaptive_clipping")) {
     // Andrew et al. 2021; TFF's and Flower's defaults.
     const Section a = s.sub("adaptive_clipping");
-    FL_RETURN_IF_ERROR(a.expect_keys(
-        {"initial_clip", "target_quantile", "learning_rate", "count_stddev"}));
+    FL_RETURN_IF_ERROR(
+        a.expect_keys({"initial_clip", "target_quantile", "learning_rate", "count_stddev"}));
     aggregation::dp::AdaptiveClippingConfig adaptive;
     FL_RETURN_IF_ERROR(a.read("initial_clip", adaptive.initial_clip, Range::above(0)));
     FL_RETURN_IF_ERROR(a.read("target_quantile", adaptive.target_quantile, Range::closed(0, 1)));
@@ -372,7 +373,8 @@ Status reject_for_engine(const Section& top, const Scenario& sc) {
     return top.sub("secagg").error("enabled", why + ", which always runs secure aggregation");
   if (sc.eval_every != 1)
     return top.sub("evaluation")
-        .error("every", why + ", which scores every new version (the quality gate judges each one)");
+        .error("every",
+               why + ", which scores every new version (the quality gate judges each one)");
   return Status::Ok();
 }
 
@@ -381,8 +383,8 @@ Status read_scenario(const Section& top, Scenario& sc) {
       {"name",     "description",       "seed",         "mode",    "data",       "partition",
        "clients",  "clients_per_round", "rounds",       "model",   "local",      "server",
        "dropout",  "stragglers",        "availability", "secagg",  "evaluation", "target_accuracy",
-       "baseline", "baseline_epochs",   "output",       "threads", "network",
-       "coordinator", "dp"}));
+       "baseline", "baseline_epochs",   "output",       "threads", "network",    "coordinator",
+       "dp"}));
   FL_RETURN_IF_ERROR(top.read("name", sc.name));
   if (sc.name.empty()) return top.error("name", "every scenario needs a name");
   std::string description;

@@ -93,7 +93,7 @@ struct SecAggSpec {
   // probability plus a margin (see scenario.cc).
   std::optional<double> expected_dropout;
   double corrupt_fraction = 0.05;
-  uint32_t threshold = 0;  // 0: chosen by the k/t rule
+  uint32_t threshold = 0;                                      // 0: chosen by the k/t rule
   crypto::MaskPrg prg = aggregation::secagg::kDefaultMaskPrg;  // aes256ctr | chacha20
 };
 

@@ -134,10 +134,9 @@ Result<DistributedDpConfig> distributed_config_for(const DpConfig& c, double cli
         " bits cannot hold the noise and the cohort: " + scale.status().message());
   d.scale = *scale;
   if (Status st = check_distributed_dp(d); !st.ok())
-    return InvalidArgument("dp.bits: with " + std::to_string(c.bits) +
-                           " bits the encoding is unusable for " +
-                           std::to_string(d.expected_clients) + " expected clients: " +
-                           st.message());
+    return InvalidArgument(
+        "dp.bits: with " + std::to_string(c.bits) + " bits the encoding is unusable for " +
+        std::to_string(d.expected_clients) + " expected clients: " + st.message());
   return d;
 }
 

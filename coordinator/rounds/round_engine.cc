@@ -159,8 +159,8 @@ Status RoundEngine::open_selection(int64_t now_ms) {
   // The budget: no round starts that would take epsilon past dp.max_epsilon,
   // counting it with the expected cohort (the round is checked again with its
   // actual survivors before its sum is unmasked).
-  if (std::string refusal = budget_refusal(static_cast<uint64_t>(
-          std::ceil(config_.dp.expected_clients())));
+  if (std::string refusal =
+          budget_refusal(static_cast<uint64_t>(std::ceil(config_.dp.expected_clients())));
       !refusal.empty()) {
     halted_ = std::move(refusal);
     phase_ = Phase::kFinished;
@@ -314,9 +314,9 @@ Status RoundEngine::start_round(int64_t now_ms) {
     if (clipping_) {
       // Adaptive clipping: this round's clip, the value noise z_delta left
       // after the count's share of the budget, and each client's bit.
-      auto plan = aggregation::dp::plan_adaptive_round(config_.dp, clipping_->clip(),
-                                                       static_cast<uint64_t>(std::ceil(
-                                                           config_.dp.expected_clients())));
+      auto plan = aggregation::dp::plan_adaptive_round(
+          config_.dp, clipping_->clip(),
+          static_cast<uint64_t>(std::ceil(config_.dp.expected_clients())));
       if (!plan.ok()) return plan.status();
       round_plan_ = *plan;
       round_update_.l2_clip = round_plan_.clip;
@@ -324,8 +324,8 @@ Status RoundEngine::start_round(int64_t now_ms) {
       round_update_.count_noise_stddev = round_plan_.count_noise_stddev;
     }
     if (config_.dp.mode == aggregation::dp::DpMode::kDistributed) {
-      auto d = aggregation::dp::distributed_config(
-          config_.dp, static_cast<uint64_t>(global_.params.size()));
+      auto d = aggregation::dp::distributed_config(config_.dp,
+                                                   static_cast<uint64_t>(global_.params.size()));
       if (!d.ok()) return d.status();
       round_update_.distributed_dp = *d;
       round_update_.rotation_seed = rng_.key32();
@@ -334,8 +334,8 @@ Status RoundEngine::start_round(int64_t now_ms) {
   }
   const uint64_t dim = aggregation::client_input_dimension(
       round_update_, static_cast<uint64_t>(global_.params.size()));
-  auto secagg = aggregation::secagg::make_config(session_id, selected_, params, dim,
-                                                 config_.quantization.ring, config_.prg, identities);
+  auto secagg = aggregation::secagg::make_config(
+      session_id, selected_, params, dim, config_.quantization.ring, config_.prg, identities);
   SecAggServer::Options session_options;
   session_options.threads = config_.unmask_threads;
   session_options.executor = hooks_.parallel;
@@ -549,9 +549,9 @@ struct RoundEngine::NextVersion {
   model::Model model;
   std::unique_ptr<aggregation::ServerOptimizer> optimizer;
   std::vector<uint64_t> included;
-  std::optional<PrivacySpend> spend;          // dp: this round's ledger row
+  std::optional<PrivacySpend> spend;                          // dp: this round's ledger row
   std::optional<aggregation::dp::AdaptiveClipping> clipping;  // with the next round's clip
-  aggregation::dp::RdpComposition privacy;    // dp: the curve with this round
+  aggregation::dp::RdpComposition privacy;                    // dp: the curve with this round
 };
 
 // De-quantises the secure sum and steps a copy of the optimiser. Reads

@@ -79,9 +79,9 @@ Status read_lr_schedule(const Section& s, model::RoundLrSchedule& schedule) {
 
 Status read_training(const Section& s, proto::TrainingPlan& plan,
                      model::RoundLrSchedule& schedule) {
-  FL_RETURN_IF_ERROR(s.expect_keys({"epochs", "batch_size", "learning_rate", "lr_schedule",
-                                    "lr_decay", "lr_min", "optimizer", "momentum", "weight_decay",
-                                    "fedprox_mu", "seed"}));
+  FL_RETURN_IF_ERROR(
+      s.expect_keys({"epochs", "batch_size", "learning_rate", "lr_schedule", "lr_decay", "lr_min",
+                     "optimizer", "momentum", "weight_decay", "fedprox_mu", "seed"}));
   FL_RETURN_IF_ERROR(read_lr_schedule(s, schedule));
   uint32_t epochs = 1, batch = 32;
   float lr = 0.1f, momentum = 0.0f, decay = 0.0f, mu = 0.0f;
@@ -176,9 +176,9 @@ Status read_federated_evaluation(const Section& s, FederatedEvaluationConfig& fe
 // cohort_size / population_size; what the values must satisfy together is
 // judged by find_population_problem (dp_config.h's check_dp_config).
 Status read_dp(const Section& s, aggregation::dp::DpConfig& dp) {
-  FL_RETURN_IF_ERROR(s.expect_keys({"mode", "noise_multiplier", "clip", "population_size",
-                                    "sampling_rate", "target_delta", "max_epsilon", "bits",
-                                    "adaptive_clipping"}));
+  FL_RETURN_IF_ERROR(
+      s.expect_keys({"mode", "noise_multiplier", "clip", "population_size", "sampling_rate",
+                     "target_delta", "max_epsilon", "bits", "adaptive_clipping"}));
   FL_RETURN_IF_ERROR(s.read_choice<aggregation::dp::DpMode>(
       "mode", dp.mode,
       {{"off", aggregation::dp::DpMode::kOff},
@@ -193,8 +193,8 @@ Status read_dp(const Section& s, aggregation::dp::DpConfig& dp) {
   if (s.has("adaptive_clipping")) {
     // Andrew et al. 2021; TFF's and Flower's defaults.
     const Section a = s.sub("adaptive_clipping");
-    FL_RETURN_IF_ERROR(a.expect_keys(
-        {"initial_clip", "target_quantile", "learning_rate", "count_stddev"}));
+    FL_RETURN_IF_ERROR(
+        a.expect_keys({"initial_clip", "target_quantile", "learning_rate", "count_stddev"}));
     aggregation::dp::AdaptiveClippingConfig adaptive;
     FL_RETURN_IF_ERROR(a.read("initial_clip", adaptive.initial_clip, Range::above(0)));
     FL_RETURN_IF_ERROR(a.read("target_quantile", adaptive.target_quantile, Range::closed(0, 1)));
@@ -228,7 +228,8 @@ Status read_population(const Section& s, PopulationConfig& p) {
   FL_RETURN_IF_ERROR(read_quantization(s.sub("quantization"), p.quantization, p.l2_clip));
   FL_RETURN_IF_ERROR(read_secure_aggregation(s.sub("secure_aggregation"), p));
   FL_RETURN_IF_ERROR(read_server_optimizer(s.sub("server_optimizer"), p.optimizer));
-  FL_RETURN_IF_ERROR(read_federated_evaluation(s.sub("federated_evaluation"), p.federated_evaluation));
+  FL_RETURN_IF_ERROR(
+      read_federated_evaluation(s.sub("federated_evaluation"), p.federated_evaluation));
   FL_RETURN_IF_ERROR(read_dp(s.sub("dp"), p.dp));
   if (p.dp.sampling_rate == 0 && p.dp.population_size > 0)
     p.dp.sampling_rate =

@@ -156,8 +156,7 @@ TEST(Scenario, LocalLrScheduleIsReadAndABadOneIsRefusedWithKeyAndLine) {
   EXPECT_EQ(lr.rounds, 2u);
 
   const std::string kind = error_of(std::string(kValid) + "local:\n  lr_schedule: linear\n");
-  EXPECT_NE(kind.find("bad.yaml:17: local.lr_schedule: must be one of"), std::string::npos)
-      << kind;
+  EXPECT_NE(kind.find("bad.yaml:17: local.lr_schedule: must be one of"), std::string::npos) << kind;
   const std::string decay = error_of(std::string(kValid) + "local:\n  lr_decay: 1.5\n");
   EXPECT_NE(decay.find("bad.yaml:17: local.lr_decay: must be in (0, 1]"), std::string::npos)
       << decay;

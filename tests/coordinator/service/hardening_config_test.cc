@@ -121,8 +121,9 @@ TEST(CoordinatorConfig, LearningRateScheduleIsReadAndABadOneNamesFileKeyAndLine)
             std::string::npos)
       << decay;
   const std::string kind = error_of(with_training("lr_schedule: linear"));
-  EXPECT_NE(kind.find("population.training.lr_schedule: must be one of constant, exponential, cosine"),
-            std::string::npos)
+  EXPECT_NE(
+      kind.find("population.training.lr_schedule: must be one of constant, exponential, cosine"),
+      std::string::npos)
       << kind;
 }
 
@@ -163,11 +164,13 @@ TEST(HardeningConfig, DifferentialPrivacySettingsAreCheckedAtTheirLine) {
   EXPECT_NE(no_clip.find("population.dp.clip: differential privacy needs every update clipped"),
             std::string::npos)
       << no_clip;
-  EXPECT_EQ(error_of(with_dp("target_delta", "0.001"))
-                .rfind("coord.yaml:14: population.dp.target_delta: must be in (0, 1/population_size", 0),
-            0u)
+  EXPECT_EQ(
+      error_of(with_dp("target_delta", "0.001"))
+          .rfind("coord.yaml:14: population.dp.target_delta: must be in (0, 1/population_size", 0),
+      0u)
       << error_of(with_dp("target_delta", "0.001"));
-  EXPECT_EQ(error_of(with_dp("max_epsilon", "0")).rfind("coord.yaml:15: population.dp.max_epsilon: must be > 0", 0),
+  EXPECT_EQ(error_of(with_dp("max_epsilon", "0"))
+                .rfind("coord.yaml:15: population.dp.max_epsilon: must be > 0", 0),
             0u)
       << error_of(with_dp("max_epsilon", "0"));
   std::string ring = with_dp("mode", "distributed");
