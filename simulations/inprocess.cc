@@ -471,8 +471,8 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
           const double tq = thread_cpu_s();
           crypto::SeededRng qrng(derive(sc.seed, r, c.member, kQuantize), "fl.sim.quantize");
           auto input = aggregation::build_client_update(
-              std::span<const float>(global.params.data(), static_cast<size_t>(global.size())),
-              std::span<const float>(trained.params.data(), static_cast<size_t>(trained.size())),
+              std::span<const float>(global.params.data(), static_cast<size_t>(global.params.size())),
+              std::span<const float>(trained.params.data(), static_cast<size_t>(trained.params.size())),
               local.size(), *update_config, qrng);
           Status set =
               input.ok() ? c.session->set_input(std::move(input->ring)) : input.status();
