@@ -16,6 +16,7 @@ packages=(
   libyaml-cpp-dev                    # scenario and coordinator config files
   libsqlite3-dev                     # embedded model/round store
   zlib1g-dev                         # gzip-compressed IDX datasets
+  librust-blake3-dev                 # BLAKE3's C sources (signed request bodies; cmake/blake3.cmake)
   dataset-fashion-mnist              # real data for tests, demo, simulations
   clang libclang-rt-14-dev           # libFuzzer harnesses (tests/fuzz)
   prometheus                         # promtool: the /metrics output is checked by a test

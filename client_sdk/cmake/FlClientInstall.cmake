@@ -5,8 +5,8 @@
 #   target_link_libraries(app PRIVATE fl::client)
 #
 # libfl_client.a bundles the object files of fl_client and every project
-# library it needs (transport, protocol, aggregation, model, crypto, proto): an
-# app links one archive and the system libraries named in
+# library it needs (transport, protocol, aggregation, model, crypto, proto,
+# BLAKE3): an app links one archive and the system libraries named in
 # fl_clientConfig.cmake (libsodium, protobuf, OpenSSL, Boost.System, zlib,
 # threads), never our internal targets. Installed with component "fl_client":
 #
@@ -15,7 +15,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(FL_CLIENT_BUNDLED_TARGETS
-  fl_client fl_transport fl_protocol fl_aggregation fl_model fl_crypto fl_proto fl_base)
+  fl_client fl_transport fl_protocol fl_aggregation fl_model fl_crypto fl_proto fl_base blake3)
 set(FL_CLIENT_BUNDLE ${CMAKE_CURRENT_BINARY_DIR}/bundle/libfl_client.a)
 
 # An ar MRI script naming each archive: GNU ar merges them member by member
