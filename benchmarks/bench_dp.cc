@@ -28,8 +28,8 @@ void BM_MaskExpansion(benchmark::State& state) {
   fl::crypto::Secret32 seed(rng.key32());
   std::vector<uint64_t> mask(kDim);
   for (auto _ : state) {
-    fl::crypto::prg_expand(fl::aggregation::secagg::kDefaultMaskPrg, seed, fl::crypto::RingBits::k32,
-                           mask);
+    fl::crypto::prg_expand(fl::aggregation::secagg::kDefaultMaskPrg, seed,
+                           fl::crypto::RingBits::k32, mask);
     benchmark::DoNotOptimize(mask.data());
   }
   state.SetItemsProcessed(int64_t(state.iterations()) * kDim);

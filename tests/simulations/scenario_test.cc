@@ -212,12 +212,10 @@ TEST(Scenario, InProcessRefusesWhatTheRoundEngineCannotHonour) {
 secagg:
   enabled: false
 )");
-  EXPECT_NE(plain.find("bad.yaml:3: secagg.enabled: not supported in-process"),
-            std::string::npos)
+  EXPECT_NE(plain.find("bad.yaml:3: secagg.enabled: not supported in-process"), std::string::npos)
       << plain;
   const std::string every = error_of("name: x\nevaluation:\n  every: 5\n");
-  EXPECT_NE(every.find("bad.yaml:3: evaluation.every: not supported in-process"),
-            std::string::npos)
+  EXPECT_NE(every.find("bad.yaml:3: evaluation.every: not supported in-process"), std::string::npos)
       << every;
   const std::string over = error_of(std::string(kValid) + "coordinator:\n  over_selection: 0.5\n");
   EXPECT_NE(over.find("bad.yaml:17: coordinator.over_selection: must be in [1, 10]"),
