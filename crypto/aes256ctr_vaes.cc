@@ -3,6 +3,7 @@
 #include <atomic>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define FL_HAVE_VAES_CODE 1
 #endif
@@ -10,11 +11,21 @@
 namespace fl::crypto {
 namespace {
 
+// CPUID and XGETBV directly: __builtin_cpu_supports("vaes") is GCC-only
+// (clang 14, which builds the fuzzers, rejects the name).
 bool cpu_has_vaes() {
 #ifdef FL_HAVE_VAES_CODE
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("aes") && __builtin_cpu_supports("vaes") &&
-         __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool aes = c & (1u << 25), osxsave = c & (1u << 27);
+  if (!aes || !osxsave) return false;
+  // The OS saves the AVX-512 state: XCR0 bits SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM.
+  unsigned xcr0 = 0, xcr0_high = 0;
+  __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(xcr0_high) : "c"(0));
+  if ((xcr0 & 0xE6u) != 0xE6u) return false;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool avx512f = b & (1u << 16), avx512bw = b & (1u << 30), vaes = c & (1u << 9);
+  return avx512f && avx512bw && vaes;
 #else
   return false;  // other architectures: OpenSSL's EVP picks their AES instructions
 #endif
