@@ -74,7 +74,10 @@ population:
   min_cohort: 3
   allow_small_cohorts: true
   retry_after_ms: 100
-  deadlines_ms: {selection: 1000, advertise_keys: 20000, share_keys: 20000,
+  # selection: long enough that all five clients check in before the window
+  # closes, also while ctest runs heavier tests beside this one (at 1 s one
+  # client once missed round 1 and found the population finished after round 2)
+  deadlines_ms: {selection: 3000, advertise_keys: 20000, share_keys: 20000,
                  masked_input: 60000, unmasking: 20000}
   training: {epochs: 2, batch_size: 16, learning_rate: 0.1, optimizer: sgd, seed: 1}
   quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 1000, l2_clip: )" +
