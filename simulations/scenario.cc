@@ -12,6 +12,7 @@
 #include "aggregation/secagg/session_config.h"
 #include "aggregation/server_optimizer.h"
 #include "base/yaml_reader.h"
+#include "coordinator/service/config.h"
 
 namespace fl::sim {
 namespace {
@@ -283,37 +284,11 @@ Status reject_for_network_mode(const Section& top, const Scenario& sc) {
 }
 
 // dp: as the coordinator's population dp section (coordinator/service/config.h).
-Status read_dp_section(const Section& top, Scenario& sc) {
+Status read_dp(const Section& top, Scenario& sc) {
   const Section s = top.sub("dp");
   aggregation::dp::DpConfig& dp = sc.dp;
-  FL_RETURN_IF_ERROR(
-      s.expect_keys({"mode", "noise_multiplier", "clip", "population_size", "sampling_rate",
-                     "target_delta", "max_epsilon", "bits", "adaptive_clipping"}));
-  FL_RETURN_IF_ERROR(s.read_choice<aggregation::dp::DpMode>(
-      "mode", dp.mode,
-      {{"off", aggregation::dp::DpMode::kOff},
-       {"central", aggregation::dp::DpMode::kCentral},
-       {"distributed", aggregation::dp::DpMode::kDistributed}}));
-  FL_RETURN_IF_ERROR(s.read("noise_multiplier", dp.noise_multiplier));
-  FL_RETURN_IF_ERROR(s.read("clip", dp.clip));
   dp.population_size = static_cast<uint64_t>(std::max<int64_t>(sc.clients, 0));
-  FL_RETURN_IF_ERROR(s.read("population_size", dp.population_size));
-  FL_RETURN_IF_ERROR(s.read("sampling_rate", dp.sampling_rate));
-  FL_RETURN_IF_ERROR(s.read("target_delta", dp.target_delta));
-  FL_RETURN_IF_ERROR(s.read("max_epsilon", dp.max_epsilon, Range::above(0)));
-  if (s.has("adaptive_clipping")) {
-    // Andrew et al. 2021; TFF's and Flower's defaults.
-    const Section a = s.sub("adaptive_clipping");
-    FL_RETURN_IF_ERROR(
-        a.expect_keys({"initial_clip", "target_quantile", "learning_rate", "count_stddev"}));
-    aggregation::dp::AdaptiveClippingConfig adaptive;
-    FL_RETURN_IF_ERROR(a.read("initial_clip", adaptive.initial_clip, Range::above(0)));
-    FL_RETURN_IF_ERROR(a.read("target_quantile", adaptive.target_quantile, Range::closed(0, 1)));
-    FL_RETURN_IF_ERROR(a.read("learning_rate", adaptive.learning_rate, Range::above(0)));
-    FL_RETURN_IF_ERROR(a.read("count_stddev", adaptive.count_stddev, Range::at_least(0)));
-    dp.adaptive = adaptive;
-  }
-  FL_RETURN_IF_ERROR(s.read("bits", dp.bits));
+  FL_RETURN_IF_ERROR(coordinator::read_dp_section(s, dp));
   if (!dp.enabled()) return Status::Ok();
   if (dp.sampling_rate == 0 && dp.population_size > 0)
     dp.sampling_rate =
@@ -416,7 +391,7 @@ Status read_scenario(const Section& top, Scenario& sc) {
   FL_RETURN_IF_ERROR(top.read("threads", sc.threads, Range::closed(1, 256)));
   FL_RETURN_IF_ERROR(read_network(top.sub("network"), sc));
   FL_RETURN_IF_ERROR(read_engine_section(top, sc));
-  FL_RETURN_IF_ERROR(read_dp_section(top, sc));
+  FL_RETURN_IF_ERROR(read_dp(top, sc));
   if (sc.mode == RunMode::kNetwork) return reject_for_network_mode(top, sc);
   return reject_for_engine(top, sc);
 }

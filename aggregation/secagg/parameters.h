@@ -39,8 +39,8 @@ namespace fl::aggregation::secagg {
 // for EVP ChaCha20 and 2.4 GB/s for libsodium's (benchmarks/bench_crypto.cc, CPU
 // time), and masks are what clients and the unmasking server spend their time
 // on. A population of devices without AES instructions (older ARM phones)
-// should choose chacha20, the faster and constant-time one there. proto::SecAggConfig's own default (0) stays
-// chacha20, so configs from before the field keep meaning what they meant.
+// should choose chacha20, the faster and constant-time one there. proto::SecAggConfig's own default
+// (0) stays chacha20, so configs from before the field keep meaning what they meant.
 inline constexpr crypto::MaskPrg kDefaultMaskPrg = crypto::MaskPrg::kAes256Ctr;
 
 enum class GraphKind { kComplete, kHarary };

@@ -171,40 +171,6 @@ Status read_federated_evaluation(const Section& s, FederatedEvaluationConfig& fe
   return s.read("deadline_ms", fe.deadline_ms);
 }
 
-// dp: {mode, noise_multiplier, clip, population_size, sampling_rate,
-// target_delta, max_epsilon, bits}. sampling_rate defaults to
-// cohort_size / population_size; what the values must satisfy together is
-// judged by find_population_problem (dp_config.h's check_dp_config).
-Status read_dp(const Section& s, aggregation::dp::DpConfig& dp) {
-  FL_RETURN_IF_ERROR(
-      s.expect_keys({"mode", "noise_multiplier", "clip", "population_size", "sampling_rate",
-                     "target_delta", "max_epsilon", "bits", "adaptive_clipping"}));
-  FL_RETURN_IF_ERROR(s.read_choice<aggregation::dp::DpMode>(
-      "mode", dp.mode,
-      {{"off", aggregation::dp::DpMode::kOff},
-       {"central", aggregation::dp::DpMode::kCentral},
-       {"distributed", aggregation::dp::DpMode::kDistributed}}));
-  FL_RETURN_IF_ERROR(s.read("noise_multiplier", dp.noise_multiplier));
-  FL_RETURN_IF_ERROR(s.read("clip", dp.clip));
-  FL_RETURN_IF_ERROR(s.read("population_size", dp.population_size));
-  FL_RETURN_IF_ERROR(s.read("sampling_rate", dp.sampling_rate));
-  FL_RETURN_IF_ERROR(s.read("target_delta", dp.target_delta));
-  FL_RETURN_IF_ERROR(s.read("max_epsilon", dp.max_epsilon, Range::above(0)));
-  if (s.has("adaptive_clipping")) {
-    // Andrew et al. 2021; TFF's and Flower's defaults.
-    const Section a = s.sub("adaptive_clipping");
-    FL_RETURN_IF_ERROR(
-        a.expect_keys({"initial_clip", "target_quantile", "learning_rate", "count_stddev"}));
-    aggregation::dp::AdaptiveClippingConfig adaptive;
-    FL_RETURN_IF_ERROR(a.read("initial_clip", adaptive.initial_clip, Range::above(0)));
-    FL_RETURN_IF_ERROR(a.read("target_quantile", adaptive.target_quantile, Range::closed(0, 1)));
-    FL_RETURN_IF_ERROR(a.read("learning_rate", adaptive.learning_rate, Range::above(0)));
-    FL_RETURN_IF_ERROR(a.read("count_stddev", adaptive.count_stddev, Range::at_least(0)));
-    dp.adaptive = adaptive;
-  }
-  return s.read("bits", dp.bits);
-}
-
 // Reads what each key says; whether the whole can run is judged once, by
 // find_population_problem (find_config_problem below), whose key is then
 // located in the file.
@@ -230,7 +196,7 @@ Status read_population(const Section& s, PopulationConfig& p) {
   FL_RETURN_IF_ERROR(read_server_optimizer(s.sub("server_optimizer"), p.optimizer));
   FL_RETURN_IF_ERROR(
       read_federated_evaluation(s.sub("federated_evaluation"), p.federated_evaluation));
-  FL_RETURN_IF_ERROR(read_dp(s.sub("dp"), p.dp));
+  FL_RETURN_IF_ERROR(read_dp_section(s.sub("dp"), p.dp));
   if (p.dp.sampling_rate == 0 && p.dp.population_size > 0)
     p.dp.sampling_rate =
         static_cast<double>(p.cohort_size) / static_cast<double>(p.dp.population_size);
@@ -442,6 +408,40 @@ Result<CoordinatorConfig> read_config(const yaml::Document& doc) {
 }
 
 }  // namespace
+
+// dp: {mode, noise_multiplier, clip, population_size, sampling_rate,
+// target_delta, max_epsilon, bits}. sampling_rate defaults to
+// cohort_size / population_size; what the values must satisfy together is
+// judged by find_population_problem (dp_config.h's check_dp_config).
+Status read_dp_section(const yaml::Section& s, aggregation::dp::DpConfig& dp) {
+  FL_RETURN_IF_ERROR(
+      s.expect_keys({"mode", "noise_multiplier", "clip", "population_size", "sampling_rate",
+                     "target_delta", "max_epsilon", "bits", "adaptive_clipping"}));
+  FL_RETURN_IF_ERROR(s.read_choice<aggregation::dp::DpMode>(
+      "mode", dp.mode,
+      {{"off", aggregation::dp::DpMode::kOff},
+       {"central", aggregation::dp::DpMode::kCentral},
+       {"distributed", aggregation::dp::DpMode::kDistributed}}));
+  FL_RETURN_IF_ERROR(s.read("noise_multiplier", dp.noise_multiplier));
+  FL_RETURN_IF_ERROR(s.read("clip", dp.clip));
+  FL_RETURN_IF_ERROR(s.read("population_size", dp.population_size));
+  FL_RETURN_IF_ERROR(s.read("sampling_rate", dp.sampling_rate));
+  FL_RETURN_IF_ERROR(s.read("target_delta", dp.target_delta));
+  FL_RETURN_IF_ERROR(s.read("max_epsilon", dp.max_epsilon, Range::above(0)));
+  if (s.has("adaptive_clipping")) {
+    // Andrew et al. 2021; TFF's and Flower's defaults.
+    const Section a = s.sub("adaptive_clipping");
+    FL_RETURN_IF_ERROR(
+        a.expect_keys({"initial_clip", "target_quantile", "learning_rate", "count_stddev"}));
+    aggregation::dp::AdaptiveClippingConfig adaptive;
+    FL_RETURN_IF_ERROR(a.read("initial_clip", adaptive.initial_clip, Range::above(0)));
+    FL_RETURN_IF_ERROR(a.read("target_quantile", adaptive.target_quantile, Range::closed(0, 1)));
+    FL_RETURN_IF_ERROR(a.read("learning_rate", adaptive.learning_rate, Range::above(0)));
+    FL_RETURN_IF_ERROR(a.read("count_stddev", adaptive.count_stddev, Range::at_least(0)));
+    dp.adaptive = adaptive;
+  }
+  return s.read("bits", dp.bits);
+}
 
 Result<CoordinatorConfig> parse_config(const std::string& yaml, const std::string& source) {
   auto doc = yaml::Document::parse(yaml, source);

@@ -68,6 +68,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/yaml_reader.h"
 #include "coordinator/registry/monitor_policy.h"
 #include "coordinator/registry/quality_gate.h"
 #include "coordinator/rounds/population_config.h"
@@ -134,5 +135,10 @@ Result<CoordinatorConfig> load_config_file(const std::string& path);
 Result<CoordinatorConfig> parse_config(const std::string& yaml, const std::string& source);
 // Checks the whole configuration (also after flags changed it).
 Status validate_config(const CoordinatorConfig& config);
+
+// Reads a `dp:` section (the coordinator's population, and fl-sim's scenario)
+// into `dp`, keys it leaves out keeping their value; whether the values work
+// together is judged by aggregation::dp::check_dp_config.
+Status read_dp_section(const yaml::Section& s, aggregation::dp::DpConfig& dp);
 
 }  // namespace fl::coordinator
