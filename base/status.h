@@ -21,28 +21,45 @@ enum class ErrorCode {
   kInvalidArgument,     // the caller's input is malformed or out of range
   kFailedPrecondition,  // valid input, but not in this state (wrong round/stage)
   kNotFound,
-  kAlreadyExists,       // duplicate or replayed input
-  kPermissionDenied,    // authentication or authorisation failed
-  kDataLoss,            // stored or received bytes are corrupt or truncated
-  kAborted,             // a protocol session ended without a result
-  kResourceExhausted,   // limits: sizes, rates, memory
-  kUnavailable,         // transient: retry later
+  kAlreadyExists,      // duplicate or replayed input
+  kPermissionDenied,   // authentication or authorisation failed
+  kDataLoss,           // stored or received bytes are corrupt or truncated
+  kAborted,            // a protocol session ended without a result
+  kResourceExhausted,  // limits: sizes, rates, memory
+  kUnavailable,        // transient: retry later
   kInternal,
+  kCancelled,         // the caller cancelled the operation (fl::Client::cancel)
+  kDeadlineExceeded,  // a time limit the caller set passed before the operation finished
 };
 
 inline std::string_view error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return "ok";
-    case ErrorCode::kInvalidArgument: return "invalid argument";
-    case ErrorCode::kFailedPrecondition: return "failed precondition";
-    case ErrorCode::kNotFound: return "not found";
-    case ErrorCode::kAlreadyExists: return "already exists";
-    case ErrorCode::kPermissionDenied: return "permission denied";
-    case ErrorCode::kDataLoss: return "data loss";
-    case ErrorCode::kAborted: return "aborted";
-    case ErrorCode::kResourceExhausted: return "resource exhausted";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kInvalidArgument:
+      return "invalid argument";
+    case ErrorCode::kFailedPrecondition:
+      return "failed precondition";
+    case ErrorCode::kNotFound:
+      return "not found";
+    case ErrorCode::kAlreadyExists:
+      return "already exists";
+    case ErrorCode::kPermissionDenied:
+      return "permission denied";
+    case ErrorCode::kDataLoss:
+      return "data loss";
+    case ErrorCode::kAborted:
+      return "aborted";
+    case ErrorCode::kResourceExhausted:
+      return "resource exhausted";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kInternal:
+      return "internal";
+    case ErrorCode::kCancelled:
+      return "cancelled";
+    case ErrorCode::kDeadlineExceeded:
+      return "deadline exceeded";
   }
   return "unknown";
 }
@@ -67,21 +84,31 @@ class [[nodiscard]] Status {
 };
 
 inline Status InvalidArgument(std::string m) { return {ErrorCode::kInvalidArgument, std::move(m)}; }
-inline Status FailedPrecondition(std::string m) { return {ErrorCode::kFailedPrecondition, std::move(m)}; }
+inline Status FailedPrecondition(std::string m) {
+  return {ErrorCode::kFailedPrecondition, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {ErrorCode::kAlreadyExists, std::move(m)}; }
-inline Status PermissionDenied(std::string m) { return {ErrorCode::kPermissionDenied, std::move(m)}; }
+inline Status PermissionDenied(std::string m) {
+  return {ErrorCode::kPermissionDenied, std::move(m)};
+}
 inline Status DataLoss(std::string m) { return {ErrorCode::kDataLoss, std::move(m)}; }
 inline Status Aborted(std::string m) { return {ErrorCode::kAborted, std::move(m)}; }
-inline Status ResourceExhausted(std::string m) { return {ErrorCode::kResourceExhausted, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) {
+  return {ErrorCode::kResourceExhausted, std::move(m)};
+}
 inline Status Unavailable(std::string m) { return {ErrorCode::kUnavailable, std::move(m)}; }
 inline Status Internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
+inline Status Cancelled(std::string m) { return {ErrorCode::kCancelled, std::move(m)}; }
+inline Status DeadlineExceeded(std::string m) {
+  return {ErrorCode::kDeadlineExceeded, std::move(m)};
+}
 
 // A value or the Status saying why there is none.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result built from an ok Status has no value");
   }
@@ -107,8 +134,8 @@ class [[nodiscard]] Result {
 }  // namespace fl
 
 // Early return of a non-ok Status from a function returning Status or Result.
-#define FL_RETURN_IF_ERROR(expr)            \
-  do {                                      \
-    ::fl::Status fl_status_ = (expr);       \
+#define FL_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::fl::Status fl_status_ = (expr);        \
     if (!fl_status_.ok()) return fl_status_; \
   } while (0)

@@ -106,6 +106,7 @@
 
 #include "aggregation/secagg/parameters.h"
 #include "fl/client.h"
+#include "fl/testing.h"
 #include "fl/trainer.h"
 
 #ifndef FL_COORDINATOR_BIN
@@ -641,7 +642,8 @@ class RandomWeightsTrainer : public fl::Trainer {
       : seed_(seed), slots_(slots), holds_slot_(holds_slot) {}
 
   fl::Result<fl::LocalTrainingResult> train(std::span<const float> global_weights,
-                                            const fl::TrainingPlan&) override {
+                                            const fl::TrainingPlan&,
+                                            const fl::CancellationToken&) override {
     slots_.acquire(holds_slot_);
     std::mt19937_64 gen(seed_);
     std::uniform_real_distribution<float> noise(-0.01f, 0.01f);
@@ -898,24 +900,26 @@ int run(const BenchOptions& o) {
           (dir / "identities" / ("client-" + std::to_string(i) + ".key")).string();
       options.population = kPopulation;
       options.label = "bench client " + std::to_string(i);
-      options.rng_seed = o.seed * 1'000'003 + static_cast<uint64_t>(i) + 1;
+      fl::testing::Hooks hooks;
+      hooks.rng_seed = o.seed * 1'000'003 + static_cast<uint64_t>(i) + 1;
       options.timeouts.request = std::chrono::minutes(5);
       options.round_timeout = std::chrono::hours(2);
       std::atomic<bool> arrived{false};
       if (o.burst)
-        options.before_stage = [&](std::string_view stage) {
+        hooks.before_stage = [&](std::string_view stage) {
           if (stage != "masked_input") return;
           arrived = true;
           barrier.arrive();
         };
-      options.after_stage = [&](std::string_view stage) {
+      hooks.after_stage = [&](std::string_view stage) {
         if (stage != "masked_input") return;
         window.on_accepted();
         slots.release(me.holds_slot);
       };
       auto trainer = std::make_unique<RandomWeightsTrainer>(
           o.seed * 7'919 + static_cast<uint64_t>(i), slots, me.holds_slot);
-      auto client = fl::Client::create(std::move(options), std::move(trainer));
+      auto client =
+          fl::testing::create_client(std::move(options), std::move(trainer), std::move(hooks));
       if (!client.ok()) {
         me.error = client.status().to_string();
         return;

@@ -179,10 +179,10 @@ Status Client::Impl::enroll() {
         "fl-request-v2 signing); upgrade the coordinator");
 
   std::unique_ptr<crypto::Rng> nonce_rng;
-  if (options.rng_seed == 0) {
+  if (hooks.rng_seed == 0) {
     nonce_rng = std::make_unique<crypto::SystemRng>();
   } else {
-    nonce_rng = std::make_unique<crypto::SeededRng>(options.rng_seed, "fl.client.nonce");
+    nonce_rng = std::make_unique<crypto::SeededRng>(hooks.rng_seed, "fl.client.nonce");
   }
   auto signer = std::make_unique<auth::RequestSigner>(
       client_id, identity, enrolled.audience(), auth::system_unix_millis, std::move(nonce_rng));
@@ -204,10 +204,54 @@ Result<std::string> Client::Impl::fetch_model(int64_t version) {
   return cached_model;
 }
 
+bool Client::Impl::sleep_unless_cancelled(std::chrono::milliseconds delay) {
+  std::unique_lock<std::mutex> lock(cancel_mutex);
+  return !cancel_cv.wait_for(lock, delay, [this] { return cancelled.load(); });
+}
+
+Status Client::Impl::cancelled_status(const std::string& where) const {
+  return Cancelled(where + ": cancelled by the app");
+}
+
+std::chrono::milliseconds Client::Impl::note_round_outcome(bool completed) {
+  using namespace std::chrono;
+  if (completed) {
+    consecutive_failures = 0;
+    next_attempt = {};
+    return milliseconds(0);
+  }
+  ++consecutive_failures;
+  transport::RetryPolicy policy;
+  policy.base_delay = options.retry.round_failure_base_delay;
+  policy.max_delay = options.retry.round_failure_max_delay;
+  const milliseconds wait =
+      std::max(transport::backoff_delay(policy, std::min(consecutive_failures, 30), *rng),
+               policy.base_delay / 2);
+  next_attempt = steady_clock::now() + wait;
+  return wait;
+}
+
 Result<RoundReport> Client::Impl::participate(std::chrono::milliseconds max_wait) {
   using Clock = std::chrono::steady_clock;
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
   bytes_up = bytes_down = 0;
   const auto give_up = Clock::now() + max_wait;
+  if (cancelled.load()) return cancelled_status("participate");
+
+  // The backoff after rounds this client could not finish.
+  if (const auto now = Clock::now(); next_attempt > now) {
+    const auto wait = duration_cast<milliseconds>(next_attempt - now) + milliseconds(1);
+    if (next_attempt > give_up)
+      return DeadlineExceeded("backing off for " + std::to_string(wait.count()) + " ms after " +
+                              std::to_string(consecutive_failures) +
+                              " round(s) this client could not finish; max_wait is " +
+                              std::to_string(max_wait.count()) + " ms");
+    log("backing off " + std::to_string(wait.count()) + " ms after " +
+        std::to_string(consecutive_failures) + " unfinished round(s)");
+    if (!sleep_unless_cancelled(wait)) return cancelled_status("participate");
+  }
+
   proto::CheckinRequest checkin;
   checkin.set_population(options.population);
   checkin.set_examples(trainer->num_examples());
@@ -229,6 +273,12 @@ Result<RoundReport> Client::Impl::participate(std::chrono::milliseconds max_wait
         run_round(decision.round_id(), Clock::now() + options.round_timeout, report);
         report.bytes_up = bytes_up;
         report.bytes_down = bytes_down;
+        // A round that completed without this client's late input is no
+        // failure of the client's: no backoff.
+        report.retry_after = note_round_outcome(report.completed);
+        if (cancelled.load())
+          return cancelled_status("round " + std::to_string(report.round_id) +
+                                  " (left as a drop-out)");
         return report;
       }
       case proto::CheckinResponse::FINISHED:
@@ -237,13 +287,12 @@ Result<RoundReport> Client::Impl::participate(std::chrono::milliseconds max_wait
       case proto::CheckinResponse::RETRY_LATER: {
         // Jitter (+-20%) keeps devices told the same delay from returning in step.
         const double base = decision.retry_after_ms() > 0 ? decision.retry_after_ms() : 1000.0;
-        const auto wait =
-            std::chrono::milliseconds(static_cast<int64_t>(base * (0.8 + 0.4 * rng->uniform01())));
+        const auto wait = milliseconds(static_cast<int64_t>(base * (0.8 + 0.4 * rng->uniform01())));
         if (Clock::now() + wait > give_up)
-          return Unavailable("not selected for a round of '" + options.population + "' within " +
-                             std::to_string(max_wait.count()) + " ms");
+          return DeadlineExceeded("not selected for a round of '" + options.population +
+                                  "' within " + std::to_string(max_wait.count()) + " ms");
         log("not selected; checking in again in " + std::to_string(wait.count()) + " ms");
-        sleep(wait);
+        if (!sleep_unless_cancelled(wait)) return cancelled_status("participate");
         break;
       }
       default:
@@ -257,6 +306,12 @@ Client::~Client() = default;
 
 Result<std::unique_ptr<Client>> Client::create(ClientOptions options,
                                                std::unique_ptr<Trainer> trainer) {
+  return Impl::create_client(std::move(options), std::move(trainer), testing::Hooks{});
+}
+
+Result<std::unique_ptr<Client>> Client::Impl::create_client(ClientOptions options,
+                                                            std::unique_ptr<Trainer> trainer,
+                                                            testing::Hooks hooks) {
   return guarded("fl::Client::create", [&]() -> Result<std::unique_ptr<Client>> {
     if (!trainer) return InvalidArgument("a Trainer is required");
     FL_RETURN_IF_ERROR(validate_options(options));
@@ -285,15 +340,17 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options,
     impl->retry.max_attempts = options.retry.max_attempts;
     impl->retry.base_delay = options.retry.base_delay;
     impl->retry.max_delay = options.retry.max_delay;
-    if (options.rng_seed == 0) {
+    if (hooks.rng_seed == 0) {
       impl->rng = std::make_unique<crypto::SystemRng>();
     } else {
-      impl->rng = std::make_unique<crypto::SeededRng>(options.rng_seed, "fl.client");
+      impl->rng = std::make_unique<crypto::SeededRng>(hooks.rng_seed, "fl.client");
     }
+    impl->http_options.cancel = &impl->transport_cancelled;
     auto identity = client_sdk::load_or_create_identity(options.identity_file, *impl->rng);
     if (!identity.ok()) return identity.status();
     impl->identity = identity->key;
     impl->options = std::move(options);
+    impl->hooks = std::move(hooks);
     impl->trainer = std::move(trainer);
     if (identity->created) impl->log("created identity " + impl->options.identity_file);
     if (!identity->warning.empty()) impl->log("warning: " + identity->warning);
@@ -319,8 +376,25 @@ std::string Client::identity_public_key_hex() const {
 }
 
 Result<RoundReport> Client::participate(std::chrono::milliseconds max_wait) {
-  return guarded("fl::Client::participate",
-                 [&]() -> Result<RoundReport> { return impl_->participate(max_wait); });
+  auto result = guarded("fl::Client::participate",
+                        [&]() -> Result<RoundReport> { return impl_->participate(max_wait); });
+  // A cancel applies to one participate(): the one it stopped (or, when none
+  // was running, the next one, which returns at once).
+  if (!result.ok() && result.status().code() == ErrorCode::kCancelled) {
+    impl_->cancelled.store(false);
+    impl_->transport_cancelled.store(false);
+  }
+  return result;
+}
+
+void Client::cancel() {
+  {
+    // Under the mutex, so a sleeper between its check and its wait is woken.
+    std::lock_guard<std::mutex> lock(impl_->cancel_mutex);
+    impl_->cancelled.store(true);
+    impl_->transport_cancelled.store(true);
+  }
+  impl_->cancel_cv.notify_all();
 }
 
 Result<std::string> Client::fetch_model(int64_t version) {

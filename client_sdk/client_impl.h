@@ -5,9 +5,12 @@
 // thread touches nothing here but the Trainer.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,16 +23,21 @@
 #include "crypto/ed25519.h"
 #include "crypto/rng.h"
 #include "fl/client.h"
+#include "fl/testing.h"
 
 namespace fl {
 
 struct Client::Impl {
   ClientOptions options;
+  testing::Hooks hooks;  // empty unless made by testing::create_client
   std::unique_ptr<Trainer> trainer;
   client_sdk::CoordinatorUrl url;
   transport::HttpClientOptions http_options;
   transport::RetryPolicy retry;
-  transport::SleepFunction sleep = transport::sleep_for;
+  // Sleeps that cancel() cuts short.
+  transport::SleepFunction sleep = [this](std::chrono::milliseconds d) {
+    sleep_unless_cancelled(d);
+  };
   std::unique_ptr<crypto::Rng> rng;  // protocol keys, jitter, stochastic rounding
   crypto::Ed25519KeyPair identity;
   uint64_t client_id = 0;
@@ -41,6 +49,28 @@ struct Client::Impl {
   // The last downloaded global model, reused when a round trains from it again.
   int64_t cached_version = -1;
   std::string cached_model;
+
+  // cancel(): read by the Trainer's token and every loop.
+  std::atomic<bool> cancelled{false};
+  // cancel() sets it too; the transport stops while it is true. A round
+  // that leaves after a cancel clears it to send its ClientAbort.
+  std::atomic<bool> transport_cancelled{false};
+  std::mutex cancel_mutex;
+  std::condition_variable cancel_cv;
+  // Backoff after rounds this client could not finish.
+  int consecutive_failures = 0;
+  std::chrono::steady_clock::time_point next_attempt{};
+
+  // Waits `delay` or until cancel(); true when it slept the whole delay.
+  bool sleep_unless_cancelled(std::chrono::milliseconds delay);
+  Status cancelled_status(const std::string& where) const;
+  // After a round: updates the failure count and next_attempt; the wait.
+  std::chrono::milliseconds note_round_outcome(bool completed);
+
+  // Client::create, and testing::create_client with hooks.
+  static Result<std::unique_ptr<Client>> create_client(ClientOptions options,
+                                                       std::unique_ptr<Trainer> trainer,
+                                                       testing::Hooks hooks);
 
   void log(const std::string& line) const;
 

@@ -47,8 +47,8 @@ class ModelTrainer final : public Trainer {
     return Status::Ok();
   }
 
-  Result<LocalTrainingResult> train(std::span<const float> global_weights,
-                                    const TrainingPlan& plan) override {
+  Result<LocalTrainingResult> train(std::span<const float> global_weights, const TrainingPlan& plan,
+                                    const CancellationToken& cancel) override {
     FL_RETURN_IF_ERROR(set_weights(global_weights));
     model::TrainConfig config;
     config.epochs = static_cast<int>(plan.epochs);
@@ -62,6 +62,7 @@ class ModelTrainer final : public Trainer {
     config.fedprox_mu = plan.fedprox_mu;
     config.seed = plan.seed;
     config.num_threads = num_threads_;
+    config.should_stop = [&cancel] { return cancel.cancelled(); };
     FL_RETURN_IF_ERROR(model::validate_train_config(config));
     auto report = model::train(*model_, shard_, config,
                                plan.fedprox_mu > 0 ? global_weights.data() : nullptr);

@@ -7,6 +7,7 @@
 // not a serial train-then-talk delay. A masked-input request that arrives
 // before training finished is held until the update is ready.
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -29,16 +30,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using aggregation::secagg::SecAggClient;
 
-// The Trainer running on its own thread; joined on destruction (a Trainer
-// cannot be cancelled, so a round that ends early still waits for it).
+// The Trainer running on its own thread. Its CancellationToken turns true on
+// the app's cancel() or when the round ends without it (destruction), which
+// then joins the thread: no training outlives participate().
 class TrainingJob {
  public:
-  TrainingJob(Trainer& trainer, std::span<const float> global, TrainingPlan plan) {
-    thread_ = std::thread([this, &trainer, global, plan = std::move(plan)] {
+  TrainingJob(Trainer& trainer, std::span<const float> global, TrainingPlan plan,
+              const std::atomic<bool>& app_cancelled) {
+    thread_ = std::thread([this, &trainer, global, plan = std::move(plan), &app_cancelled] {
       const auto start = Clock::now();
       std::optional<Result<LocalTrainingResult>> result;
       try {
-        result.emplace(trainer.train(global, plan));
+        result.emplace(trainer.train(global, plan, CancellationToken(&stop_, &app_cancelled)));
       } catch (const std::exception& e) {
         result.emplace(Internal(std::string("the Trainer threw: ") + e.what()));
       } catch (...) {
@@ -50,6 +53,7 @@ class TrainingJob {
     });
   }
   ~TrainingJob() {
+    stop_.store(true);
     if (thread_.joinable()) thread_.join();
   }
   bool done() {
@@ -70,6 +74,7 @@ class TrainingJob {
   std::mutex mutex_;
   std::optional<Result<LocalTrainingResult>> result_;
   double seconds_ = 0;
+  std::atomic<bool> stop_{false};
   std::thread thread_;
 };
 
@@ -138,7 +143,32 @@ void Client::Impl::send_evaluation(uint64_t round_id, RoundReport& report) {
 
 void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, RoundReport& report) {
   const std::string round = "round " + std::to_string(round_id);
+  const std::string exchange_target = "/v1/rounds/" + std::to_string(round_id) + "/secagg";
+  std::unique_ptr<SecAggClient> session;
+  // Tells the coordinator this client leaves the round (a drop-out now, not
+  // at the stage deadline): one attempt, also after a cancel; a failure to
+  // tell it only costs the others the wait.
+  auto leave = [&](const std::string& reason) {
+    if (!session || session->stage() == SecAggClient::Stage::kCompleted ||
+        session->stage() == SecAggClient::Stage::kAborted || !signed_http)
+      return;
+    proto::SecAggExchange exchange;
+    *exchange.mutable_message() = session->leave(reason);
+    transport_cancelled.store(false);
+    const std::string body = exchange.SerializeAsString();
+    bytes_up += body.size();
+    auto response = signed_http->send("POST", exchange_target, body, "application/x-protobuf");
+    if (response.ok()) bytes_down += response->body.size();
+    if (response.ok() && response->status == 200)
+      log(round + ": told the coordinator this client left the round");
+    else
+      log(round + ": could not tell the coordinator this client left: " +
+          (response.ok() ? status_from_http("leave", *response).message()
+                         : response.status().message()));
+  };
   auto fail = [&](std::string reason) {
+    if (cancelled.load()) reason = "cancelled by the app (" + reason + ")";
+    leave(reason.substr(0, 200));
     report.completed = false;
     report.failure_reason = std::move(reason);
     report.stages.push_back("failed");
@@ -164,6 +194,17 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   report.stages.push_back("task");
   report.model_version = task.model_version();
 
+  // The session first, so that any failure from here on can be told to the
+  // coordinator (leave): the round then goes on without waiting for us.
+  {
+    std::optional<crypto::Ed25519KeyPair> identity_for_session;
+    if (task.secagg().identity_keys_size() > 0) identity_for_session = identity;
+    auto created = SecAggClient::create(task.secagg(), client_id, *rng, identity_for_session);
+    identity_for_session.reset();
+    if (!created.ok()) return fail("secure aggregation: " + created.status().message());
+    session = std::move(*created);
+  }
+
   // ---- the global model ---------------------------------------------------
   auto model_file = fetch_model(task.model_version());
   if (!model_file.ok()) return fail(model_file.status().message());
@@ -186,12 +227,7 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
                 std::to_string(global_weights.size()) + " weights");
 
   // ---- protocol round 0 right away; training in the background -----------
-  std::optional<crypto::Ed25519KeyPair> identity_for_session;
-  if (task.secagg().identity_keys_size() > 0) identity_for_session = identity;
-  auto session = SecAggClient::create(task.secagg(), client_id, *rng, identity_for_session);
-  identity_for_session.reset();
-  if (!session.ok()) return fail("secure aggregation: " + session.status().message());
-  auto advertise = (*session)->start();
+  auto advertise = session->start();
   if (!advertise.ok()) return fail("secure aggregation: " + advertise.status().message());
 
   std::deque<proto::ClientToServer> outbox{std::move(*advertise)};
@@ -201,22 +237,21 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   // server treats it as a dropout, and only clients whose masked input
   // arrived (U3) are asked for unmasking shares.
   bool left = false;
-  TrainingJob training(*trainer, global_weights, to_plan(task.training()));
-  const std::string exchange_target = "/v1/rounds/" + std::to_string(round_id) + "/secagg";
+  TrainingJob training(*trainer, global_weights, to_plan(task.training()), cancelled);
   const auto poll_interval =
       std::chrono::milliseconds(std::clamp<uint32_t>(task.poll_interval_ms(), 10, 60'000));
   int transport_failures = 0;
   std::set<std::string> announced_stages;  // before_stage is told each stage once
 
   auto handle_server_message = [&](const proto::ServerToClient& message) {
-    auto reply = (*session)->handle(message);
+    auto reply = session->handle(message);
     if (!reply.ok()) {
       log(round + ": ignored a server message: " + reply.status().message());
       return;
     }
     if (*reply) outbox.push_back(std::move(**reply));
-    if ((*session)->stage() == SecAggClient::Stage::kAborted)
-      log(round + ": secure aggregation aborted: " + (*session)->abort_reason());
+    if (session->stage() == SecAggClient::Stage::kAborted)
+      log(round + ": secure aggregation aborted: " + session->abort_reason());
   };
 
   // Quantises and hands the update to the session once training is done.
@@ -241,11 +276,11 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       std::vector<float> update(global_weights.size());
       for (size_t i = 0; i < update.size(); ++i)
         update[i] = trained->weights[i] - global_weights[i];
-      if (options.inspect_update) {
+      if (hooks.inspect_update) {
         // The hook sees the update as aggregated: after the L2 clip.
         auto clear = aggregation::clip_and_weigh(update, trained->examples, *update_config);
         if (clear.ok()) {
-          options.inspect_update(
+          hooks.inspect_update(
               {round_id, client_id, clear->delta, clear->stats.weight, trained->examples});
           crypto::wipe(clear->delta.data(), clear->delta.size() * sizeof(float));
         }
@@ -259,7 +294,7 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
         if (built->stats.clipped)
           log(round + ": update clipped from L2 norm " + std::to_string(built->stats.l2_norm) +
               " to " + std::to_string(update_config->l2_clip));
-        if (Status s = (*session)->set_input(std::move(built->ring)); !s.ok())
+        if (Status s = session->set_input(std::move(built->ring)); !s.ok())
           problem = "secure aggregation refused the update: " + s.message();
       }
     }
@@ -276,6 +311,8 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   };
 
   for (;;) {
+    if (cancelled.load())
+      return fail("left in stage " + aggregation::secagg::stage_name(session->stage()));
     if (Clock::now() >= deadline) return fail(round + " did not finish within the round timeout");
     if (!input_ready && !left && training.done()) take_update();
     if (input_ready && !held.empty()) {
@@ -287,8 +324,8 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
     proto::SecAggExchange exchange;
     const bool sending = !outbox.empty();
     if (sending) {
-      if (options.before_stage && announced_stages.insert(stage_of(outbox.front())).second)
-        options.before_stage(stage_of(outbox.front()));
+      if (hooks.before_stage && announced_stages.insert(stage_of(outbox.front())).second)
+        hooks.before_stage(stage_of(outbox.front()));
       *exchange.mutable_message() = outbox.front();
     }
     auto response = call_signed("POST", exchange_target, exchange.SerializeAsString());
@@ -321,7 +358,7 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       const std::string stage = stage_of(outbox.front());
       outbox.pop_front();
       report.stages.push_back(stage);
-      if (options.after_stage) options.after_stage(stage);
+      if (hooks.after_stage) hooks.after_stage(stage);
     }
     for (const auto& message : answer.messages()) {
       if (message.has_masked_input() && !input_ready) {
@@ -340,9 +377,11 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       if (task.federated_evaluation()) send_evaluation(round_id, report);
       return;
     }
-    if (answer.state() == proto::SecAggExchangeResponse::FAILED)
+    if (answer.state() == proto::SecAggExchangeResponse::FAILED) {
+      session.reset();  // the round is over: nothing to leave
       return fail(answer.failure_reason().empty() ? "the coordinator failed the round"
                                                   : answer.failure_reason());
+    }
     if (outbox.empty())
       sleep(std::max(poll_interval, std::chrono::milliseconds(
                                         std::min<uint32_t>(answer.poll_after_ms(), 60'000))));

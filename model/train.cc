@@ -76,6 +76,9 @@ Result<TrainReport> train(Model& model, const Dataset& data, const TrainConfig& 
     double epoch_loss = 0;
     float lr = config.lr;
     for (int64_t b = 0; b < steps_per_epoch; ++b) {
+      if (config.should_stop && config.should_stop())
+        return Cancelled("training stopped at epoch " + std::to_string(epoch + 1) + ", batch " +
+                         std::to_string(b + 1) + ": cancelled");
       const int64_t begin = b * config.batch_size;
       const auto rows = static_cast<int>(std::min<int64_t>(config.batch_size, n - begin));
       const int shards = std::clamp(rows / kMinRowsPerShard, 1, report.num_threads);

@@ -65,6 +65,9 @@ struct TrainConfig {
   int num_threads = 0;
   // Called after every epoch, on the training thread (progress output).
   std::function<void(const EpochReport&)> on_epoch;
+  // Polled before every batch, on the training thread: true stops training
+  // there, and train() returns Cancelled (an app cancelling a round).
+  std::function<bool()> should_stop;
 };
 
 Status validate_train_config(const TrainConfig& config);

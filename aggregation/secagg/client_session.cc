@@ -100,6 +100,13 @@ Status SecAggClient::abort(std::string reason) {
   return Aborted(std::move(reason));
 }
 
+proto::ClientToServer SecAggClient::leave(std::string reason) {
+  proto::ClientToServer m = envelope();
+  m.mutable_abort()->set_reason(reason);
+  abort(std::move(reason)).ok();
+  return m;
+}
+
 proto::ClientToServer SecAggClient::envelope() const {
   proto::ClientToServer m;
   m.set_protocol_version(config_->protocol_version());

@@ -71,6 +71,14 @@ class SecAggClient {
   // message needs none (a server abort).
   Result<std::optional<proto::ClientToServer>> handle(const proto::ServerToClient& message);
 
+  // This client leaves the round (its training failed, or the app cancelled):
+  // wipes its secrets and returns the ClientAbort that tells the server to
+  // count it as a dropout now instead of at the stage deadline. Valid at any
+  // stage; the server then needs nothing more from this client (a masked
+  // input it already sent is unmasked with the others' shares, as for any
+  // client that drops before unmasking).
+  proto::ClientToServer leave(std::string reason);
+
   Stage stage() const { return stage_; }
   const std::string& abort_reason() const { return abort_reason_; }
   uint64_t id() const { return self_id_; }

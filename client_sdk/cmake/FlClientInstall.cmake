@@ -59,8 +59,13 @@ write_basic_package_version_file(
 
 install(FILES ${FL_CLIENT_BUNDLE}
   DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT fl_client)
+set(fl_testing_header_rule)
+if(NOT FL_SDK_TESTING)
+  set(fl_testing_header_rule PATTERN "testing.h" EXCLUDE)
+endif()
 install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/fl
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT fl_client FILES_MATCHING PATTERN "*.h")
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT fl_client FILES_MATCHING PATTERN "*.h"
+  ${fl_testing_header_rule})
 install(FILES ${PROJECT_SOURCE_DIR}/base/status.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/base COMPONENT fl_client)
 install(FILES

@@ -24,6 +24,9 @@
 //                       after the coordinator accepted this client's
 //                       share_keys or masked_input message, so a test can
 //                       SIGKILL it at a known protocol point.
+#include <pthread.h>
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <bit>
@@ -42,6 +45,9 @@
 #include "client_sdk/shard.h"
 #include "fl/client.h"
 #include "fl/model_trainer.h"
+#ifdef FL_SDK_TESTING
+#include "fl/testing.h"
+#endif
 #include "model/csv_reader.h"
 #include "model/fashion_mnist.h"
 #include "model/metrics.h"
@@ -69,7 +75,8 @@ void put_le(std::ostream& out, T value) {
   out.write(reinterpret_cast<const char*>(bytes), sizeof(T));
 }
 
-bool dump_update(const std::string& dir, const fl::UpdateRecord& record) {
+#ifdef FL_SDK_TESTING
+bool dump_update(const std::string& dir, const fl::testing::UpdateRecord& record) {
   const std::string path = dir + "/round-" + std::to_string(record.round_id) + "-client-" +
                            std::to_string(record.client_id) + ".bin";
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -78,6 +85,28 @@ bool dump_update(const std::string& dir, const fl::UpdateRecord& record) {
   out.close();
   if (!out) std::cerr << "fl-client: cannot write " << path << "\n";
   return static_cast<bool>(out);
+}
+#endif
+
+// SIGINT and SIGTERM cancel the client (it tells the coordinator it left the
+// round, so the round goes on without waiting for it) instead of killing it
+// mid-request. They are blocked in every thread and taken by one waiter.
+void cancel_on_signals(fl::Client& client) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([signals, &client] {
+    int received = 0;
+    if (sigwait(&signals, &received) != 0) return;
+    std::cerr << "fl-client: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
+              << ": leaving the round" << std::endl;
+    client.cancel();
+    // A second signal ends the process at once.
+    sigwait(&signals, &received);
+    std::_Exit(128 + received);
+  }).detach();
 }
 
 std::string kib(uint64_t bytes) {
@@ -167,11 +196,14 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "rounds to complete (0: until the population finishes)");
   app.add_option("--max-failures", max_failures, "consecutive failed attempts before giving up");
   app.add_option("--max-wait", max_wait_s, "seconds to wait for selection per attempt");
-  app.add_option("--seed", options.rng_seed, "deterministic randomness (tests); 0: OS CSPRNG");
   app.add_flag("-v,--verbose", verbose, "log every event");
+#ifdef FL_SDK_TESTING
+  fl::testing::Hooks hooks;
+  app.add_option("--seed", hooks.rng_seed, "TESTING: deterministic randomness; 0: OS CSPRNG");
   app.add_option("--dump-updates", dump_dir, "TESTING: write each round's clear update here");
   app.add_option("--stall-after", stall_after, "TESTING: stop responding after this stage")
       ->check(CLI::IsMember({"share_keys", "masked_input"}));
+#endif
   CLI11_PARSE(app, argc, argv);
 
   if (!device_token_file.empty()) {
@@ -221,15 +253,19 @@ int main(int argc, char** argv) {
   }
   if (verbose)
     options.logger = [](std::string_view line) { std::cerr << "fl-client: " << line << "\n"; };
+#ifdef FL_SDK_TESTING
   if (!dump_dir.empty())
-    options.inspect_update = [dump_dir](const fl::UpdateRecord& r) { dump_update(dump_dir, r); };
+    hooks.inspect_update = [dump_dir](const fl::testing::UpdateRecord& r) {
+      dump_update(dump_dir, r);
+    };
   if (!stall_after.empty()) {
-    options.after_stage = [stall_after](std::string_view stage) {
+    hooks.after_stage = [stall_after](std::string_view stage) {
       if (stage != stall_after) return;
       std::cout << "stalling after " << stage << " (testing hook)" << std::endl;
       for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
     };
   }
+#endif
 
   if (!partition.empty()) {
     data.partition = partition;
@@ -244,11 +280,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   const uint64_t examples = (*trainer)->num_examples();
+#ifdef FL_SDK_TESTING
+  auto client = fl::testing::create_client(options, std::move(*trainer), std::move(hooks));
+#else
   auto client = fl::Client::create(options, std::move(*trainer));
+#endif
   if (!client.ok()) {
     std::cerr << "fl-client: " << client.status().to_string() << "\n";
     return 1;
   }
+  cancel_on_signals(**client);
   if (auto s = (*client)->enroll(); !s.ok()) {
     std::cerr << "fl-client: " << s.to_string() << "\n";
     return 1;
@@ -273,7 +314,11 @@ int main(int argc, char** argv) {
         return 0;
       }
       std::cerr << "fl-client: " << s.to_string() << "\n";
-      if (s.code() != fl::ErrorCode::kUnavailable || ++failures >= max_failures) return 1;
+      if (s.code() == fl::ErrorCode::kCancelled) return 130;
+      // Not selected within --max-wait (or backing off): try again.
+      const bool transient =
+          s.code() == fl::ErrorCode::kUnavailable || s.code() == fl::ErrorCode::kDeadlineExceeded;
+      if (!transient || ++failures >= max_failures) return 1;
       continue;
     }
     const fl::RoundReport& r = *report;
@@ -283,6 +328,9 @@ int main(int argc, char** argv) {
               << " up=" << kib(r.bytes_up) << " down=" << kib(r.bytes_down)
               << " stages=" << join(r.stages)
               << (r.failure_reason.empty() ? "" : " reason=\"" + r.failure_reason + "\"")
+              << (r.retry_after.count() > 0
+                      ? " retry_after=" + std::to_string(r.retry_after.count()) + "ms"
+                      : "")
               << std::endl;
     if (r.completed) {
       ++completed;

@@ -55,11 +55,31 @@ struct HttpClient::Impl {
   bool connected() const { return plain.has_value() || secure.has_value(); }
   beast::tcp_stream& lowest() { return plain ? *plain : beast::get_lowest_layer(*secure); }
 
-  // Runs the queued asynchronous operation to completion on this thread. The
-  // operations are asynchronous only so that tcp_stream's timeouts apply.
-  void run() {
+  // Set when a cancellation stopped the last operation; send() turns it into
+  // Cancelled.
+  bool cancelled_now = false;
+
+  bool cancel_requested() const {
+    return options.cancel != nullptr && options.cancel->load(std::memory_order_acquire);
+  }
+
+  // Runs the queued asynchronous operation on `stream` to completion on this
+  // thread. The operations are asynchronous so that tcp_stream's timeouts
+  // apply, and so that a cancellation can stop them: it is polled every 20 ms
+  // and cancels the stream's operations here, on the owning thread.
+  void run(beast::tcp_stream& stream) {
     ioc.restart();
-    ioc.run();
+    if (options.cancel == nullptr) {
+      ioc.run();
+      return;
+    }
+    while (!ioc.stopped()) {
+      ioc.run_for(std::chrono::milliseconds(20));
+      if (!ioc.stopped() && !cancelled_now && cancel_requested()) {
+        cancelled_now = true;
+        stream.cancel();
+      }
+    }
   }
 
   void disconnect() {
@@ -90,7 +110,7 @@ Status HttpClient::Impl::connect() {
   stream.expires_after(options.connect_timeout);
   ec = net::error::would_block;
   stream.async_connect(endpoints, [&](error_code e, const tcp::endpoint&) { ec = e; });
-  run();
+  run(stream);
   if (ec) return Unavailable("cannot connect to " + endpoint_name() + ": " + ec.message());
   ++connections_opened;
   stream.socket().set_option(tcp::no_delay(true), ec);
@@ -110,7 +130,7 @@ Status HttpClient::Impl::connect() {
   beast::get_lowest_layer(*secure).expires_after(options.connect_timeout);
   ec = net::error::would_block;
   secure->async_handshake(net::ssl::stream_base::client, [&](error_code e) { ec = e; });
-  run();
+  run(beast::get_lowest_layer(*secure));
   if (ec) {
     const bool rejected = ec.category() == net::error::get_ssl_category();
     const long verify = SSL_get_verify_result(secure->native_handle());
@@ -134,11 +154,12 @@ Result<HttpResponse> HttpClient::Impl::exchange(Stream& stream,
   error_code ec = net::error::would_block;
   lowest().expires_after(options.write_timeout);
   bhttp::async_write(stream, request, [&](error_code e, size_t) { ec = e; });
-  run();
+  run(lowest());
   const error_code write_error = ec;
   // A server may answer before reading the whole body (413, 401) and close;
   // the write then fails, but its answer is waiting to be read, and it is the
   // more useful result (it says not to retry). A timed-out stream is closed.
+  if (cancelled_now) return Cancelled("request to " + endpoint_name() + " cancelled");
   if (write_error == beast::error::timeout)
     return Unavailable("sending to " + endpoint_name() + " timed out after " +
                        std::to_string(options.write_timeout.count()) + " ms");
@@ -152,7 +173,7 @@ Result<HttpResponse> HttpClient::Impl::exchange(Stream& stream,
   lowest().expires_after(options.read_timeout);
   ec = net::error::would_block;
   bhttp::async_read(stream, buffer, parser, [&](error_code e, size_t) { ec = e; });
-  run();
+  run(lowest());
   *nothing_received = !parser.got_some();
   if (ec && write_error)
     return Unavailable("sending to " + endpoint_name() + " failed: " + write_error.message());
@@ -236,13 +257,23 @@ Result<HttpResponse> HttpClient::send(std::string_view method, std::string_view 
   if (target.empty() || target[0] != '/')
     return InvalidArgument("request target must start with '/', got '" + std::string(target) + "'");
 
+  const auto cancelled = [&] {
+    impl.cancelled_now = false;
+    impl.disconnect();
+    return Cancelled(std::string(method) + " " + std::string(target) + " cancelled");
+  };
+  if (impl.cancel_requested()) return cancelled();
   try {
     // A kept-alive connection may have been closed by the server while idle;
     // that shows as a failure before any response byte, and then the request
     // is sent once more on a fresh connection (as browsers and Go's net/http do).
     for (int round = 0;; ++round) {
       const bool reused = impl.connected();
-      if (!reused) FL_RETURN_IF_ERROR(impl.connect());
+      if (!reused) {
+        Status connected = impl.connect();
+        if (impl.cancelled_now) return cancelled();
+        if (!connected.ok()) return connected;
+      }
 
       bhttp::request<bhttp::string_body> request(verb, std::string(target), 11);
       request.set(bhttp::field::host, impl.endpoint_name());
@@ -261,6 +292,7 @@ Result<HttpResponse> HttpClient::send(std::string_view method, std::string_view 
       Result<HttpResponse> result = impl.plain
                                         ? impl.exchange(*impl.plain, request, &nothing_received)
                                         : impl.exchange(*impl.secure, request, &nothing_received);
+      if (impl.cancelled_now) return cancelled();
       if (result.ok()) return result;
       impl.disconnect();
       if (!(reused && nothing_received && round == 0)) return result;

@@ -21,6 +21,7 @@
 // Thread-safety: not thread-safe; one client per thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +53,10 @@ struct HttpClientOptions {
   std::chrono::milliseconds read_timeout{30'000};     // whole response
   size_t max_response_bytes = size_t{256} << 20;      // a published model fits
   std::string user_agent = "fl-client-sdk/0.1";
+  // When set and it becomes true (from any thread), the request in progress
+  // stops within ~20 ms and send() returns Cancelled; so does every send()
+  // while it stays true. The flag must outlive the client.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct HttpResponse {

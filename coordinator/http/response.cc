@@ -156,6 +156,10 @@ int http_status_for(const Status& status) {
       return 409;
     case ErrorCode::kInternal:
       return 500;
+    case ErrorCode::kCancelled:  // the server cancelled its own work (shutting down)
+      return 503;
+    case ErrorCode::kDeadlineExceeded:
+      return 504;
   }
   return 500;
 }

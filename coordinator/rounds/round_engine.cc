@@ -181,6 +181,7 @@ Status RoundEngine::open_selection(int64_t now_ms) {
   pool_set_.clear();
   selected_.clear();
   selected_set_.clear();
+  left_set_.clear();
   session_.reset();
   outbox_.clear();
   return Status::Ok();
@@ -195,6 +196,11 @@ Result<proto::CheckinResponse> RoundEngine::checkin(uint64_t client_id,
   proto::CheckinResponse out;
   if (phase_ == Phase::kFinished) {
     out.set_decision(proto::CheckinResponse::FINISHED);
+    return out;
+  }
+  if (left_set_.count(client_id)) {  // it left this round: the next one
+    out.set_decision(proto::CheckinResponse::RETRY_LATER);
+    out.set_retry_after_ms(config_.retry_after_ms);
     return out;
   }
   if (selected_set_.count(client_id)) {  // idempotent: a retried check-in
@@ -420,6 +426,7 @@ Result<proto::SecAggExchangeResponse> RoundEngine::exchange(uint64_t client_id, 
                                   " has closed its unmasking stage; poll for the outcome");
       auto sent = session_->handle(client_id, request.message(), masked_vector);
       if (!sent.ok()) return sent.status();
+      if (request.message().has_abort()) left_set_.insert(client_id);
       route(std::move(*sent));
       after_progress(now_ms);
     }

@@ -243,6 +243,10 @@ class RoundEngine {
   std::map<uint64_t, uint64_t> last_selected_;  // client -> the window that chose it
   std::vector<uint64_t> selected_;
   std::set<uint64_t> selected_set_;
+  // Selected clients that left this round with a ClientAbort (their training
+  // failed or their app cancelled): told to check in again later, not
+  // re-admitted to a round whose protocol already counts them as gone.
+  std::set<uint64_t> left_set_;
   proto::TaskAssignment task_;
   std::unique_ptr<aggregation::secagg::SecAggServer> session_;
   aggregation::secagg::SecAggServer::Stage session_stage_{};

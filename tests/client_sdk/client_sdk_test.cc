@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "client_sdk/coordinator_url.h"
 #include "client_sdk/identity_file.h"
@@ -40,7 +41,8 @@ class ScratchDir {
 
 class ConstantTrainer final : public Trainer {
  public:
-  Result<LocalTrainingResult> train(std::span<const float> global, const TrainingPlan&) override {
+  Result<LocalTrainingResult> train(std::span<const float> global, const TrainingPlan&,
+                                    const CancellationToken&) override {
     LocalTrainingResult out;
     out.weights.assign(global.begin(), global.end());
     out.examples = 1;
@@ -53,7 +55,6 @@ ClientOptions options_for(const ScratchDir& dir, std::string url) {
   o.coordinator = std::move(url);
   o.identity_file = dir.file("identity.key");
   o.population = "test";
-  o.rng_seed = 7;
   return o;
 }
 
@@ -351,6 +352,47 @@ TEST(ClientTransport, ADeadCoordinatorIsUnavailableAfterTheRetries) {
 
   auto model = (*client)->fetch_model(1);
   EXPECT_EQ(model.status().code(), ErrorCode::kUnavailable);
+}
+
+// A coordinator that accepts connections and never answers (hung, or behind a
+// black-holing network): only cancel() gets the app its thread back.
+TEST(ClientCancel, StopsARequestThatWouldHangForItsTimeoutAndAppliesToOneCall) {
+  ScratchDir dir;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);  // the kernel completes the handshake; nobody reads
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ClientOptions o = options_for(dir, "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
+  o.timeouts.request = std::chrono::minutes(10);
+  o.retry.max_attempts = 1;
+  auto client = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
+
+  std::thread app([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    (*client)->cancel();
+  });
+  auto report = (*client)->participate(std::chrono::minutes(10));
+  app.join();
+  EXPECT_EQ(report.status().code(), ErrorCode::kCancelled) << report.status().to_string();
+
+  // A cancel before the call stops that call at once, and only that one.
+  (*client)->cancel();
+  EXPECT_EQ((*client)->participate(std::chrono::minutes(10)).status().code(),
+            ErrorCode::kCancelled);
+  o.coordinator = "http://127.0.0.1:" + std::to_string(dead_port());
+  o.identity_file = dir.file("other.key");
+  auto other = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_TRUE(other.ok());
+  (*other)->cancel();
+  EXPECT_EQ((*other)->participate(std::chrono::seconds(5)).status().code(), ErrorCode::kCancelled);
+  EXPECT_EQ((*other)->participate(std::chrono::seconds(5)).status().code(),
+            ErrorCode::kUnavailable);
+  ::close(fd);
 }
 
 }  // namespace

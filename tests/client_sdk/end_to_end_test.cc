@@ -3,6 +3,7 @@
 // secure aggregation, and the averaged model the coordinator publishes.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -23,6 +24,7 @@
 #include "crypto/rng.h"
 #include "fl/client.h"
 #include "fl/model_trainer.h"
+#include "fl/testing.h"
 #include "model/serialization.h"
 
 namespace fl {
@@ -58,7 +60,15 @@ void write_synthetic_csv(const std::string& path) {
   }
 }
 
-coordinator::CoordinatorConfig service_config(uint32_t rounds, double l2_clip = 0) {
+// long_deadlines: stages wait 10 minutes for a silent client, so a round that
+// completes within a test's minute did not wait for one.
+coordinator::CoordinatorConfig service_config(uint32_t rounds, double l2_clip = 0,
+                                              bool long_deadlines = false) {
+  const std::string deadlines =
+      long_deadlines ? "{selection: 3000, advertise_keys: 600000, share_keys: 600000, "
+                       "masked_input: 600000, unmasking: 600000}"
+                     : "{selection: 3000, advertise_keys: 20000, share_keys: 20000, "
+                       "masked_input: 60000, unmasking: 20000}";
   const std::string yaml = R"(
 listen: {address: 127.0.0.1, port: 0, io_threads: 2}
 store: {path: ":memory:"}
@@ -77,8 +87,8 @@ population:
   # selection: long enough that all five clients check in before the window
   # closes, also while ctest runs heavier tests beside this one (at 1 s one
   # client once missed round 1 and found the population finished after round 2)
-  deadlines_ms: {selection: 3000, advertise_keys: 20000, share_keys: 20000,
-                 masked_input: 60000, unmasking: 20000}
+  deadlines_ms: )" + deadlines +
+                           R"(
   training: {epochs: 2, batch_size: 16, learning_rate: 0.1, optimizer: sgd, seed: 1}
   quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 1000, l2_clip: )" +
                            std::to_string(l2_clip) + R"(}
@@ -92,7 +102,7 @@ population:
 
 struct Fleet {
   std::mutex mutex;
-  std::map<uint64_t, std::vector<UpdateRecord>> updates;  // by round, spans copied below
+  std::map<uint64_t, std::vector<testing::UpdateRecord>> updates;  // by round, spans copied below
   std::map<uint64_t, std::vector<std::vector<float>>> update_values;
 };
 
@@ -107,13 +117,15 @@ std::vector<std::string> issue_tokens(coordinator::CoordinatorService& service, 
 
 std::unique_ptr<Client> make_client(const ScratchDir& dir, const std::string& csv, int index,
                                     uint16_t port, Fleet* fleet, const std::string& device_token,
-                                    std::function<void(std::string_view)> after_stage = {}) {
+                                    std::function<void(std::string_view)> after_stage = {},
+                                    std::unique_ptr<Trainer> own_trainer = nullptr) {
   BuiltinTrainerOptions data;
   data.dataset = "csv:" + csv;
   data.target_column = "label";
   data.shard_index = static_cast<uint32_t>(index);
   data.shard_count = kClients;
-  auto trainer = make_model_trainer(data);
+  Result<std::unique_ptr<Trainer>> trainer = std::move(own_trainer);
+  if (!*trainer) trainer = make_model_trainer(data);
   EXPECT_TRUE(trainer.ok()) << trainer.status().to_string();
   ClientOptions o;
   o.coordinator = "http://127.0.0.1:" + std::to_string(port);
@@ -121,19 +133,22 @@ std::unique_ptr<Client> make_client(const ScratchDir& dir, const std::string& cs
   o.population = "e2e";
   o.label = "test client " + std::to_string(index);
   o.device_token = device_token;
-  o.rng_seed = static_cast<uint64_t>(index) + 1;
+  testing::Hooks hooks;
+  hooks.rng_seed = static_cast<uint64_t>(index) + 1;
   o.retry.base_delay = std::chrono::milliseconds(20);
   o.retry.max_delay = std::chrono::milliseconds(200);
+  o.retry.round_failure_base_delay = std::chrono::milliseconds(50);
+  o.retry.round_failure_max_delay = std::chrono::milliseconds(500);
   o.round_timeout = std::chrono::seconds(120);
-  o.after_stage = std::move(after_stage);
+  hooks.after_stage = std::move(after_stage);
   if (fleet) {
-    o.inspect_update = [fleet](const UpdateRecord& r) {
+    hooks.inspect_update = [fleet](const testing::UpdateRecord& r) {
       std::lock_guard<std::mutex> lock(fleet->mutex);
       fleet->updates[r.round_id].push_back(r);
       fleet->update_values[r.round_id].emplace_back(r.update.begin(), r.update.end());
     };
   }
-  auto client = Client::create(o, std::move(*trainer));
+  auto client = testing::create_client(o, std::move(*trainer), std::move(hooks));
   EXPECT_TRUE(client.ok()) << client.status().to_string();
   return std::move(*client);
 }
@@ -296,6 +311,130 @@ TEST(ClientEndToEnd, ARoundCutShortByACoordinatorRestartIsReportedAndTheNextOneC
     EXPECT_GT(reports[i][1]->round_id, cut.round_id);
   }
   (*again)->stop();
+}
+
+// A Trainer that fails every round (a full disk, a model it cannot load).
+class FailingTrainer final : public Trainer {
+ public:
+  Result<LocalTrainingResult> train(std::span<const float>, const TrainingPlan&,
+                                    const CancellationToken&) override {
+    return ResourceExhausted("disk full");
+  }
+};
+
+// A Trainer that trains until it is cancelled, and says when it started.
+class UntilCancelledTrainer final : public Trainer {
+ public:
+  std::atomic<bool> started{false};
+  std::atomic<bool> saw_cancel{false};
+  Result<LocalTrainingResult> train(std::span<const float>, const TrainingPlan&,
+                                    const CancellationToken& cancel) override {
+    started = true;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!cancel.cancelled() && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    saw_cancel = cancel.cancelled();
+    return Cancelled("training stopped");
+  }
+};
+
+// Runs one round with four built-in clients and `odd` as the fifth, all in
+// threads; returns the four reports. Stage deadlines are 10 minutes, so the
+// round can complete within the clients' minute only if the coordinator
+// learnt at once that `odd` left.
+std::vector<Result<RoundReport>> four_clients_and(coordinator::CoordinatorService& service,
+                                                  const ScratchDir& dir, Client& odd,
+                                                  const std::function<void()>& drive_odd) {
+  const std::string csv = dir.file("data.csv");
+  const auto tokens = issue_tokens(service, kClients);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < kClients - 1; ++i)
+    clients.push_back(make_client(dir, csv, i, service.port(), nullptr, tokens[i]));
+  std::vector<Result<RoundReport>> reports(kClients - 1, Internal("not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients - 1; ++i)
+    threads.emplace_back(
+        [&, i] { reports[i] = clients[i]->participate(std::chrono::seconds(60)); });
+  drive_odd();
+  for (auto& t : threads) t.join();
+  (void)odd;
+  return reports;
+}
+
+TEST(ClientEndToEnd, AFailingTrainerLeavesTheRoundAtOnceAndBacksOffInsteadOfSpinning) {
+  ScratchDir dir;
+  write_synthetic_csv(dir.file("data.csv"));
+  auto service =
+      coordinator::CoordinatorService::create(service_config(1, 0, /*long_deadlines=*/true));
+  ASSERT_TRUE(service.ok()) << service.status().to_string();
+  ASSERT_TRUE((*service)->start().ok());
+  auto failing = make_client(dir, dir.file("data.csv"), kClients - 1, (*service)->port(), nullptr,
+                             issue_tokens(**service, 1)[0], {}, std::make_unique<FailingTrainer>());
+  std::vector<Result<RoundReport>> failing_reports;
+  std::vector<std::chrono::steady_clock::time_point> returned_at;
+  std::vector<std::chrono::steady_clock::time_point> called_at;
+  auto reports = four_clients_and(**service, dir, *failing, [&] {
+    // The app's loop, as device_app writes it: call again after a failure.
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      called_at.push_back(std::chrono::steady_clock::now());
+      failing_reports.push_back(failing->participate(std::chrono::seconds(60)));
+      returned_at.push_back(std::chrono::steady_clock::now());
+      if (!failing_reports.back().ok()) break;  // population finished
+    }
+  });
+  for (size_t i = 0; i < reports.size(); ++i) {
+    ASSERT_TRUE(reports[i].ok()) << reports[i].status().to_string();
+    EXPECT_TRUE(reports[i]->completed) << "client " << i << ": " << reports[i]->failure_reason;
+  }
+  ASSERT_GE(failing_reports.size(), 2u);
+  ASSERT_TRUE(failing_reports[0].ok()) << failing_reports[0].status().to_string();
+  const RoundReport& first = *failing_reports[0];
+  EXPECT_FALSE(first.completed);
+  EXPECT_NE(first.failure_reason.find("disk full"), std::string::npos) << first.failure_reason;
+  EXPECT_GT(first.retry_after.count(), 0);
+  // It was not taken back into the round it left: the next call ends with
+  // the population (one round) finished, after waiting out the backoff.
+  const Result<RoundReport>& next = failing_reports[1];
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(next.status().code(), ErrorCode::kFailedPrecondition) << next.status().to_string();
+  EXPECT_GE(returned_at[1] - called_at[1], first.retry_after);
+  (*service)->stop();
+}
+
+TEST(ClientEndToEnd, CancelStopsTheTrainerAndTheRoundGoesOnWithoutTheClient) {
+  ScratchDir dir;
+  write_synthetic_csv(dir.file("data.csv"));
+  auto service =
+      coordinator::CoordinatorService::create(service_config(1, 0, /*long_deadlines=*/true));
+  ASSERT_TRUE(service.ok()) << service.status().to_string();
+  ASSERT_TRUE((*service)->start().ok());
+  auto trainer = std::make_unique<UntilCancelledTrainer>();
+  UntilCancelledTrainer* watched = trainer.get();
+  auto cancelled = make_client(dir, dir.file("data.csv"), kClients - 1, (*service)->port(), nullptr,
+                               issue_tokens(**service, 1)[0], {}, std::move(trainer));
+  Result<RoundReport> result = Internal("not run");
+  Result<RoundReport> afterwards = Internal("not run");
+  auto reports = four_clients_and(**service, dir, *cancelled, [&] {
+    std::thread app([&] {
+      // The app goes to the background while its Trainer works.
+      while (!watched->started) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      cancelled->cancel();
+    });
+    result = cancelled->participate(std::chrono::seconds(60));
+    app.join();
+  });
+  EXPECT_EQ(result.status().code(), ErrorCode::kCancelled) << result.status().to_string();
+  EXPECT_TRUE(watched->saw_cancel);
+  for (size_t i = 0; i < reports.size(); ++i) {
+    ASSERT_TRUE(reports[i].ok()) << reports[i].status().to_string();
+    EXPECT_TRUE(reports[i]->completed) << "client " << i << ": " << reports[i]->failure_reason;
+  }
+  // A cancel applies to one call: the next one runs (and finds the one-round
+  // population finished).
+  afterwards = cancelled->participate(std::chrono::seconds(30));
+  EXPECT_EQ(afterwards.status().code(), ErrorCode::kFailedPrecondition)
+      << afterwards.status().to_string();
+  (*service)->stop();
 }
 
 // Enrolment through the SDK: the device token or certificate options reach

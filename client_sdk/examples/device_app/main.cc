@@ -42,7 +42,8 @@ class SensorTrainer final : public fl::Trainer {
   uint64_t num_examples() const override { return features_.size(); }
 
   fl::Result<fl::LocalTrainingResult> train(std::span<const float> global,
-                                            const fl::TrainingPlan& plan) override {
+                                            const fl::TrainingPlan& plan,
+                                            const fl::CancellationToken& cancel) override {
     if (global.size() != kFeatures + 1)
       return fl::InvalidArgument("expected a linear model over 4 features, got " +
                                  std::to_string(global.size()) + " weights");
@@ -50,6 +51,9 @@ class SensorTrainer final : public fl::Trainer {
     out.weights.assign(global.begin(), global.end());
     const float lr = plan.learning_rate > 0 ? plan.learning_rate : 0.05f;
     for (uint32_t epoch = 0; epoch < std::max<uint32_t>(plan.epochs, 1); ++epoch) {
+      // The app went to the background (fl::Client::cancel): stop here.
+      if (cancel.cancelled())
+        return fl::Cancelled("training stopped at epoch " + std::to_string(epoch));
       for (size_t i = 0; i < features_.size(); ++i) {
         const float error = predict(out.weights, features_[i]) - targets_[i];
         for (int j = 0; j < kFeatures; ++j) out.weights[j] -= lr * error * features_[i][j];
@@ -128,16 +132,24 @@ int main(int argc, char** argv) {
     std::cerr << client.status().to_string() << "\n";
     return 1;
   }
+  // An app going to the background calls (*client)->cancel() from any thread:
+  // participate() then returns Cancelled and the round goes on without it.
   for (int round = 0; round < rounds;) {
     auto report = (*client)->participate(std::chrono::minutes(5));
     if (!report.ok()) {
+      const fl::ErrorCode code = report.status().code();
       std::cerr << report.status().to_string() << "\n";
-      return report.status().code() == fl::ErrorCode::kFailedPrecondition ? 0 : 1;
+      // Not selected within 5 minutes, or still backing off: try again.
+      if (code == fl::ErrorCode::kDeadlineExceeded) continue;
+      return code == fl::ErrorCode::kFailedPrecondition ? 0 : 1;
     }
+    // After a failed round the next participate() first waits retry_after
+    // (a growing backoff); an app scheduling its own jobs can wait it itself.
     std::cout << "round " << report->round_id << ": "
               << (report->completed
                       ? "completed, new version " + std::to_string(report->new_version)
-                      : "failed: " + report->failure_reason)
+                      : "failed: " + report->failure_reason + "; next attempt in " +
+                            std::to_string(report->retry_after.count()) + " ms")
               << "\n";
     if (report->completed) ++round;
   }

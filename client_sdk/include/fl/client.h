@@ -20,9 +20,15 @@
 // Secret material (the identity seed, the round's protocol keys) is wiped
 // from memory when no longer needed.
 //
+// Backoff: after a round the client could not finish (a failing Trainer, a
+// cancel, a failed round), the next participate() first waits
+// RoundReport::retry_after (growing over consecutive failures), so a broken
+// device does not hammer the coordinator. Apps that schedule their own work
+// (a background job) can read retry_after and call back then.
+//
 // Thread-safety: one Client is used by one thread at a time (it starts and
-// joins its own training thread inside participate()). Separate Clients are
-// independent.
+// joins its own training thread inside participate()), except cancel(),
+// which any thread may call at any time. Separate Clients are independent.
 #pragma once
 
 #include <chrono>
@@ -37,6 +43,13 @@
 #include "fl/trainer.h"
 
 namespace fl {
+
+class Client;
+namespace testing {
+struct Hooks;
+Result<std::unique_ptr<Client>> create_client(ClientOptions options,
+                                              std::unique_ptr<Trainer> trainer, Hooks hooks);
+}  // namespace testing
 
 struct RoundReport {
   uint64_t round_id = 0;
@@ -62,6 +75,10 @@ struct RoundReport {
   // the coordinator when it asked for it; otherwise why not.
   bool evaluation_sent = false;
   std::string evaluation_note;
+  // How long the next participate() will wait before checking in: 0 after a
+  // completed round; a growing backoff after rounds this client could not
+  // finish (see RetryOptions::round_failure_base_delay).
+  std::chrono::milliseconds retry_after{0};
 };
 
 class Client {
@@ -88,14 +105,27 @@ class Client {
   // end, bounded by ClientOptions::round_timeout. Returns a report whether the
   // round completed or failed; an error when no round could be joined:
   // FailedPrecondition "population finished" when the coordinator has no more
-  // rounds, Unavailable when it could not be reached or did not select this
-  // client within max_wait, PermissionDenied when it refuses this client.
+  // rounds, Unavailable when it could not be reached, DeadlineExceeded when it
+  // did not select this client within max_wait (or the backoff after failed
+  // rounds is longer than max_wait), PermissionDenied when it refuses this
+  // client, Cancelled after cancel().
   Result<RoundReport> participate(std::chrono::milliseconds max_wait);
+
+  // Stops the participate() in progress, or the next one when none is: its
+  // requests and sleeps stop within ~20 ms, the Trainer's CancellationToken
+  // turns true, the coordinator is told this client left the round (a
+  // drop-out: the round goes on without it at once), and participate()
+  // returns Cancelled once the Trainer has returned. Later calls run
+  // normally. Thread-safe; never blocks.
+  void cancel();
 
   // The model file (fl.proto.ModelFile bytes) of a global version.
   Result<std::string> fetch_model(int64_t version);
 
  private:
+  friend Result<std::unique_ptr<Client>> testing::create_client(ClientOptions,
+                                                                std::unique_ptr<Trainer>,
+                                                                testing::Hooks);
   struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -4,13 +4,16 @@
 // other field has a production default. Validated by fl::Client::create,
 // which says which field is wrong.
 //
+// Test hooks (deterministic keys, a view of the clear update, stage
+// callbacks) are not here: they exist only in builds with FL_SDK_TESTING, in
+// fl/testing.h, so a release SDK has no way to seed its keys.
+//
 // Thread-safety: a value.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,25 +26,17 @@ struct RetryOptions {
   int max_attempts = 6;  // per request, including the first
   std::chrono::milliseconds base_delay{500};
   std::chrono::milliseconds max_delay{30'000};
+  // After a round this client could not finish (its Trainer failed or was
+  // cancelled, the round failed, the coordinator refused it), participate()
+  // waits before checking in again: capped exponential backoff with full
+  // jitter over consecutive such rounds, reset by a completed round.
+  std::chrono::milliseconds round_failure_base_delay{2'000};
+  std::chrono::milliseconds round_failure_max_delay{600'000};
 };
 
 struct TimeoutOptions {
   std::chrono::milliseconds connect{10'000};  // TCP connect plus TLS handshake
   std::chrono::milliseconds request{60'000};  // writing a request, and reading its response
-};
-
-// What the SDK knows about one round's update before it is masked. Given to
-// ClientOptions::inspect_update, a testing and debugging hook.
-struct UpdateRecord {
-  uint64_t round_id = 0;
-  uint64_t client_id = 0;
-  // New local weights minus global weights, scaled to the task's L2 clip
-  // when it is longer.
-  std::span<const float> update;
-  // This client's weight in the average as aggregated: the example count
-  // capped at the plan's max_weight, or 1 when the plan is unweighted.
-  double weight = 0;
-  uint64_t examples = 0;  // uncapped
 };
 
 struct ClientOptions {
@@ -82,29 +77,9 @@ struct ClientOptions {
   // saying so.
   std::chrono::milliseconds round_timeout{std::chrono::minutes(15)};
 
-  // 0: the OS CSPRNG (production). Otherwise every random choice of the SDK
-  // (identity creation, protocol keys, nonces, jitter, stochastic rounding)
-  // derives from this seed: for tests and simulations only.
-  uint64_t rng_seed = 0;
-
   // One line per event (check-in, stage reached, retry, outcome). Called on
   // the thread inside participate()/enroll(); may be empty.
   std::function<void(std::string_view)> logger;
-
-  // ---- testing hooks (not for production apps) ---------------------------
-  // Called with the clear update just before it is quantised and masked, on
-  // the participate() thread. Lets tests compute the federated average in the
-  // clear. It sees exactly what secure aggregation hides from the server.
-  std::function<void(const UpdateRecord&)> inspect_update;
-  // Called right after this client's message for a protocol stage was accepted
-  // by the coordinator, with the stage name ("advertise_keys", "share_keys",
-  // "masked_input", "unmasking"), on the participate() thread. Lets tests
-  // stop a client at a known point (e.g. block forever, then kill it).
-  std::function<void(std::string_view stage)> after_stage;
-  // Called just before this client first sends its message for a protocol
-  // stage, on the participate() thread; it may block. Lets benchmarks release
-  // a whole cohort's uploads at one instant, and tests hold a client there.
-  std::function<void(std::string_view stage)> before_stage;
 };
 
 }  // namespace fl

@@ -18,6 +18,7 @@
 // need not be thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -28,6 +29,29 @@
 #include "base/status.h"
 
 namespace fl {
+
+// Tells a running Trainer that its app cancelled the round
+// (fl::Client::cancel) or that the round ended without it: train() should
+// check cancelled() between batches and return fl::Cancelled(...) soon after
+// it turns true. A default-constructed token is never cancelled.
+//
+// Thread-safety: cancelled() may be called from any thread.
+class CancellationToken {
+ public:
+  CancellationToken() = default;
+  // Cancelled when either flag (each may be null) is true.
+  explicit CancellationToken(const std::atomic<bool>* flag,
+                             const std::atomic<bool>* other = nullptr)
+      : flag_(flag), other_(other) {}
+  bool cancelled() const noexcept {
+    return (flag_ != nullptr && flag_->load(std::memory_order_acquire)) ||
+           (other_ != nullptr && other_->load(std::memory_order_acquire));
+  }
+
+ private:
+  const std::atomic<bool>* flag_ = nullptr;
+  const std::atomic<bool>* other_ = nullptr;
+};
 
 // Local training settings for one round, as the coordinator sends them
 // (mirrors proto fl.proto.TrainingPlan). A custom trainer may honour or
@@ -69,9 +93,16 @@ class Trainer {
   virtual ~Trainer() = default;
 
   // Trains from `global_weights` on local data. An error fails this client's
-  // part in the round (the round itself carries on without it).
+  // part in the round: the SDK tells the coordinator that it dropped out, so
+  // the round carries on without it at once, and participate() waits a
+  // growing backoff before the next attempt (RoundReport::retry_after).
+  //
+  // `cancel` turns true when the app calls fl::Client::cancel() or the round
+  // ends without this client: return soon after (fl::Cancelled), since
+  // participate() waits for train() to return before it does.
   virtual Result<LocalTrainingResult> train(std::span<const float> global_weights,
-                                            const TrainingPlan& plan) = 0;
+                                            const TrainingPlan& plan,
+                                            const CancellationToken& cancel) = 0;
 
   // Scores `weights` on local data ("loss", "accuracy", ...). Default: none.
   virtual Result<std::map<std::string, double>> evaluate(std::span<const float> weights) {
