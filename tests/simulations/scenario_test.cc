@@ -252,7 +252,7 @@ TEST(Scenario, ScaffoldIsRefusedWithDpAdamAnL2ClipOrInNetworkMode) {
   ASSERT_TRUE(ok.ok()) << ok.status().to_string();
   EXPECT_EQ(ok->local.algorithm, "scaffold");
   const std::string dp =
-      error_of(scaffold + "dp:\n  mode: central\n  clip: 0.5\n  noise_multiplier: 1.0\n");
+      error_of(scaffold + "dp:\n  mode: central\n  clip: 0.5\n  noise_multiplier: 1.0\n  target_delta: 0.01\n");
   EXPECT_NE(dp.find("bad.yaml:17: local.algorithm: scaffold cannot run with dp"), std::string::npos)
       << dp;
   const std::string adam = error_of(scaffold + "  optimizer: adam\n");

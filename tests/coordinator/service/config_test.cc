@@ -95,7 +95,8 @@ TEST(CoordinatorConfigFile, BadConfigsAreRefusedAtTheirFileLineAndKey) {
       {base + "  training: {algorithm: scaffold, population_size: 100, optimizer: adam}\n",
        "c.yaml:6: population.training.algorithm: scaffold needs local sgd"},
       {base + "  training: {algorithm: scaffold, population_size: 100}\n  dp: {mode: central, "
-              "clip: 0.5, noise_multiplier: 1.0, population_size: 1000}\n",
+              "clip: 0.5, noise_multiplier: 1.0, population_size: 1000, "
+              "target_delta: 0.00001}\n",
        "c.yaml:6: population.training.algorithm: scaffold cannot run with dp"},
       {base + "  training: {algorithm: scaffold, population_size: 100}\n",
        "c.yaml:6: population.training.algorithm: scaffold is not supported by fl-coordinator"},
