@@ -204,8 +204,8 @@ Result<NextWeights> step_round(std::span<const float> global, const MeanUpdate& 
   model_part.stats = mean.stats;
   auto next = step_server_optimizer(global, model_part, optimizer);
   if (!next.ok()) return next;
-  const double participation = static_cast<double>(mean.stats.included) /
-                               static_cast<double>(config.population_size);
+  const double participation =
+      static_cast<double>(mean.stats.included) / static_cast<double>(config.population_size);
   auto control = step_global_control(config.global_control,
                                      std::span<const float>(mean.mean).subspan(d), participation);
   if (!control.ok()) return control.status();

@@ -32,8 +32,7 @@ double seconds_since(Clock::time_point start) {
 }  // namespace
 
 Result<TrainReport> train(Model& model, const Dataset& data, const TrainConfig& config,
-                          const float* global_weights_for_prox,
-                          const float* gradient_correction) {
+                          const float* global_weights_for_prox, const float* gradient_correction) {
   FL_RETURN_IF_ERROR(validate_train_config(config));
   FL_RETURN_IF_ERROR(check_compatible(model, data));
   const int64_t n = data.size();
@@ -139,9 +138,9 @@ Result<TrainReport> train(Model& model, const Dataset& data, const TrainConfig& 
         // As Optimizer::update moves a weight under a gradient of 1 (weight
         // decay aside): heavy ball v = m v + 1, Nesterov 1 + m v.
         unit_velocity = config.momentum > 0 ? config.momentum * unit_velocity + 1.0 : 1.0;
-        const double unit_step =
-            config.momentum > 0 && config.nesterov ? 1.0 + config.momentum * unit_velocity
-                                                   : unit_velocity;
+        const double unit_step = config.momentum > 0 && config.nesterov
+                                     ? 1.0 + config.momentum * unit_velocity
+                                     : unit_velocity;
         report.unit_gradient_travel += static_cast<double>(lr) * unit_step;
       }
       if (prox) {

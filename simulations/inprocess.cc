@@ -482,7 +482,8 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
           if (auto it = client_controls.find(c.member); scaffold && it != client_controls.end())
             client_control = it->second;
           Result<std::vector<float>> correction = std::vector<float>();
-          if (scaffold) correction = aggregation::gradient_correction(global_control, client_control);
+          if (scaffold)
+            correction = aggregation::gradient_correction(global_control, client_control);
           auto tc = train_config(task.training(), derive(sc.seed, r, c.member, kTrain));
           if (tc.ok() && !correction.ok()) tc = correction.status();
           Result<model::TrainReport> report =

@@ -362,8 +362,7 @@ Status reject_for_engine(const Section& top, const Scenario& sc) {
 // find_population_problem gives them), with this file's keys and lines.
 Status check_scaffold(const Section& top, const Scenario& sc) {
   if (sc.local.algorithm != "scaffold") return Status::Ok();
-  if (std::string why =
-          aggregation::scaffold_refusal(sc.dp.enabled(), 0, sc.local.optimizer);
+  if (std::string why = aggregation::scaffold_refusal(sc.dp.enabled(), 0, sc.local.optimizer);
       !why.empty())
     return top.sub("local").error("algorithm", why);
   if (std::string why = aggregation::scaffold_refusal(false, sc.secagg.l2_clip, "sgd");

@@ -642,7 +642,8 @@ Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) 
   v.model_bytes = next.bytes;
   v.optimizer_state = next.optimizer->serialize_state();
   if (config_.scaffold()) {
-    auto state = aggregation::with_global_control(std::move(v.optimizer_state), next.global_control);
+    auto state =
+        aggregation::with_global_control(std::move(v.optimizer_state), next.global_control);
     if (!state.ok()) return state.status();
     v.optimizer_state = std::move(*state);
   }

@@ -123,7 +123,7 @@ TEST(Scaffold, RefusesWhatWouldBreakItsUpdateOrPrivacy) {
   std::vector<float> x(4, 0.0f), y(4, 0.1f), c(4, 0.0f);
   EXPECT_FALSE(step_control_variate(x, y, c, {}, 0.0).ok());  // no step taken: no estimate
   EXPECT_FALSE(step_control_variate(x, y, std::vector<float>(3), {}, 1.0).ok());
-  EXPECT_FALSE(step_global_control(c, c, 1.5).ok());          // |S| > N
+  EXPECT_FALSE(step_global_control(c, c, 1.5).ok());  // |S| > N
   EXPECT_FALSE(parse_training_algorithm("fedsgd").ok());
   EXPECT_EQ(*parse_training_algorithm(""), TrainingAlgorithm::kFedAvg);
 }
@@ -158,7 +158,8 @@ double distance_after(bool scaffold, int rounds) {
       std::vector<float> y = x;
       for (int s = 0; s < kSteps; ++s)
         for (size_t i = 0; i < kDim; ++i)
-          y[i] -= static_cast<float>(kLr * (h[k] * (y[i] - o[k]) + (scaffold ? (*correction)[i] : 0)));
+          y[i] -=
+              static_cast<float>(kLr * (h[k] * (y[i] - o[k]) + (scaffold ? (*correction)[i] : 0)));
       Result<ClientUpdate> update = Internal("unset");
       if (scaffold) {
         auto step = step_control_variate(x, y, c, ci[k], kSteps * kLr);

@@ -139,7 +139,7 @@ TEST(InProcess, ScaffoldRunsThroughTheEngineWithTheControlVariateInTaskAndUpload
   const double d = static_cast<double>(scaffold->num_params);
   const auto& a = fedavg->rounds.back();
   const auto& b = scaffold->rounds.back();
-  EXPECT_GE(b.bytes_up - a.bytes_up, 4 * d);    // 32-bit ring: 4 bytes per delta_c element
+  EXPECT_GE(b.bytes_up - a.bytes_up, 4 * d);      // 32-bit ring: 4 bytes per delta_c element
   EXPECT_GE(b.bytes_down - a.bytes_down, 4 * d);  // c, one float per weight
   EXPECT_NE(*a.loss, *b.loss);
 }

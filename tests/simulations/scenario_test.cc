@@ -251,14 +251,16 @@ TEST(Scenario, ScaffoldIsRefusedWithDpAdamAnL2ClipOrInNetworkMode) {
   auto ok = parse_scenario(scaffold, "ok.yaml", {});
   ASSERT_TRUE(ok.ok()) << ok.status().to_string();
   EXPECT_EQ(ok->local.algorithm, "scaffold");
-  const std::string dp =
-      error_of(scaffold + "dp:\n  mode: central\n  clip: 0.5\n  noise_multiplier: 1.0\n  target_delta: 0.01\n");
+  const std::string dp = error_of(
+      scaffold +
+      "dp:\n  mode: central\n  clip: 0.5\n  noise_multiplier: 1.0\n  target_delta: 0.01\n");
   EXPECT_NE(dp.find("bad.yaml:17: local.algorithm: scaffold cannot run with dp"), std::string::npos)
       << dp;
   const std::string adam = error_of(scaffold + "  optimizer: adam\n");
   EXPECT_NE(adam.find("bad.yaml:17: local.algorithm: scaffold needs local sgd"), std::string::npos)
       << adam;
-  const std::string clip = error_of(std::string(kValid) + "  l2_clip: 1.0\nlocal:\n  algorithm: scaffold\n");
+  const std::string clip =
+      error_of(std::string(kValid) + "  l2_clip: 1.0\nlocal:\n  algorithm: scaffold\n");
   EXPECT_NE(clip.find("bad.yaml:16: secagg.l2_clip: scaffold cannot run with an L2 clip"),
             std::string::npos)
       << clip;
