@@ -5,6 +5,7 @@
 #include <string>
 
 #include "aggregation/dp/unclipped_count.h"
+#include "aggregation/scaffold.h"
 #include "crypto/bytes.h"
 
 namespace fl::aggregation {
@@ -70,6 +71,10 @@ Status check_client_update_config(const ClientUpdateConfig& config) {
   if (config.unclipped_bit && config.distributed_dp)
     FL_RETURN_IF_ERROR(dp::check_unclipped_bit_noise(config.count_noise_stddev,
                                                      config.distributed_dp->expected_clients));
+  if (config.control_variate && (config.distributed_dp || config.unclipped_bit))
+    return InvalidArgument("control_variate: " + scaffold_refusal(true, 0, "sgd"));
+  if (config.control_variate && config.l2_clip != 0)
+    return InvalidArgument("control_variate: " + scaffold_refusal(false, config.l2_clip, "sgd"));
   if (const auto& d = config.distributed_dp) {
     FL_RETURN_IF_ERROR(dp::check_distributed_dp(*d));
     if (config.quantization.max_weight != 0)
@@ -87,7 +92,8 @@ Status check_client_update_config(const ClientUpdateConfig& config) {
 uint64_t client_input_dimension(const ClientUpdateConfig& config, uint64_t dimension) {
   const uint64_t bit = config.unclipped_bit ? dp::kUnclippedBitElements : 0;
   if (config.distributed_dp) return dp::rotation_dimension(dimension) + bit;
-  return quantized_dimension(config.quantization, dimension) + bit;
+  const uint64_t values = config.control_variate ? 2 * dimension : dimension;
+  return quantized_dimension(config.quantization, values) + bit;
 }
 
 proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config) {
@@ -98,6 +104,7 @@ proto::QuantizationPlan quantization_plan(const ClientUpdateConfig& config) {
   plan.set_max_weight(config.quantization.max_weight);
   plan.set_l2_clip(config.l2_clip);
   plan.set_unclipped_bit(config.unclipped_bit);
+  plan.set_control_variate(config.control_variate);
   if (const auto& d = config.distributed_dp) {
     auto* p = plan.mutable_distributed_dp();
     p->set_scale(d->scale);
@@ -124,7 +131,8 @@ Result<ClientUpdateConfig> client_update_config(const proto::QuantizationPlan& p
   }
   config.quantization.max_weight = plan.max_weight();
   config.l2_clip = plan.l2_clip();
-  config.unclipped_bit = plan.unclipped_bit();  // absent in older plans: off
+  config.unclipped_bit = plan.unclipped_bit();      // absent in older plans: off
+  config.control_variate = plan.control_variate();  // likewise
   if (plan.has_distributed_dp()) {
     const auto& p = plan.distributed_dp();
     if (p.rotation_seed().size() != config.rotation_seed.size())
@@ -195,6 +203,29 @@ Result<ClientUpdate> build_client_update(std::span<const float> global_weights,
   for (size_t i = 0; i < delta.size(); ++i) delta[i] = trained_weights[i] - global_weights[i];
   auto update = build_client_update(delta, examples, config, rng);
   crypto::wipe(delta.data(), delta.size() * sizeof(float));
+  return update;
+}
+
+Result<ClientUpdate> build_scaffold_client_update(std::span<const float> global_weights,
+                                                  std::span<const float> trained_weights,
+                                                  std::span<const float> control_delta,
+                                                  uint64_t examples,
+                                                  const ClientUpdateConfig& config,
+                                                  crypto::Rng& rng) {
+  if (!config.control_variate)
+    return InvalidArgument("control_variate: the round's plan does not carry a control variate");
+  if (global_weights.size() != trained_weights.size() ||
+      control_delta.size() != global_weights.size())
+    return InvalidArgument("scaffold: " + std::to_string(trained_weights.size()) +
+                           " trained weights and " + std::to_string(control_delta.size()) +
+                           " control values for a model of " +
+                           std::to_string(global_weights.size()));
+  std::vector<float> input(2 * global_weights.size());
+  for (size_t i = 0; i < global_weights.size(); ++i)
+    input[i] = trained_weights[i] - global_weights[i];
+  std::copy(control_delta.begin(), control_delta.end(), input.begin() + global_weights.size());
+  auto update = build_client_update(input, examples, config, rng);
+  crypto::wipe(input.data(), input.size() * sizeof(float));
   return update;
 }
 

@@ -51,6 +51,10 @@ struct ClientUpdateConfig {
   // of the bits (count units); this client adds its share of it to its
   // encoded, centred bit (dp::noised_unclipped_bit). Unused (0) otherwise.
   double count_noise_stddev = 0;
+  // SCAFFOLD (aggregation/scaffold.h): the input is [delta_y, delta_c], 2d
+  // values for a model of d, quantised and weighted alike (then the weight
+  // element). No L2 clip, DP encoding or unclipped bit with it.
+  bool control_variate = false;
 };
 
 // Ring elements one client's input occupies for a model of `dimension`
@@ -102,5 +106,13 @@ Result<ClientUpdate> build_client_update(std::span<const float> delta, uint64_t 
 Result<ClientUpdate> build_client_update(std::span<const float> global_weights,
                                          std::span<const float> trained_weights, uint64_t examples,
                                          const ClientUpdateConfig& config, crypto::Rng& rng);
+// SCAFFOLD: [trained - global, control_delta] as one input. InvalidArgument
+// unless config.control_variate and the three sizes agree.
+Result<ClientUpdate> build_scaffold_client_update(std::span<const float> global_weights,
+                                                  std::span<const float> trained_weights,
+                                                  std::span<const float> control_delta,
+                                                  uint64_t examples,
+                                                  const ClientUpdateConfig& config,
+                                                  crypto::Rng& rng);
 
 }  // namespace fl::aggregation

@@ -5,6 +5,7 @@
 
 #include "aggregation/dp/central_dp.h"
 #include "aggregation/dp/unclipped_count.h"
+#include "aggregation/scaffold.h"
 
 namespace fl::aggregation {
 
@@ -186,6 +187,32 @@ Result<NextWeights> step_server_optimizer(std::span<const float> global, const M
   return next;
 }
 
+Result<NextWeights> step_round(std::span<const float> global, const MeanUpdate& mean,
+                               const RoundAggregatorConfig& config,
+                               const ServerOptimizer& optimizer) {
+  if (!config.control_variate) return step_server_optimizer(global, mean, optimizer);
+  const size_t d = global.size();
+  if (mean.mean.size() != 2 * d)
+    return InvalidArgument("scaffold: the mean has " + std::to_string(mean.mean.size()) +
+                           " values, not [delta_y, delta_c] for a model of " + std::to_string(d));
+  if (config.population_size < mean.stats.included || config.population_size == 0)
+    return InvalidArgument("scaffold: population_size " + std::to_string(config.population_size) +
+                           " is below the round's " + std::to_string(mean.stats.included) +
+                           " inputs");
+  MeanUpdate model_part;
+  model_part.mean.assign(mean.mean.begin(), mean.mean.begin() + static_cast<std::ptrdiff_t>(d));
+  model_part.stats = mean.stats;
+  auto next = step_server_optimizer(global, model_part, optimizer);
+  if (!next.ok()) return next;
+  const double participation =
+      static_cast<double>(mean.stats.included) / static_cast<double>(config.population_size);
+  auto control = step_global_control(config.global_control,
+                                     std::span<const float>(mean.mean).subspan(d), participation);
+  if (!control.ok()) return control.status();
+  next->global_control = std::move(*control);
+  return next;
+}
+
 Result<NextWeights> aggregate_secure_round(std::span<const float> global,
                                            std::span<const uint64_t> ring_sum, uint64_t num_inputs,
                                            const RoundAggregatorConfig& config,
@@ -193,7 +220,7 @@ Result<NextWeights> aggregate_secure_round(std::span<const float> global,
   auto mean = decode_secure_sum(ring_sum, num_inputs, config);
   if (!mean.ok())
     return Status(mean.status().code(), "cannot decode the secure sum: " + mean.status().message());
-  auto next = step_server_optimizer(global, *mean, optimizer);
+  auto next = step_round(global, *mean, config, optimizer);
   if (!next.ok())
     return Status(next.status().code(),
                   "server optimiser refused the update: " + next.status().message());

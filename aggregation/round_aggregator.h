@@ -60,6 +60,13 @@ struct RoundAggregatorConfig {
   // encoding scale); off, unused (the count is exact).
   bool unclipped_bit = false;
   double count_noise_stddev = 0;
+  // SCAFFOLD (aggregation/scaffold.h): each input is [delta_y, delta_c]. The
+  // mean's first half steps the optimiser; the second moves global_control
+  // (empty: zeros) by included / population_size of it, into
+  // NextWeights::global_control. Not with DP (population_config.cc refuses).
+  bool control_variate = false;
+  std::span<const float> global_control;
+  uint64_t population_size = 0;  // N, the devices that may take part
 };
 
 struct AggregationStats {
@@ -119,6 +126,7 @@ struct NextWeights {
   std::vector<float> weights;
   std::unique_ptr<ServerOptimizer> optimizer;  // the stepped copy; adopt it on commit
   AggregationStats stats;
+  std::vector<float> global_control;  // SCAFFOLD: the next c; empty otherwise
 };
 
 // Steps a copy of `optimizer` from `global` by the mean update.
@@ -127,7 +135,15 @@ struct NextWeights {
 Result<NextWeights> step_server_optimizer(std::span<const float> global, const MeanUpdate& mean,
                                           const ServerOptimizer& optimizer);
 
-// decode_secure_sum then step_server_optimizer, with the failing step named.
+// step_server_optimizer on the model's part of the mean and, with
+// config.control_variate, the next global control variate from the rest.
+// InvalidArgument when the mean is not 2d long with SCAFFOLD, or N is zero
+// or smaller than the inputs.
+Result<NextWeights> step_round(std::span<const float> global, const MeanUpdate& mean,
+                               const RoundAggregatorConfig& config,
+                               const ServerOptimizer& optimizer);
+
+// decode_secure_sum then step_round, with the failing step named.
 Result<NextWeights> aggregate_secure_round(std::span<const float> global,
                                            std::span<const uint64_t> ring_sum, uint64_t num_inputs,
                                            const RoundAggregatorConfig& config,

@@ -219,6 +219,14 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
 
   auto update_config = aggregation::client_update_config(task.quantization());
   if (!update_config.ok()) return fail("task: quantization: " + update_config.status().message());
+  // SCAFFOLD would need c_i kept across rounds (d floats on the device) and
+  // the correction c - c_i in every local step, which the Trainer interface
+  // cannot take; its upload is also twice as large. Refused, not ignored: a
+  // plain update in a SCAFFOLD sum would be read as half model, half control.
+  if (task.training().algorithm() == "scaffold" || update_config->control_variate)
+    return fail(
+        "task: training.algorithm scaffold is not supported by this SDK (no control variate "
+        "is kept and the Trainer has no gradient-correction hook); leaving the round");
   const uint64_t dimension =
       aggregation::quantized_dimension(update_config->quantization, global_weights.size());
   if (dimension != task.secagg().dimension())

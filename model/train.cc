@@ -32,7 +32,7 @@ double seconds_since(Clock::time_point start) {
 }  // namespace
 
 Result<TrainReport> train(Model& model, const Dataset& data, const TrainConfig& config,
-                          const float* global_weights_for_prox) {
+                          const float* global_weights_for_prox, const float* gradient_correction) {
   FL_RETURN_IF_ERROR(validate_train_config(config));
   FL_RETURN_IF_ERROR(check_compatible(model, data));
   const int64_t n = data.size();
@@ -55,6 +55,11 @@ Result<TrainReport> train(Model& model, const Dataset& data, const TrainConfig& 
   const int d = spec.input_dim;
   const Eigen::VectorXf initial = model.params;
   Eigen::Map<const Eigen::VectorXf> global(global_weights_for_prox, prox ? p : 0);
+  Eigen::Map<const Eigen::VectorXf> correction(gradient_correction,
+                                               gradient_correction != nullptr ? p : 0);
+  // The optimiser's response to a constant unit gradient (unit_gradient_travel).
+  const bool linear_steps = config.optimizer == OptimizerKind::kSgd;
+  double unit_velocity = 0;
 
   WorkerPool pool(report.num_threads);
   std::vector<internal::Workspace> workspaces(report.num_threads);
@@ -129,8 +134,18 @@ Result<TrainReport> train(Model& model, const Dataset& data, const TrainConfig& 
           g += config.fedprox_mu * diff;
           workspaces[k].prox_sum = diff.squaredNorm();
         }
+        if (gradient_correction != nullptr) g += correction.segment(first, count);
         optimizer.update(model.params.data(), grad.data(), lr, first, count);
       });
+      if (linear_steps) {
+        // As Optimizer::update moves a weight under a gradient of 1 (weight
+        // decay aside): heavy ball v = m v + 1, Nesterov 1 + m v.
+        unit_velocity = config.momentum > 0 ? config.momentum * unit_velocity + 1.0 : 1.0;
+        const double unit_step = config.momentum > 0 && config.nesterov
+                                     ? 1.0 + config.momentum * unit_velocity
+                                     : unit_velocity;
+        report.unit_gradient_travel += static_cast<double>(lr) * unit_step;
+      }
       if (prox) {
         for (const internal::Workspace& ws : workspaces) {
           batch_loss += 0.5 * config.fedprox_mu * ws.prox_sum;

@@ -40,6 +40,8 @@ Result<coordinator::PopulationConfig> population_config(const Scenario& sc,
   c.training.set_weight_decay(static_cast<float>(sc.local.weight_decay));
   c.training.set_fedprox_mu(static_cast<float>(sc.local.fedprox_mu));
   c.training.set_seed(sc.seed);
+  c.training.set_algorithm(sc.local.algorithm);
+  c.population_size = static_cast<uint64_t>(sc.clients);
   if (auto kind = model::parse_round_lr_schedule(sc.local.lr_schedule); kind.ok())
     c.lr_schedule.kind = *kind;
   c.lr_schedule.lr_decay = sc.local.lr_decay;

@@ -7,10 +7,12 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <unordered_map>
 #include <utility>
 
 #include "aggregation/client_update.h"
 #include "aggregation/parallel.h"
+#include "aggregation/scaffold.h"
 #include "aggregation/secagg/client_session.h"
 #include "aggregation/secagg/server_session.h"
 #include "aggregation/secagg/session_config.h"
@@ -123,6 +125,9 @@ struct SimClient {
   bool took_part = false, masked = false;
   double train_s = 0, protocol_s = 0, loss = std::nan("");
   double bytes_up = 0, bytes_down = 0;
+  // SCAFFOLD: c_i+ after training; it replaces c_i once the round's sum
+  // included this client (its masked input arrived and the round completed).
+  std::vector<float> next_control;
   Status error;
   // Whether the client still answers at protocol stage s (0 advertise .. 3 unmasking).
   bool answers(int stage) const {
@@ -194,6 +199,10 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
     std::mt19937_64 rng(derive(sc.seed, 0, member, kSpeed));
     return std::exp(sc.stragglers.sigma * model::standard_normal(rng));
   };
+  // SCAFFOLD: each client's control variate c_i, kept as its device would
+  // keep it, created the first time it trains (absent: zeros), so memory
+  // grows with the clients that trained, d floats each.
+  std::unordered_map<size_t, std::vector<float>> client_controls;
   out.setup_s = seconds_since(run_start);
 
   for (int round = 1; round <= sc.rounds; ++round) {
@@ -324,7 +333,15 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
         **global_bytes, "global model version " + std::to_string(task.model_version()));
     if (!global_or.ok()) return global_or.status();
     const model::Model& global = *global_or;
-    const double model_download = static_cast<double>((*global_bytes)->size());
+    // SCAFFOLD's task also carries c: d more floats to download.
+    const double model_download =
+        static_cast<double>((*global_bytes)->size()) +
+        static_cast<double>(task.control_variate_size()) * static_cast<double>(sizeof(float));
+    auto algorithm = aggregation::parse_training_algorithm(task.training().algorithm());
+    if (!algorithm.ok()) return algorithm.status();
+    const bool scaffold = *algorithm == aggregation::TrainingAlgorithm::kScaffold;
+    const std::span<const float> global_control(task.control_variate().data(),
+                                                static_cast<size_t>(task.control_variate_size()));
 
     // Still this round, in this protocol stage?
     auto in_stage = [&](int s) {
@@ -459,10 +476,20 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
           const double t = thread_cpu_s();
           const model::Dataset local = data.rows(partition[c.member]);
           model::Model trained = global;
+          const std::span<const float> x(global.params.data(),
+                                         static_cast<size_t>(global.params.size()));
+          std::span<const float> client_control;  // c_i; empty: zeros
+          if (auto it = client_controls.find(c.member); scaffold && it != client_controls.end())
+            client_control = it->second;
+          Result<std::vector<float>> correction = std::vector<float>();
+          if (scaffold)
+            correction = aggregation::gradient_correction(global_control, client_control);
           auto tc = train_config(task.training(), derive(sc.seed, r, c.member, kTrain));
+          if (tc.ok() && !correction.ok()) tc = correction.status();
           Result<model::TrainReport> report =
               tc.ok() ? model::train(trained, local, *tc,
-                                     tc->fedprox_mu > 0 ? global.params.data() : nullptr)
+                                     tc->fedprox_mu > 0 ? global.params.data() : nullptr,
+                                     scaffold ? correction->data() : nullptr)
                       : Result<model::TrainReport>(tc.status());
           c.train_s = thread_cpu_s() - t;
           if (!report.ok()) {
@@ -472,13 +499,20 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
           }
           c.loss = report->final_loss();
           const double tq = thread_cpu_s();
+          const std::span<const float> y(trained.params.data(),
+                                         static_cast<size_t>(trained.params.size()));
           crypto::SeededRng qrng(derive(sc.seed, r, c.member, kQuantize), "fl.sim.quantize");
-          auto input = aggregation::build_client_update(
-              std::span<const float>(global.params.data(),
-                                     static_cast<size_t>(global.params.size())),
-              std::span<const float>(trained.params.data(),
-                                     static_cast<size_t>(trained.params.size())),
-              local.size(), *update_config, qrng);
+          Result<aggregation::ClientUpdate> input = Internal("no update");
+          if (scaffold) {
+            auto control = aggregation::step_control_variate(x, y, global_control, client_control,
+                                                             report->unit_gradient_travel);
+            input = control.ok() ? aggregation::build_scaffold_client_update(
+                                       x, y, control->delta, local.size(), *update_config, qrng)
+                                 : Result<aggregation::ClientUpdate>(control.status());
+            if (control.ok()) c.next_control = std::move(control->next);
+          } else {
+            input = aggregation::build_client_update(x, y, local.size(), *update_config, qrng);
+          }
           Status set = input.ok() ? c.session->set_input(std::move(input->ring)) : input.status();
           c.protocol_s += thread_cpu_s() - tq;
           if (!set.ok()) {
@@ -514,6 +548,10 @@ Result<RunResult> run_inprocess(const Scenario& sc, std::FILE* progress) {
         return it->second;
       };
       rec.status = "completed";
+      // The clients whose input is in the sum keep their new c_i.
+      for (auto& c : cohort)
+        if (c.masked && !c.next_control.empty())
+          client_controls[c.member] = std::move(c.next_control);
       rec.included = static_cast<int64_t>(metric("clients").value_or(0));
       rec.total_weight = metric("total_weight").value_or(0);
       rec.accuracy = metric("accuracy");

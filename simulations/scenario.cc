@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "aggregation/quantization.h"
+#include "aggregation/scaffold.h"
 #include "aggregation/secagg/parameters.h"
 #include "aggregation/secagg/session_config.h"
 #include "aggregation/server_optimizer.h"
@@ -113,7 +114,8 @@ Status read_model(const Section& s, ModelSection& m) {
 Status read_local(const Section& s, LocalTrainingSpec& l) {
   FL_RETURN_IF_ERROR(
       s.expect_keys({"epochs", "batch_size", "lr", "lr_schedule", "lr_decay", "lr_min", "optimizer",
-                     "momentum", "weight_decay", "fedprox_mu"}));
+                     "momentum", "weight_decay", "fedprox_mu", "algorithm"}));
+  FL_RETURN_IF_ERROR(s.read_choice("algorithm", l.algorithm, {"fedavg", "scaffold"}));
   FL_RETURN_IF_ERROR(
       s.read_choice("lr_schedule", l.lr_schedule, {"constant", "exponential", "cosine"}));
   FL_RETURN_IF_ERROR(s.read("lr_decay", l.lr_decay));
@@ -276,6 +278,9 @@ Status reject_for_network_mode(const Section& top, const Scenario& sc) {
   if (!sc.secagg.enabled)
     return top.sub("secagg").error("enabled",
                                    why + ": fl-coordinator always runs secure aggregation");
+  if (sc.local.algorithm == "scaffold")
+    return top.sub("local").error(
+        "algorithm", why + ": fl-client processes (the SDK) keep no control variate yet");
   if (sc.data.source != "fashion-mnist")
     return top.sub("data").error(
         "source", why + ": fl-client processes load their own data, so it must be fashion-mnist " +
@@ -353,6 +358,19 @@ Status reject_for_engine(const Section& top, const Scenario& sc) {
   return Status::Ok();
 }
 
+// SCAFFOLD's refusals (aggregation/scaffold.h, as the coordinator's
+// find_population_problem gives them), with this file's keys and lines.
+Status check_scaffold(const Section& top, const Scenario& sc) {
+  if (sc.local.algorithm != "scaffold") return Status::Ok();
+  if (std::string why = aggregation::scaffold_refusal(sc.dp.enabled(), 0, sc.local.optimizer);
+      !why.empty())
+    return top.sub("local").error("algorithm", why);
+  if (std::string why = aggregation::scaffold_refusal(false, sc.secagg.l2_clip, "sgd");
+      !why.empty())
+    return top.sub("secagg").error("l2_clip", why);
+  return Status::Ok();
+}
+
 Status read_scenario(const Section& top, Scenario& sc) {
   FL_RETURN_IF_ERROR(top.expect_keys(
       {"name",     "description",       "seed",         "mode",    "data",       "partition",
@@ -392,6 +410,7 @@ Status read_scenario(const Section& top, Scenario& sc) {
   FL_RETURN_IF_ERROR(read_network(top.sub("network"), sc));
   FL_RETURN_IF_ERROR(read_engine_section(top, sc));
   FL_RETURN_IF_ERROR(read_dp(top, sc));
+  FL_RETURN_IF_ERROR(check_scaffold(top, sc));
   if (sc.mode == RunMode::kNetwork) return reject_for_network_mode(top, sc);
   return reject_for_engine(top, sc);
 }

@@ -68,6 +68,9 @@ struct LocalTrainingSpec {
   double momentum = 0.0;
   double weight_decay = 0.0;
   double fedprox_mu = 0.0;
+  // fedavg | scaffold (aggregation/scaffold.h): SCAFFOLD's control variates,
+  // each client's c_i kept by the simulator from the first round it trains.
+  std::string algorithm = "fedavg";
   // The rate per round (model/round_lr_schedule.h): lr in the first round,
   // then constant | exponential (x lr_decay per round) | cosine over the
   // run's rounds, never below lr_min.

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "aggregation/scaffold.h"
+
 namespace fl::coordinator {
 
 uint32_t PopulationConfig::selection_target() const {
@@ -65,6 +67,26 @@ std::optional<ConfigProblem> training_problem(const proto::TrainingPlan& t) {
   if (t.optimizer() != "sgd" && t.optimizer() != "adam")
     return problem("training.optimizer", "must be sgd or adam");
   if (!(t.fedprox_mu() >= 0)) return problem("training.fedprox_mu", "must not be negative");
+  if (auto a = aggregation::parse_training_algorithm(t.algorithm()); !a.ok())
+    return problem("training.algorithm", "must be fedavg or scaffold, got '" + t.algorithm() + "'");
+  return std::nullopt;
+}
+
+// SCAFFOLD needs N for the control variate's step, local SGD, and no DP or
+// L2 clip (aggregation/scaffold.h says why).
+std::optional<ConfigProblem> scaffold_problem(const PopulationConfig& c) {
+  if (!c.scaffold()) return std::nullopt;
+  if (std::string why = aggregation::scaffold_refusal(c.dp.enabled(), 0, c.training.optimizer());
+      !why.empty())
+    return problem("training.algorithm", why);
+  if (std::string why = aggregation::scaffold_refusal(false, c.l2_clip, "sgd"); !why.empty())
+    return problem("quantization.l2_clip", why);
+  if (c.population_size < c.selection_target())
+    return problem("training.population_size",
+                   "scaffold needs N, the devices of the population (the control variate moves "
+                   "by |S|/N of the round's mean), at least the " +
+                       std::to_string(c.selection_target()) + " selected per round; got " +
+                       std::to_string(c.population_size));
   return std::nullopt;
 }
 
@@ -143,6 +165,7 @@ std::optional<ConfigProblem> find_population_problem(const PopulationConfig& c) 
   if (auto p = cohort_problem(c)) return p;
   if (auto p = training_problem(c.training)) return p;
   if (auto p = dp_problem(c)) return p;
+  if (auto p = scaffold_problem(c)) return p;
   if (auto bad = model::check_round_lr_schedule(c.local_lr_schedule()))
     return problem(bad->key == "lr"       ? "training.learning_rate"
                    : bad->key == "rounds" ? "rounds"

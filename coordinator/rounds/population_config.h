@@ -98,6 +98,10 @@ struct PopulationConfig {
   StageDeadlines deadlines;
 
   proto::TrainingPlan training;
+  // SCAFFOLD (training.algorithm: scaffold, aggregation/scaffold.h): N, the
+  // devices of the population. The global control variate moves by |S|/N of
+  // the round's mean delta_c, so that it stays the mean of all N devices' c_i.
+  uint64_t population_size = 0;
   // The local rate per round (model/round_lr_schedule.h). Only its kind,
   // lr_decay and lr_min are read: the first round's rate is
   // training.learning_rate and a cosine's horizon is `rounds`.
@@ -129,6 +133,7 @@ struct PopulationConfig {
   uint32_t selection_target() const;
   // lr_schedule with its rate and horizon filled in from training and rounds.
   model::RoundLrSchedule local_lr_schedule() const;
+  bool scaffold() const { return training.algorithm() == "scaffold"; }
 };
 
 // A setting that cannot work: its dotted key in the coordinator's YAML and why.

@@ -8,6 +8,7 @@
 #include "aggregation/client_update.h"
 #include "aggregation/quantization.h"
 #include "aggregation/round_aggregator.h"
+#include "aggregation/scaffold.h"
 #include "aggregation/secagg/session_config.h"
 #include "coordinator/registry/evaluation.h"
 #include "coordinator/rounds/cohort_selection.h"
@@ -122,6 +123,8 @@ Status RoundEngine::load_global(int64_t now_ms) {
   global_ = std::move(*m);
   global_version_ = *id;
   global_bytes_ = std::make_shared<const std::string>(std::move(*bytes));
+  global_control_.clear();
+  if (config_.scaffold()) global_control_.assign(static_cast<size_t>(global_.params.size()), 0.0f);
   return Status::Ok();
 }
 
@@ -135,6 +138,14 @@ Status RoundEngine::load_version(const ModelVersion& version) {
   if (!opt.ok()) return opt.status();
   if (!version.optimizer_state.empty())
     FL_RETURN_IF_ERROR((*opt)->restore_state(version.optimizer_state));
+  std::vector<float> control;
+  if (config_.scaffold()) {
+    auto c = aggregation::global_control_of(version.optimizer_state,
+                                            static_cast<size_t>(m->params.size()));
+    if (!c.ok()) return c.status();
+    control = std::move(*c);
+  }
+  global_control_ = std::move(control);
   optimizer_ = std::move(*opt);
   global_ = std::move(*m);
   global_version_ = version.id;
@@ -313,6 +324,7 @@ Status RoundEngine::start_round(int64_t now_ms) {
   // (the mean is over the expected cohort); distributed dp also rotates,
   // rounds and noises it, with this round's public rotation seed.
   round_update_ = aggregation::ClientUpdateConfig{config_.quantization, config_.l2_clip};
+  round_update_.control_variate = config_.scaffold();  // [delta_y, delta_c]
   if (config_.dp.enabled()) {
     round_update_.quantization.max_weight = 0;
     round_update_.l2_clip = config_.dp.clip;
@@ -364,6 +376,7 @@ Status RoundEngine::start_round(int64_t now_ms) {
   *task_.mutable_secagg() = session_->config().proto();
   task_.set_poll_interval_ms(poll_interval_ms(static_cast<uint32_t>(selected_.size())));
   task_.set_federated_evaluation(config_.federated_evaluation.enabled);
+  task_.mutable_control_variate()->Assign(global_control_.begin(), global_control_.end());
   phase_ = Phase::kRunning;
   stage_started_ms_ = now_ms;
   stage_clients_ = static_cast<uint32_t>(selected_.size());
@@ -555,6 +568,7 @@ struct RoundEngine::NextVersion {
   std::string bytes;
   model::Model model;
   std::unique_ptr<aggregation::ServerOptimizer> optimizer;
+  std::vector<float> global_control;  // SCAFFOLD: the new version's c
   std::vector<uint64_t> included;
   std::optional<PrivacySpend> spend;                          // dp: this round's ledger row
   std::optional<aggregation::dp::AdaptiveClipping> clipping;  // with the next round's clip
@@ -570,6 +584,9 @@ Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) 
   // Steps a copy of the optimiser, so a failed commit leaves it untouched.
   aggregation::RoundAggregatorConfig aggregator;
   aggregator.quantization = round_update_.quantization;
+  aggregator.control_variate = round_update_.control_variate;
+  aggregator.global_control = global_control_;
+  aggregator.population_size = config_.population_size;
   // Central noise from a CSPRNG keyed when the round started (rng_ is the
   // system's CSPRNG in production; seeded in tests).
   crypto::SeededRng noise_rng(noise_key_);
@@ -594,6 +611,7 @@ Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) 
   if (!stepped.ok()) return stepped.status();
   std::vector<float>& weights = stepped->weights;
   next.optimizer = std::move(stepped->optimizer);
+  next.global_control = std::move(stepped->global_control);
 
   next.model = global_;
   if (clipping_) {
@@ -630,6 +648,12 @@ Result<RoundEngine::NextVersion> RoundEngine::make_next_version(int64_t now_ms) 
   }
   v.model_bytes = next.bytes;
   v.optimizer_state = next.optimizer->serialize_state();
+  if (config_.scaffold()) {
+    auto state =
+        aggregation::with_global_control(std::move(v.optimizer_state), next.global_control);
+    if (!state.ok()) return state.status();
+    v.optimizer_state = std::move(*state);
+  }
   return next;
 }
 
@@ -693,6 +717,7 @@ void RoundEngine::aggregate(int64_t round_id, int64_t now_ms) {
   global_version_ = *id;
   global_bytes_ = std::make_shared<const std::string>(std::move(next->bytes));
   optimizer_ = std::move(next->optimizer);
+  global_control_ = std::move(next->global_control);
   if (next->clipping) clipping_ = std::move(next->clipping);
   if (next->spend) {
     privacy_ = std::move(next->privacy);

@@ -232,6 +232,10 @@ class RoundEngine {
   int64_t global_version_ = 0;
   std::shared_ptr<const std::string> global_bytes_;
   std::unique_ptr<aggregation::ServerOptimizer> optimizer_;
+  // SCAFFOLD (training.algorithm: scaffold): the global control variate c of
+  // global_version_, saved in each version's optimizer state and sent in every
+  // task; empty otherwise.
+  std::vector<float> global_control_;
 
   int64_t round_id_ = 0;
   int64_t selection_deadline_ = 0;

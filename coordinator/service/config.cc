@@ -77,16 +77,19 @@ Status read_lr_schedule(const Section& s, model::RoundLrSchedule& schedule) {
   return s.read("lr_min", schedule.lr_min);
 }
 
-Status read_training(const Section& s, proto::TrainingPlan& plan,
-                     model::RoundLrSchedule& schedule) {
-  FL_RETURN_IF_ERROR(
-      s.expect_keys({"epochs", "batch_size", "learning_rate", "lr_schedule", "lr_decay", "lr_min",
-                     "optimizer", "momentum", "weight_decay", "fedprox_mu", "seed"}));
+Status read_training(const Section& s, PopulationConfig& p) {
+  proto::TrainingPlan& plan = p.training;
+  model::RoundLrSchedule& schedule = p.lr_schedule;
+  FL_RETURN_IF_ERROR(s.expect_keys({"epochs", "batch_size", "learning_rate", "lr_schedule",
+                                    "lr_decay", "lr_min", "optimizer", "momentum", "weight_decay",
+                                    "fedprox_mu", "seed", "algorithm", "population_size"}));
   FL_RETURN_IF_ERROR(read_lr_schedule(s, schedule));
   uint32_t epochs = 1, batch = 32;
   float lr = 0.1f, momentum = 0.0f, decay = 0.0f, mu = 0.0f;
-  std::string optimizer = "sgd";
+  std::string optimizer = "sgd", algorithm = "fedavg";
   uint64_t seed = 1;
+  FL_RETURN_IF_ERROR(s.read_choice("algorithm", algorithm, {"fedavg", "scaffold"}));
+  FL_RETURN_IF_ERROR(s.read("population_size", p.population_size));
   FL_RETURN_IF_ERROR(s.read("epochs", epochs));
   FL_RETURN_IF_ERROR(s.read("batch_size", batch));
   FL_RETURN_IF_ERROR(s.read("learning_rate", lr));
@@ -103,6 +106,7 @@ Status read_training(const Section& s, proto::TrainingPlan& plan,
   plan.set_weight_decay(decay);
   plan.set_fedprox_mu(mu);
   plan.set_seed(seed);
+  plan.set_algorithm(algorithm);
   return Status::Ok();
 }
 
@@ -190,7 +194,7 @@ Status read_population(const Section& s, PopulationConfig& p) {
   FL_RETURN_IF_ERROR(s.read("retry_after_ms", p.retry_after_ms));
   FL_RETURN_IF_ERROR(read_selection(s.sub("selection"), p.selection));
   FL_RETURN_IF_ERROR(read_deadlines(s.sub("deadlines_ms"), p.deadlines));
-  FL_RETURN_IF_ERROR(read_training(s.sub("training"), p.training, p.lr_schedule));
+  FL_RETURN_IF_ERROR(read_training(s.sub("training"), p));
   FL_RETURN_IF_ERROR(read_quantization(s.sub("quantization"), p.quantization, p.l2_clip));
   FL_RETURN_IF_ERROR(read_secure_aggregation(s.sub("secure_aggregation"), p));
   FL_RETURN_IF_ERROR(read_server_optimizer(s.sub("server_optimizer"), p.optimizer));
@@ -383,6 +387,13 @@ std::optional<ConfigProblem> find_config_problem(const CoordinatorConfig& c) {
     problem->key = "population." + problem->key;
     return problem;
   }
+  // The engine runs SCAFFOLD (fl-sim drives it so); the service's clients
+  // are the SDK's, which refuse it (client_sdk/round.cc says why).
+  if (c.population.scaffold())
+    return ConfigProblem{"population.training.algorithm",
+                         "scaffold is not supported by fl-coordinator: the client SDK does not "
+                         "keep a control variate yet (its Trainer has no hook for the per-step "
+                         "gradient correction); it runs in fl-sim's in-process mode"};
   return std::nullopt;
 }
 

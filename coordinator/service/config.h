@@ -32,6 +32,8 @@
 //     training: {epochs: 1, batch_size: 32, learning_rate: 0.1, optimizer: sgd,
 //                momentum: 0.0, weight_decay: 0.0, fedprox_mu: 0.0, seed: 1,
 //                lr_schedule: constant, lr_decay: 1.0, lr_min: 0.0}
+//                # algorithm: fedavg (scaffold: the engine runs it, with population_size:
+//                # N; fl-coordinator refuses it, its SDK clients keep no control variate)
 //                # the task's rate per round: constant | exponential | cosine
 //                # over `rounds` (model/round_lr_schedule.h, as fl-sim's local.lr_*)
 //     quantization: {clip: 1.0, bits: 20, ring_bits: 64, max_weight: 10000,

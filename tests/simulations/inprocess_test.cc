@@ -121,6 +121,29 @@ TEST(InProcess, AnL2ClipInTheTaskChangesTheModel) {
   EXPECT_GT(std::abs(loss[1] - loss[0]), 1e-2) << "the clip changed nothing";
 }
 
+// SCAFFOLD (local.algorithm: scaffold) runs through the engine: every round
+// completes, the model learns, each upload carries d more ring elements
+// (delta_c) and each task d more floats (c), and the trajectory differs from
+// FedAvg's because the correction and the global control variate act.
+TEST(InProcess, ScaffoldRunsThroughTheEngineWithTheControlVariateInTaskAndUpload) {
+  const std::vector<Override> quiet = {{"dropout", "{}"}, {"stragglers.deadline_s", "0"}};
+  auto fedavg = run_inprocess(tiny(quiet), nullptr);
+  auto with_scaffold = quiet;
+  with_scaffold.push_back({"local.algorithm", "scaffold"});
+  auto scaffold = run_inprocess(tiny(with_scaffold), nullptr);
+  ASSERT_TRUE(fedavg.ok()) << fedavg.status().to_string();
+  ASSERT_TRUE(scaffold.ok()) << scaffold.status().to_string();
+  ASSERT_EQ(scaffold->rounds.size(), 6u);
+  for (const auto& round : scaffold->rounds) EXPECT_EQ(round.status, "completed");
+  EXPECT_GT(*scaffold->rounds.back().accuracy, 0.7);
+  const double d = static_cast<double>(scaffold->num_params);
+  const auto& a = fedavg->rounds.back();
+  const auto& b = scaffold->rounds.back();
+  EXPECT_GE(b.bytes_up - a.bytes_up, 4 * d);      // 32-bit ring: 4 bytes per delta_c element
+  EXPECT_GE(b.bytes_down - a.bytes_down, 4 * d);  // c, one float per weight
+  EXPECT_NE(*a.loss, *b.loss);
+}
+
 // Over-selection is the engine's: it selects ceil(10 x 1.5) = 15 and closes
 // the masked-input stage at the 10th input, so the 5 slowest are cut.
 TEST(InProcess, OverSelectionCutsTheSlowestClientsAtTheCohortSize) {

@@ -245,6 +245,41 @@ secagg:
   EXPECT_FALSE(ok->coordinator.gate_higher_is_better);
 }
 
+// SCAFFOLD is refused where its update cannot be honoured, at the key's line.
+TEST(Scenario, ScaffoldIsRefusedWithDpAdamAnL2ClipOrInNetworkMode) {
+  const std::string scaffold = std::string(kValid) + "local:\n  algorithm: scaffold\n";
+  auto ok = parse_scenario(scaffold, "ok.yaml", {});
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(ok->local.algorithm, "scaffold");
+  const std::string dp = error_of(
+      scaffold +
+      "dp:\n  mode: central\n  clip: 0.5\n  noise_multiplier: 1.0\n  target_delta: 0.01\n");
+  EXPECT_NE(dp.find("bad.yaml:17: local.algorithm: scaffold cannot run with dp"), std::string::npos)
+      << dp;
+  const std::string adam = error_of(scaffold + "  optimizer: adam\n");
+  EXPECT_NE(adam.find("bad.yaml:17: local.algorithm: scaffold needs local sgd"), std::string::npos)
+      << adam;
+  const std::string clip =
+      error_of(std::string(kValid) + "  l2_clip: 1.0\nlocal:\n  algorithm: scaffold\n");
+  EXPECT_NE(clip.find("bad.yaml:16: secagg.l2_clip: scaffold cannot run with an L2 clip"),
+            std::string::npos)
+      << clip;
+  const std::string unknown = error_of(std::string(kValid) + "local:\n  algorithm: fedsgd\n");
+  EXPECT_NE(unknown.find("bad.yaml:17: local.algorithm: must be one of fedavg, scaffold"),
+            std::string::npos)
+      << unknown;
+  const std::string network = error_of(R"(name: x
+mode: network
+data:
+  source: fashion-mnist
+local:
+  algorithm: scaffold
+)");
+  EXPECT_NE(network.find("bad.yaml:6: local.algorithm: not supported in network mode"),
+            std::string::npos)
+      << network;
+}
+
 TEST(Scenario, CommandExitsTwoOnBadInputAndOnWhatNetworkModeCannotRun) {
   EXPECT_EQ(run_scenario_command("/nonexistent/x.yaml", {}, nullptr, stderr), 2);
   const std::string path = ::testing::TempDir() + "/net.yaml";

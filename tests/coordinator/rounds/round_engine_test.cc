@@ -159,7 +159,10 @@ class RoundEngineTest : public ::testing::Test {
             auto config = aggregation::client_update_config(c.plan);
             EXPECT_TRUE(config.ok()) << config.status().to_string();
             crypto::SeededRng qrng(id, "test.quantize");
-            auto v = aggregation::build_client_update(c.update, static_cast<uint64_t>(c.weight),
+            // SCAFFOLD: [delta_y, delta_c], every delta_c coordinate kScaffoldDeltaC.
+            std::vector<float> input = c.update;
+            if (config->control_variate) input.resize(2 * dim, kScaffoldDeltaC);
+            auto v = aggregation::build_client_update(input, static_cast<uint64_t>(c.weight),
                                                       *config, qrng);
             EXPECT_TRUE(v.ok()) << v.status().to_string();
             EXPECT_TRUE(c.session->set_input(std::move(v->ring)).ok());
@@ -202,6 +205,7 @@ class RoundEngineTest : public ::testing::Test {
   }
 
   const size_t dim = 4 * 3 + 3;  // softmax(4 -> 3): weights + biases
+  static constexpr float kScaffoldDeltaC = 0.05f;
   int64_t now = 1'700'000'000'000;
   crypto::SeededRng rng{7};
   std::unique_ptr<SqliteStore> store;
@@ -521,6 +525,44 @@ TEST_F(RoundEngineTest, RestartFailsTheInterruptedRoundAndKeepsEveryVersion) {
   EXPECT_GT(end.new_version(), v1);
 }
 
+// SCAFFOLD: the task carries c and asks for [delta_y, delta_c]; the round
+// moves c by |S|/N of the mean delta_c; the version keeps c, so a restarted
+// engine sends the same c.
+TEST_F(RoundEngineTest, ScaffoldSendsTheGlobalControlVariateAndResumesItAfterARestart) {
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);
+  auto config = small_population();
+  config.training.set_algorithm("scaffold");
+  config.population_size = 12;
+  std::vector<float> sent;
+  {
+    auto e = make_engine(config);
+    auto chosen = checkin_all(*e);
+    auto first = e->task(chosen.front(), e->snapshot().round_id, now);
+    ASSERT_TRUE(first.ok()) << first.status().to_string();
+    EXPECT_EQ(std::vector<float>(first->control_variate().begin(), first->control_variate().end()),
+              std::vector<float>(dim, 0.0f));  // c starts at 0
+    EXPECT_TRUE(first->quantization().control_variate());
+    EXPECT_EQ(first->secagg().dimension(), 2 * dim + 1);  // [delta_y, delta_c, weight]
+    auto end = run_round(*e, chosen);
+    ASSERT_EQ(end.state(), proto::SecAggExchangeResponse::COMPLETED) << end.failure_reason();
+    auto version = store->get_version(end.new_version());
+    ASSERT_TRUE(version.ok());
+    const double included = version->metrics.at("clients");
+    auto next = e->task(checkin_all(*e).front(), e->snapshot().round_id, now);
+    ASSERT_TRUE(next.ok()) << next.status().to_string();
+    ASSERT_EQ(next->control_variate_size(), static_cast<int>(dim));
+    for (float v : next->control_variate()) EXPECT_NEAR(v, included / 12.0 * kScaffoldDeltaC, 1e-5);
+    sent.assign(next->control_variate().begin(), next->control_variate().end());
+  }
+  auto e = make_engine(config);  // a restart
+  auto chosen = checkin_all(*e);
+  auto resumed = e->task(chosen.front(), e->snapshot().round_id, now);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().to_string();
+  EXPECT_EQ(
+      std::vector<float>(resumed->control_variate().begin(), resumed->control_variate().end()),
+      sent);
+}
+
 // The task's learning rate follows training.lr_schedule over completed
 // rounds (model::round_learning_rate, which fl-sim uses too): a failed round
 // is retried at its rate, not the next one's.
@@ -732,6 +774,16 @@ TEST(PopulationConfig, RefusesImpossibleSettingsNamingTheKey) {
   EXPECT_TRUE(validate_population(c).ok()) << validate_population(c).to_string();
   c.selection.policy = SelectionPolicy::kFirstCome;  // the n-1 attack's enabler
   EXPECT_EQ(error_of(c).rfind("population.selection.policy: first_come", 0), 0u) << error_of(c);
+  c = small_population();
+  c.training.set_algorithm("scaffold");
+  EXPECT_EQ(error_of(c).rfind("population.training.population_size: scaffold needs N", 0), 0u)
+      << error_of(c);
+  c.population_size = 100;
+  EXPECT_TRUE(validate_population(c).ok()) << validate_population(c).to_string();
+  c.l2_clip = 1.0;
+  EXPECT_EQ(error_of(c).rfind("population.quantization.l2_clip: scaffold cannot run with an L2", 0),
+            0u)
+      << error_of(c);
   c = small_population();
   c.deadlines.share_keys_ms = 0;
   EXPECT_EQ(error_of(c).rfind("population.deadlines_ms.share_keys: must be a positive", 0), 0u)

@@ -88,6 +88,18 @@ TEST(CoordinatorConfigFile, BadConfigsAreRefusedAtTheirFileLineAndKey) {
        "c.yaml:2: population.model: is required"},
       {"admin_token: config-test-admin-token\n", "c.yaml:1: population: is required"},
       // what no single key decides
+      {base + "  training: {algorithm: fedsgd}\n",
+       "c.yaml:6: population.training.algorithm: must be one of fedavg, scaffold, got 'fedsgd'"},
+      {base + "  training: {algorithm: scaffold}\n",
+       "c.yaml:6: population.training.population_size: scaffold needs N"},
+      {base + "  training: {algorithm: scaffold, population_size: 100, optimizer: adam}\n",
+       "c.yaml:6: population.training.algorithm: scaffold needs local sgd"},
+      {base + "  training: {algorithm: scaffold, population_size: 100}\n  dp: {mode: central, "
+              "clip: 0.5, noise_multiplier: 1.0, population_size: 1000, "
+              "target_delta: 0.00001}\n",
+       "c.yaml:6: population.training.algorithm: scaffold cannot run with dp"},
+      {base + "  training: {algorithm: scaffold, population_size: 100}\n",
+       "c.yaml:6: population.training.algorithm: scaffold is not supported by fl-coordinator"},
       {"listen: {address: 0.0.0.0}\n" + base, "c.yaml:1: listen.address: 0.0.0.0 is not loopback"},
       {"admin_token: short\n" + base.substr(base.find('\n') + 1),
        "c.yaml:1: admin_token: an admin token of at least 16 characters"},
