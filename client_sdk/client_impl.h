@@ -23,7 +23,8 @@
 
 namespace fl {
 
-struct Client::Impl {
+// Hidden although nested in an exported class: not part of libfl_client.so's ABI.
+struct __attribute__((visibility("hidden"))) Client::Impl {
   ClientOptions options;
   std::unique_ptr<Trainer> trainer;
   client_sdk::CoordinatorUrl url;

@@ -32,8 +32,9 @@
 #include <string>
 #include <vector>
 
-#include "base/status.h"
+#include "fl/export.h"
 #include "fl/options.h"
+#include "fl/status.h"
 #include "fl/trainer.h"
 
 namespace fl {
@@ -64,7 +65,7 @@ struct RoundReport {
   std::string evaluation_note;
 };
 
-class Client {
+class FL_EXPORT Client {
  public:
   // Validates the options, loads or creates the identity file. Does not
   // contact the coordinator.
