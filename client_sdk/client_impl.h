@@ -27,7 +27,8 @@
 
 namespace fl {
 
-struct Client::Impl {
+// Hidden although nested in an exported class: not part of libfl_client.so's ABI.
+struct __attribute__((visibility("hidden"))) Client::Impl {
   ClientOptions options;
   testing::Hooks hooks;  // empty unless made by testing::create_client
   std::unique_ptr<Trainer> trainer;

@@ -21,7 +21,7 @@
 #include "aggregation/secagg/client_session.h"
 #include "client_sdk/client_impl.h"
 #include "crypto/bytes.h"
-#include "model/serialization.h"
+#include "model/model_file.h"
 #include "proto/coordinator.pb.h"
 
 namespace fl {
@@ -120,12 +120,12 @@ void Client::Impl::send_evaluation(uint64_t round_id, RoundReport& report) {
   };
   auto model_file = fetch_model(report.new_version);
   if (!model_file.ok()) return note(model_file.status().message());
-  auto model = model::load_model(*model_file, "version " + std::to_string(report.new_version));
+  auto model =
+      model::read_model_weights(*model_file, "version " + std::to_string(report.new_version));
   if (!model.ok()) return note(model.status().message());
   if (Status s = trainer->on_global_model(*model_file, report.new_version); !s.ok())
     return note(s.message());
-  const std::vector<float> weights(model->params.data(),
-                                   model->params.data() + model->params.size());
+  const std::vector<float> weights = std::move(model->params);
   auto counts = trainer->evaluate_counts(weights);
   if (!counts.ok()) return note(counts.status().message());
   proto::EvaluationReport evaluation;
@@ -208,11 +208,10 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   // ---- the global model ---------------------------------------------------
   auto model_file = fetch_model(task.model_version());
   if (!model_file.ok()) return fail(model_file.status().message());
-  auto global = model::load_model(*model_file,
-                                  "global model version " + std::to_string(task.model_version()));
+  auto global = model::read_model_weights(
+      *model_file, "global model version " + std::to_string(task.model_version()));
   if (!global.ok()) return fail(global.status().message());
-  const std::vector<float> global_weights(global->params.data(),
-                                          global->params.data() + global->params.size());
+  const std::vector<float> global_weights = std::move(global->params);
   if (Status s = trainer->on_global_model(*model_file, task.model_version()); !s.ok())
     return fail("the Trainer refused the global model: " + s.message());
   report.stages.push_back("model");

@@ -1,7 +1,5 @@
 #include "model/serialization.h"
 
-#include <zlib.h>
-
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -9,71 +7,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "model/model_file.h"
 #include "proto/model.pb.h"
 
 namespace fl::model {
-namespace {
-
-fl::proto::ModelKind to_proto(ModelKind kind) {
-  switch (kind) {
-    case ModelKind::kLinearRegression:
-      return fl::proto::MODEL_KIND_LINEAR_REGRESSION;
-    case ModelKind::kLogisticRegression:
-      return fl::proto::MODEL_KIND_LOGISTIC_REGRESSION;
-    case ModelKind::kSoftmaxRegression:
-      return fl::proto::MODEL_KIND_SOFTMAX_REGRESSION;
-    case ModelKind::kLinearSvm:
-      return fl::proto::MODEL_KIND_LINEAR_SVM;
-    case ModelKind::kMlp:
-      return fl::proto::MODEL_KIND_MLP;
-  }
-  return fl::proto::MODEL_KIND_UNSPECIFIED;
-}
-
-Result<ModelKind> from_proto(fl::proto::ModelKind kind, const std::string& where) {
-  switch (kind) {
-    case fl::proto::MODEL_KIND_LINEAR_REGRESSION:
-      return ModelKind::kLinearRegression;
-    case fl::proto::MODEL_KIND_LOGISTIC_REGRESSION:
-      return ModelKind::kLogisticRegression;
-    case fl::proto::MODEL_KIND_SOFTMAX_REGRESSION:
-      return ModelKind::kSoftmaxRegression;
-    case fl::proto::MODEL_KIND_LINEAR_SVM:
-      return ModelKind::kLinearSvm;
-    case fl::proto::MODEL_KIND_MLP:
-      return ModelKind::kMlp;
-    default:
-      break;
-  }
-  return DataLoss(where + ": unknown model kind " + std::to_string(static_cast<int>(kind)));
-}
-
-uint32_t crc32_of(std::string_view bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  // crc32 takes a uInt length; feed large bodies in pieces.
-  constexpr size_t kPiece = size_t{1} << 30;
-  for (size_t done = 0; done < bytes.size(); done += kPiece) {
-    const size_t len = std::min(kPiece, bytes.size() - done);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + done), static_cast<uInt>(len));
-  }
-  return static_cast<uint32_t>(crc);
-}
-
-// Ceiling on what a protobuf message may hold (2 GiB).
-constexpr size_t kMaxMessageBytes = (size_t{1} << 31) - 1;
-
-}  // namespace
 
 Status model_to_proto(const Model& model, fl::proto::Model* out) {
   FL_RETURN_IF_ERROR(validate_model(model));
   out->Clear();
-  fl::proto::ModelSpec* spec = out->mutable_spec();
-  spec->set_kind(to_proto(model.spec.kind));
-  spec->set_input_dim(static_cast<uint32_t>(model.spec.input_dim));
-  spec->set_num_classes(static_cast<uint32_t>(model.spec.num_classes));
-  for (int width : model.spec.hidden_layers) spec->add_hidden_layers(static_cast<uint32_t>(width));
-  spec->set_activation(model.spec.activation == Activation::kRelu ? fl::proto::ACTIVATION_RELU
-                                                                  : fl::proto::ACTIVATION_TANH);
+  spec_to_proto(model.spec, out->mutable_spec());
   out->mutable_parameters()->Add(model.params.data(), model.params.data() + model.params.size());
   if (!model.standardizer.empty()) {
     const Standardizer& s = model.standardizer;
@@ -89,32 +31,9 @@ Status model_to_proto(const Model& model, fl::proto::Model* out) {
 Result<Model> model_from_proto(const fl::proto::Model& proto, std::string_view source) {
   const std::string where(source);
   Model model;
-  Result<ModelKind> kind = from_proto(proto.spec().kind(), where);
-  if (!kind.ok()) return kind.status();
-  model.spec.kind = *kind;
-  // uint32 fields above INT32_MAX would wrap; validate_spec rejects the result.
-  model.spec.input_dim = static_cast<int>(std::min<uint32_t>(proto.spec().input_dim(), INT32_MAX));
-  model.spec.num_classes =
-      static_cast<int>(std::min<uint32_t>(proto.spec().num_classes(), INT32_MAX));
-  for (uint32_t width : proto.spec().hidden_layers()) {
-    model.spec.hidden_layers.push_back(static_cast<int>(std::min<uint32_t>(width, INT32_MAX)));
-  }
-  switch (proto.spec().activation()) {
-    case fl::proto::ACTIVATION_RELU:
-      model.spec.activation = Activation::kRelu;
-      break;
-    case fl::proto::ACTIVATION_TANH:
-      model.spec.activation = Activation::kTanh;
-      break;
-    default:
-      if (model.spec.kind == ModelKind::kMlp) {
-        return DataLoss(where + ": unknown activation " +
-                        std::to_string(static_cast<int>(proto.spec().activation())));
-      }
-  }
-  if (Status s = validate_spec(model.spec); !s.ok()) {
-    return DataLoss(where + ": invalid model spec: " + s.message());
-  }
+  auto spec = spec_from_proto(proto.spec(), source);
+  if (!spec.ok()) return spec.status();
+  model.spec = std::move(*spec);
   const int64_t expected = num_params(model.spec);
   if (proto.parameters_size() != expected) {
     return DataLoss(where + ": " + describe(model.spec) + " needs " + std::to_string(expected) +
@@ -137,44 +56,12 @@ Result<Model> model_from_proto(const fl::proto::Model& proto, std::string_view s
 Result<std::string> save_model(const Model& model) {
   fl::proto::Model body;
   FL_RETURN_IF_ERROR(model_to_proto(model, &body));
-  if (body.ByteSizeLong() > kMaxMessageBytes) {
-    return ResourceExhausted("model of " + std::to_string(model.params.size()) +
-                             " parameters exceeds the 2 GiB protobuf limit");
-  }
-  fl::proto::ModelFile file;
-  file.set_format_version(kModelFormatVersion);
-  if (!body.SerializeToString(file.mutable_model())) {
-    return Internal("could not serialise the model");
-  }
-  file.set_model_crc32(crc32_of(file.model()));
-  std::string out;
-  if (!file.SerializeToString(&out)) return Internal("could not serialise the model file");
-  return out;
+  return seal_model_file(body, static_cast<size_t>(model.params.size()));
 }
 
 Result<Model> load_model(std::string_view bytes, std::string_view source) {
-  const std::string where(source);
-  fl::proto::ModelFile file;
-  if (bytes.empty()) return DataLoss(where + ": empty; not a model file");
-  if (bytes.size() > kMaxMessageBytes ||
-      !file.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return DataLoss(where + ": not a model file, or corrupted (protobuf parse failed)");
-  }
-  if (file.format_version() != kModelFormatVersion) {
-    if (file.format_version() == 0) {
-      return DataLoss(where + ": not a model file, or corrupted (no format version)");
-    }
-    return FailedPrecondition(where + ": model format version " +
-                              std::to_string(file.format_version()) +
-                              "; this build reads version " + std::to_string(kModelFormatVersion));
-  }
-  if (crc32_of(file.model()) != file.model_crc32()) {
-    return DataLoss(where + ": corrupted (checksum mismatch in the model body)");
-  }
   fl::proto::Model body;
-  if (!body.ParseFromString(file.model())) {
-    return DataLoss(where + ": corrupted (the model body does not parse)");
-  }
+  FL_RETURN_IF_ERROR(open_model_file(bytes, source, &body));
   return model_from_proto(body, source);
 }
 

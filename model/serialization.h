@@ -15,15 +15,13 @@
 
 #include "base/status.h"
 #include "model/model.h"
+#include "model/model_file.h"  // kModelFormatVersion; the Eigen-free reader
 
 namespace fl::proto {
 class Model;
 }
 
 namespace fl::model {
-
-// Version 1: proto/model.proto as first released (layout.h's parameter layout).
-inline constexpr uint32_t kModelFormatVersion = 1;
 
 // Bytes of a ModelFile; the model must be valid.
 Result<std::string> save_model(const Model& model);

@@ -38,8 +38,9 @@
 #include <string>
 #include <vector>
 
-#include "base/status.h"
+#include "fl/export.h"
 #include "fl/options.h"
+#include "fl/status.h"
 #include "fl/trainer.h"
 
 namespace fl {
@@ -47,7 +48,7 @@ namespace fl {
 class Client;
 namespace testing {
 struct Hooks;
-Result<std::unique_ptr<Client>> create_client(ClientOptions options,
+FL_EXPORT Result<std::unique_ptr<Client>> create_client(ClientOptions options,
                                               std::unique_ptr<Trainer> trainer, Hooks hooks);
 }  // namespace testing
 
@@ -81,7 +82,7 @@ struct RoundReport {
   std::chrono::milliseconds retry_after{0};
 };
 
-class Client {
+class FL_EXPORT Client {
  public:
   // Validates the options, loads or creates the identity file. Does not
   // contact the coordinator.

@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "base/status.h"
+#include "fl/status.h"
 #include "fl/trainer.h"
 
 namespace fl {

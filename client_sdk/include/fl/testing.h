@@ -53,7 +53,7 @@ struct Hooks {
 };
 
 // fl::Client::create with hooks.
-Result<std::unique_ptr<Client>> create_client(ClientOptions options,
+FL_EXPORT Result<std::unique_ptr<Client>> create_client(ClientOptions options,
                                               std::unique_ptr<Trainer> trainer, Hooks hooks);
 
 }  // namespace fl::testing

@@ -26,7 +26,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/status.h"
+#include "fl/export.h"
+#include "fl/status.h"
 
 namespace fl {
 
@@ -88,7 +89,7 @@ struct LocalEvaluation {
   std::vector<uint64_t> confusion;  // num_classes x num_classes, [true][predicted]
 };
 
-class Trainer {
+class FL_EXPORT Trainer {
  public:
   virtual ~Trainer() = default;
 

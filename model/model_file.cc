@@ -1,0 +1,162 @@
+#include "model/model_file.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+#include "proto/model.pb.h"
+
+namespace fl::model {
+namespace {
+
+fl::proto::ModelKind to_proto(ModelKind kind) {
+  switch (kind) {
+    case ModelKind::kLinearRegression:
+      return fl::proto::MODEL_KIND_LINEAR_REGRESSION;
+    case ModelKind::kLogisticRegression:
+      return fl::proto::MODEL_KIND_LOGISTIC_REGRESSION;
+    case ModelKind::kSoftmaxRegression:
+      return fl::proto::MODEL_KIND_SOFTMAX_REGRESSION;
+    case ModelKind::kLinearSvm:
+      return fl::proto::MODEL_KIND_LINEAR_SVM;
+    case ModelKind::kMlp:
+      return fl::proto::MODEL_KIND_MLP;
+  }
+  return fl::proto::MODEL_KIND_UNSPECIFIED;
+}
+
+Result<ModelKind> from_proto(fl::proto::ModelKind kind, const std::string& where) {
+  switch (kind) {
+    case fl::proto::MODEL_KIND_LINEAR_REGRESSION:
+      return ModelKind::kLinearRegression;
+    case fl::proto::MODEL_KIND_LOGISTIC_REGRESSION:
+      return ModelKind::kLogisticRegression;
+    case fl::proto::MODEL_KIND_SOFTMAX_REGRESSION:
+      return ModelKind::kSoftmaxRegression;
+    case fl::proto::MODEL_KIND_LINEAR_SVM:
+      return ModelKind::kLinearSvm;
+    case fl::proto::MODEL_KIND_MLP:
+      return ModelKind::kMlp;
+    default:
+      break;
+  }
+  return DataLoss(where + ": unknown model kind " + std::to_string(static_cast<int>(kind)));
+}
+
+uint32_t crc32_of(std::string_view bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // crc32 takes a uInt length; feed large bodies in pieces.
+  constexpr size_t kPiece = size_t{1} << 30;
+  for (size_t done = 0; done < bytes.size(); done += kPiece) {
+    const size_t len = std::min(kPiece, bytes.size() - done);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + done), static_cast<uInt>(len));
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+// Ceiling on what a protobuf message may hold (2 GiB).
+constexpr size_t kMaxMessageBytes = (size_t{1} << 31) - 1;
+
+}  // namespace
+
+Status open_model_file(std::string_view bytes, std::string_view source, fl::proto::Model* body) {
+  const std::string where(source);
+  fl::proto::ModelFile file;
+  if (bytes.empty()) return DataLoss(where + ": empty; not a model file");
+  if (bytes.size() > kMaxMessageBytes ||
+      !file.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return DataLoss(where + ": not a model file, or corrupted (protobuf parse failed)");
+  }
+  if (file.format_version() != kModelFormatVersion) {
+    if (file.format_version() == 0) {
+      return DataLoss(where + ": not a model file, or corrupted (no format version)");
+    }
+    return FailedPrecondition(where + ": model format version " +
+                              std::to_string(file.format_version()) +
+                              "; this build reads version " + std::to_string(kModelFormatVersion));
+  }
+  if (crc32_of(file.model()) != file.model_crc32()) {
+    return DataLoss(where + ": corrupted (checksum mismatch in the model body)");
+  }
+  if (!body->ParseFromString(file.model())) {
+    return DataLoss(where + ": corrupted (the model body does not parse)");
+  }
+  return Status::Ok();
+}
+
+Result<std::string> seal_model_file(const fl::proto::Model& body, size_t num_params) {
+  if (body.ByteSizeLong() > kMaxMessageBytes) {
+    return ResourceExhausted("model of " + std::to_string(num_params) +
+                             " parameters exceeds the 2 GiB protobuf limit");
+  }
+  fl::proto::ModelFile file;
+  file.set_format_version(kModelFormatVersion);
+  if (!body.SerializeToString(file.mutable_model())) {
+    return Internal("could not serialise the model");
+  }
+  file.set_model_crc32(crc32_of(file.model()));
+  std::string out;
+  if (!file.SerializeToString(&out)) return Internal("could not serialise the model file");
+  return out;
+}
+
+void spec_to_proto(const ModelSpec& spec, fl::proto::ModelSpec* out) {
+  out->set_kind(to_proto(spec.kind));
+  out->set_input_dim(static_cast<uint32_t>(spec.input_dim));
+  out->set_num_classes(static_cast<uint32_t>(spec.num_classes));
+  for (int width : spec.hidden_layers) out->add_hidden_layers(static_cast<uint32_t>(width));
+  out->set_activation(spec.activation == Activation::kRelu ? fl::proto::ACTIVATION_RELU
+                                                           : fl::proto::ACTIVATION_TANH);
+}
+
+Result<ModelSpec> spec_from_proto(const fl::proto::ModelSpec& proto, std::string_view source) {
+  const std::string where(source);
+  ModelSpec spec;
+  Result<ModelKind> kind = from_proto(proto.kind(), where);
+  if (!kind.ok()) return kind.status();
+  spec.kind = *kind;
+  // uint32 fields above INT32_MAX would wrap; validate_spec rejects the result.
+  spec.input_dim = static_cast<int>(std::min<uint32_t>(proto.input_dim(), INT32_MAX));
+  spec.num_classes = static_cast<int>(std::min<uint32_t>(proto.num_classes(), INT32_MAX));
+  for (uint32_t width : proto.hidden_layers()) {
+    spec.hidden_layers.push_back(static_cast<int>(std::min<uint32_t>(width, INT32_MAX)));
+  }
+  switch (proto.activation()) {
+    case fl::proto::ACTIVATION_RELU:
+      spec.activation = Activation::kRelu;
+      break;
+    case fl::proto::ACTIVATION_TANH:
+      spec.activation = Activation::kTanh;
+      break;
+    default:
+      if (spec.kind == ModelKind::kMlp) {
+        return DataLoss(where + ": unknown activation " +
+                        std::to_string(static_cast<int>(proto.activation())));
+      }
+  }
+  if (Status s = validate_spec(spec); !s.ok()) {
+    return DataLoss(where + ": invalid model spec: " + s.message());
+  }
+  return spec;
+}
+
+Result<ModelWeights> read_model_weights(std::string_view bytes, std::string_view source) {
+  const std::string where(source);
+  fl::proto::Model body;
+  FL_RETURN_IF_ERROR(open_model_file(bytes, source, &body));
+  auto spec = spec_from_proto(body.spec(), source);
+  if (!spec.ok()) return spec.status();
+  const int64_t expected = num_params(*spec);
+  if (body.parameters_size() != expected) {
+    return DataLoss(where + ": " + describe(*spec) + " needs " + std::to_string(expected) +
+                    " parameters but the file holds " + std::to_string(body.parameters_size()));
+  }
+  ModelWeights out{std::move(*spec), {body.parameters().begin(), body.parameters().end()}};
+  if (!std::all_of(out.params.begin(), out.params.end(), [](float w) { return std::isfinite(w); }))
+    return DataLoss(where + ": the parameters contain NaN or infinity");
+  return out;
+}
+
+}  // namespace fl::model
