@@ -21,6 +21,7 @@ packages=(
   clang libclang-rt-14-dev           # libFuzzer harnesses (tests/fuzz)
   prometheus                         # promtool: the /metrics output is checked by a test
   wrk                                # HTTP load generator for the serving benchmark
+  abigail-tools                      # abidiff: the C ABI of libfl_client.so against its baseline
 )
 
 missing=()

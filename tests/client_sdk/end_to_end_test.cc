@@ -22,6 +22,7 @@
 #include "coordinator/service/enrollment.h"
 #include "crypto/ed25519.h"
 #include "crypto/rng.h"
+#include "fl/c_api.h"
 #include "fl/client.h"
 #include "fl/model_trainer.h"
 #include "fl/testing.h"
@@ -434,6 +435,148 @@ TEST(ClientEndToEnd, CancelStopsTheTrainerAndTheRoundGoesOnWithoutTheClient) {
   afterwards = cancelled->participate(std::chrono::seconds(30));
   EXPECT_EQ(afterwards.status().code(), ErrorCode::kFailedPrecondition)
       << afterwards.status().to_string();
+  (*service)->stop();
+}
+
+// ---- the C ABI (fl/c_api.h) -----------------------------------------------
+
+// A C trainer: moves every weight by +0.01 and reports 10 examples; counts
+// its calls through `user`.
+int c_train(void* user, const float* global, size_t n, const fl_training_plan* plan,
+            const fl_cancel_token* cancel, float* out, uint64_t* examples, char* error,
+            size_t error_size) {
+  (void)error;
+  (void)error_size;
+  ++*static_cast<std::atomic<int>*>(user);
+  if (fl_cancel_requested(cancel)) return FL_CANCELLED;
+  if (fl_training_plan_epochs(plan) == 0) return FL_INVALID_ARGUMENT;
+  for (size_t i = 0; i < n; ++i) out[i] = global[i] + 0.01f;
+  *examples = 10;
+  return FL_OK;
+}
+
+TEST(CApi, NullHandlesAndWrongSizesAreErrorCodesNeverCrashes) {
+  char* err = nullptr;
+  EXPECT_EQ(fl_options_set_coordinator(nullptr, "http://127.0.0.1:1"), FL_INVALID_ARGUMENT);
+  fl_options* o = fl_options_create();
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(fl_options_set_coordinator(o, nullptr), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_ca_file(nullptr, "x"), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_identity_file(o, nullptr), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_population(nullptr, nullptr), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_device_token(o, nullptr), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_device_certificate_file(o, nullptr), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_client_certificate(o, "c.pem", nullptr), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_label(nullptr, "x"), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_allow_insecure_http(nullptr, 1), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_round_timeout_ms(nullptr, 1), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_retry(nullptr, 1, 1, 1), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_round_failure_backoff(nullptr, 1, 1), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_round_failure_backoff(o, 10, 1), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_options_set_logger(nullptr, nullptr, nullptr), FL_INVALID_ARGUMENT);
+
+  std::atomic<int> calls{0};
+  fl_trainer t = {sizeof(fl_trainer), &calls, c_train, nullptr, nullptr};
+  EXPECT_EQ(fl_client_create(nullptr, &t, &err), nullptr);
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err).find("options is NULL"), std::string::npos) << err;
+  EXPECT_EQ(fl_client_create(o, nullptr, &err), nullptr);  // replaces the message
+  EXPECT_NE(std::string(err).find("trainer is NULL"), std::string::npos) << err;
+  fl_trainer wrong = t;
+  wrong.struct_size = sizeof(fl_trainer) - 8;  // a table from another header version
+  EXPECT_EQ(fl_client_create(o, &wrong, &err), nullptr);
+  EXPECT_NE(std::string(err).find("struct_size"), std::string::npos) << err;
+  fl_trainer no_train = t;
+  no_train.train = nullptr;
+  EXPECT_EQ(fl_client_create(o, &no_train, &err), nullptr);
+  // Options that fl::Client refuses come back with the field named.
+  EXPECT_EQ(fl_client_create(o, &t, &err), nullptr);
+  EXPECT_NE(std::string(err).find("identity_file"), std::string::npos) << err;
+  EXPECT_EQ(fl_client_create(o, &t, nullptr), nullptr);  // no errptr: just NULL
+  fl_free(err);
+  err = nullptr;
+
+  fl_round_report* report = reinterpret_cast<fl_round_report*>(&calls);  // must be reset
+  EXPECT_EQ(fl_client_participate(nullptr, 10, &report, &err), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(report, nullptr);
+  EXPECT_EQ(fl_client_enroll(nullptr, &err), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_client_id(nullptr), 0u);
+  fl_client_cancel(nullptr);
+  fl_client_destroy(nullptr);
+  fl_round_report_destroy(nullptr);
+  EXPECT_EQ(fl_round_report_round_id(nullptr), 0u);
+  EXPECT_EQ(fl_round_report_completed(nullptr), 0);
+  EXPECT_EQ(fl_round_report_model_version(nullptr), 0);
+  EXPECT_EQ(fl_round_report_new_version(nullptr), 0);
+  EXPECT_STREQ(fl_round_report_failure_reason(nullptr), "");
+  EXPECT_EQ(fl_round_report_examples(nullptr), 0u);
+  EXPECT_EQ(fl_round_report_train_seconds(nullptr), 0.0);
+  EXPECT_EQ(fl_round_report_bytes_up(nullptr), 0u);
+  EXPECT_EQ(fl_round_report_bytes_down(nullptr), 0u);
+  EXPECT_EQ(fl_round_report_retry_after_ms(nullptr), 0);
+  EXPECT_EQ(fl_cancel_requested(nullptr), 0);
+  EXPECT_EQ(fl_training_plan_epochs(nullptr), 0u);
+  EXPECT_EQ(fl_training_plan_batch_size(nullptr), 0u);
+  EXPECT_EQ(fl_training_plan_learning_rate(nullptr), 0.0f);
+  EXPECT_STREQ(fl_training_plan_optimizer(nullptr), "");
+  EXPECT_EQ(fl_training_plan_momentum(nullptr), 0.0f);
+  EXPECT_EQ(fl_training_plan_weight_decay(nullptr), 0.0f);
+  EXPECT_EQ(fl_training_plan_fedprox_mu(nullptr), 0.0f);
+  EXPECT_EQ(fl_training_plan_seed(nullptr), 0u);
+  EXPECT_STREQ(fl_code_name(FL_CANCELLED), "cancelled");
+  EXPECT_STREQ(fl_code_name(-3), "unknown");
+  EXPECT_STREQ(fl_code_name(99), "unknown");
+  EXPECT_NE(std::string(fl_version()).find('.'), std::string::npos);
+  fl_free(nullptr);
+  fl_options_destroy(nullptr);
+  fl_options_destroy(o);
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(CApi, ThreeCTrainersCompleteARealRound) {
+  ScratchDir dir;
+  auto service = coordinator::CoordinatorService::create(service_config(1));
+  ASSERT_TRUE(service.ok()) << service.status().to_string();
+  ASSERT_TRUE((*service)->start().ok());
+  const auto tokens = issue_tokens(**service, 3);
+  const std::string url = "http://127.0.0.1:" + std::to_string((*service)->port());
+  std::atomic<int> calls{0};
+  std::vector<fl_client*> clients;
+  for (int i = 0; i < 3; ++i) {
+    fl_options* o = fl_options_create();
+    ASSERT_EQ(fl_options_set_coordinator(o, url.c_str()), FL_OK);
+    const std::string key = dir.file("c-" + std::to_string(i) + ".key");
+    ASSERT_EQ(fl_options_set_identity_file(o, key.c_str()), FL_OK);
+    ASSERT_EQ(fl_options_set_population(o, "e2e"), FL_OK);
+    ASSERT_EQ(fl_options_set_device_token(o, tokens[i].c_str()), FL_OK);
+    fl_trainer t = {sizeof(fl_trainer), &calls, c_train, nullptr, nullptr};
+    char* err = nullptr;
+    fl_client* c = fl_client_create(o, &t, &err);
+    fl_options_destroy(o);
+    ASSERT_NE(c, nullptr) << err;
+    clients.push_back(c);
+  }
+  std::vector<int> codes(3, -1);
+  std::vector<fl_round_report*> reports(3, nullptr);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i)
+    threads.emplace_back([&, i] {
+      char* err = nullptr;
+      codes[i] = fl_client_participate(clients[i], 60000, &reports[i], &err);
+      if (err) ADD_FAILURE() << "client " << i << ": " << err;
+      fl_free(err);
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(codes[i], FL_OK);
+    EXPECT_EQ(fl_round_report_completed(reports[i]), 1) << fl_round_report_failure_reason(reports[i]);
+    EXPECT_GT(fl_round_report_new_version(reports[i]), fl_round_report_model_version(reports[i]));
+    EXPECT_EQ(fl_round_report_examples(reports[i]), 10u);
+    EXPECT_GT(fl_client_id(clients[i]), 0u);
+    fl_round_report_destroy(reports[i]);
+    fl_client_destroy(clients[i]);
+  }
+  EXPECT_EQ(calls.load(), 3);
   (*service)->stop();
 }
 

@@ -54,6 +54,8 @@ foreach(h ${headers})
   foreach(line ${includes})
     if(line MATCHES "#[ \t]*include[ \t]*\"fl/[a-z_]+\\.h\"")
       continue()
+    elseif(line MATCHES "#[ \t]*include[ \t]*<(stddef|stdint)\\.h>")
+      continue()  # fl/c_api.h: C's own headers
     elseif(line MATCHES "#[ \t]*include[ \t]*<([a-z_]+)>")
       list(FIND std_headers "${CMAKE_MATCH_1}" i)
       if(NOT i EQUAL -1)
@@ -74,6 +76,11 @@ foreach(line ${symbols})
   endif()
   # "ADDRESS TYPE NAME": the version node (A FL_CLIENT_0) or an fl:: entity.
   if(line MATCHES "^[0-9a-f]+ A FL_CLIENT_[0-9]+$")
+    continue()
+  endif()
+  # The C ABI (fl/c_api.h): fl_ functions.
+  if(line MATCHES "^[0-9a-f]+ T fl_[a-z0-9_]+$")
+    math(EXPR exported "${exported} + 1")
     continue()
   endif()
   if(NOT line MATCHES "^[0-9a-f]+ [A-Za-z] ((typeinfo|typeinfo name|vtable|VTT) for )?fl::")
@@ -106,3 +113,14 @@ foreach(variant shared static)
   run(${build}/device_app --help)
   message(STATUS "device_app (${variant}) builds and runs")
 endforeach()
+
+# ---- the C example app, gcc -std=c11 against the installed headers --------
+# Only fl/c_api.h and the shared library: no C++ compiler, no C++ header.
+run(${CC} -std=c11 -Wall -Wextra -Wpedantic -Werror ${C_EXAMPLE_DIR}/main.c
+    -I${prefix}/include -L${prefix}/lib -lfl_client -Wl,-rpath,${prefix}/lib
+    -o ${WORK_DIR}/c_app)
+run(${WORK_DIR}/c_app --version)
+if(NOT run_output MATCHES "libfl_client [0-9]+\\.[0-9]+\\.[0-9]+")
+  message(FATAL_ERROR "c_app --version: ${run_output}")
+endif()
+message(STATUS "c_app (C11) builds against fl/c_api.h and runs: ${run_output}")

@@ -1,0 +1,164 @@
+/* The client SDK's C ABI: for apps and bindings that cannot use the C++ API
+ * (C, Swift, Kotlin/JNI, Python ctypes, an NDK app built with another C++
+ * standard library). After LevelDB's c.h:
+ *
+ *   - opaque handles, created and destroyed by the library;
+ *   - no C++ type crosses it: integers, doubles, floats, char pointers and
+ *     function pointers only;
+ *   - every fallible call returns an fl_code (FL_OK is 0) and, when `errptr`
+ *     is not NULL, stores a message there that the caller frees with
+ *     fl_free(); a NULL handle or argument, or a struct whose `struct_size`
+ *     the library does not know, is FL_INVALID_ARGUMENT, never a crash;
+ *   - the trainer is a table of C function pointers with a `void* user`.
+ *
+ *   fl_options* o = fl_options_create();
+ *   fl_options_set_coordinator(o, "https://coordinator.example:8443");
+ *   fl_options_set_identity_file(o, "device.key");
+ *   fl_options_set_population(o, "sensors");
+ *   fl_trainer t = {sizeof(fl_trainer), my_state, my_train, my_num_examples, NULL};
+ *   char* err = NULL;
+ *   fl_client* c = fl_client_create(o, &t, &err);
+ *   fl_round_report* r = NULL;
+ *   if (fl_client_participate(c, 600000, &r, &err) == FL_OK) { ...; fl_round_report_destroy(r); }
+ *   fl_client_destroy(c); fl_options_destroy(o);
+ *
+ * Semantics are those of fl/client.h (participate, cancel, backoff).
+ * Thread-safety: as fl::Client: one thread uses a client at a time, except
+ * fl_client_cancel(), which any thread may call. */
+#ifndef FL_C_API_H_
+#define FL_C_API_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define FL_C_EXPORT __attribute__((visibility("default")))
+#else
+#define FL_C_EXPORT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Mirrors fl::ErrorCode (fl/status.h); values are part of the ABI. */
+typedef enum fl_code {
+  FL_OK = 0,
+  FL_INVALID_ARGUMENT = 1,
+  FL_FAILED_PRECONDITION = 2,
+  FL_NOT_FOUND = 3,
+  FL_ALREADY_EXISTS = 4,
+  FL_PERMISSION_DENIED = 5,
+  FL_DATA_LOSS = 6,
+  FL_ABORTED = 7,
+  FL_RESOURCE_EXHAUSTED = 8,
+  FL_UNAVAILABLE = 9,
+  FL_INTERNAL = 10,
+  FL_CANCELLED = 11,
+  FL_DEADLINE_EXCEEDED = 12
+} fl_code;
+
+typedef struct fl_options fl_options;
+typedef struct fl_client fl_client;
+typedef struct fl_round_report fl_round_report;
+typedef struct fl_training_plan fl_training_plan;
+typedef struct fl_cancel_token fl_cancel_token;
+
+/* ---- the trainer ---------------------------------------------------------
+ * train: train from `global` (n floats) on local data; write the new local
+ * weights (n floats, NOT the difference) to `out_weights` and the example
+ * count (> 0) to `out_examples`. Return FL_OK, or an error code and a message
+ * in `error` (a buffer of `error_size` bytes the SDK owns; NUL-terminate it).
+ * Check fl_cancel_requested(cancel) between batches and return FL_CANCELLED
+ * soon after it turns 1. Called on the SDK's training thread.
+ * num_examples: local example count for check-in; may be NULL (unknown).
+ * destroy: called once when the client is destroyed (or its creation
+ * fails); may be NULL. */
+typedef struct fl_trainer {
+  size_t struct_size; /* sizeof(fl_trainer): lets the table grow compatibly */
+  void* user;
+  int (*train)(void* user, const float* global, size_t n, const fl_training_plan* plan,
+               const fl_cancel_token* cancel, float* out_weights, uint64_t* out_examples,
+               char* error, size_t error_size);
+  uint64_t (*num_examples)(void* user);
+  void (*destroy)(void* user);
+} fl_trainer;
+
+FL_C_EXPORT int fl_cancel_requested(const fl_cancel_token* cancel);
+
+/* The round's TrainingPlan (fl/trainer.h); valid during train() only. */
+FL_C_EXPORT uint32_t fl_training_plan_epochs(const fl_training_plan* plan);
+FL_C_EXPORT uint32_t fl_training_plan_batch_size(const fl_training_plan* plan);
+FL_C_EXPORT float fl_training_plan_learning_rate(const fl_training_plan* plan);
+FL_C_EXPORT const char* fl_training_plan_optimizer(const fl_training_plan* plan);
+FL_C_EXPORT float fl_training_plan_momentum(const fl_training_plan* plan);
+FL_C_EXPORT float fl_training_plan_weight_decay(const fl_training_plan* plan);
+FL_C_EXPORT float fl_training_plan_fedprox_mu(const fl_training_plan* plan);
+FL_C_EXPORT uint64_t fl_training_plan_seed(const fl_training_plan* plan);
+
+/* ---- options (fl/options.h) ---------------------------------------------- */
+FL_C_EXPORT fl_options* fl_options_create(void);
+FL_C_EXPORT void fl_options_destroy(fl_options* options);
+/* String setters copy `value`; NULL options or value: FL_INVALID_ARGUMENT. */
+FL_C_EXPORT int fl_options_set_coordinator(fl_options* options, const char* url);
+FL_C_EXPORT int fl_options_set_ca_file(fl_options* options, const char* path);
+FL_C_EXPORT int fl_options_set_identity_file(fl_options* options, const char* path);
+FL_C_EXPORT int fl_options_set_population(fl_options* options, const char* name);
+FL_C_EXPORT int fl_options_set_device_token(fl_options* options, const char* token);
+FL_C_EXPORT int fl_options_set_device_certificate_file(fl_options* options, const char* path);
+FL_C_EXPORT int fl_options_set_client_certificate(fl_options* options, const char* cert_file,
+                                                  const char* key_file);
+FL_C_EXPORT int fl_options_set_label(fl_options* options, const char* label);
+FL_C_EXPORT int fl_options_set_allow_insecure_http(fl_options* options, int allow);
+FL_C_EXPORT int fl_options_set_round_timeout_ms(fl_options* options, int64_t ms);
+FL_C_EXPORT int fl_options_set_retry(fl_options* options, int max_attempts, int64_t base_delay_ms,
+                                     int64_t max_delay_ms);
+FL_C_EXPORT int fl_options_set_round_failure_backoff(fl_options* options, int64_t base_delay_ms,
+                                                     int64_t max_delay_ms);
+/* One line per event, on the thread inside the call; NULL: none. */
+FL_C_EXPORT int fl_options_set_logger(fl_options* options, void (*log)(void* user, const char* line),
+                                      void* user);
+
+/* ---- the client (fl/client.h) -------------------------------------------- */
+/* Validates the options (copied) and takes the trainer table (copied; its
+ * destroy() runs when the client is destroyed, or now if creation fails).
+ * NULL and *errptr set on failure. */
+FL_C_EXPORT fl_client* fl_client_create(const fl_options* options, const fl_trainer* trainer,
+                                        char** errptr);
+FL_C_EXPORT void fl_client_destroy(fl_client* client);
+FL_C_EXPORT int fl_client_enroll(fl_client* client, char** errptr);
+/* 0 for NULL or before enrolment. */
+FL_C_EXPORT uint64_t fl_client_id(const fl_client* client);
+/* One round (fl::Client::participate). On FL_OK, *report is a new report the
+ * caller destroys; otherwise *report is NULL. */
+FL_C_EXPORT int fl_client_participate(fl_client* client, int64_t max_wait_ms,
+                                      fl_round_report** report, char** errptr);
+/* Thread-safe, never blocks (fl::Client::cancel). */
+FL_C_EXPORT void fl_client_cancel(fl_client* client);
+
+/* ---- a round's report (fl::RoundReport); 0 / "" for NULL ----------------- */
+FL_C_EXPORT void fl_round_report_destroy(fl_round_report* report);
+FL_C_EXPORT uint64_t fl_round_report_round_id(const fl_round_report* report);
+FL_C_EXPORT int fl_round_report_completed(const fl_round_report* report);
+FL_C_EXPORT int64_t fl_round_report_model_version(const fl_round_report* report);
+FL_C_EXPORT int64_t fl_round_report_new_version(const fl_round_report* report);
+FL_C_EXPORT const char* fl_round_report_failure_reason(const fl_round_report* report);
+FL_C_EXPORT uint64_t fl_round_report_examples(const fl_round_report* report);
+FL_C_EXPORT double fl_round_report_train_seconds(const fl_round_report* report);
+FL_C_EXPORT uint64_t fl_round_report_bytes_up(const fl_round_report* report);
+FL_C_EXPORT uint64_t fl_round_report_bytes_down(const fl_round_report* report);
+FL_C_EXPORT int64_t fl_round_report_retry_after_ms(const fl_round_report* report);
+
+/* ---- misc ----------------------------------------------------------------- */
+/* Frees a message stored through an errptr. NULL is fine. */
+FL_C_EXPORT void fl_free(void* ptr);
+/* "MAJOR.MINOR.PATCH" of the library (fl/version.h at its build). */
+FL_C_EXPORT const char* fl_version(void);
+/* A constant name for a code ("invalid argument"), "unknown" otherwise. */
+FL_C_EXPORT const char* fl_code_name(int code);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* FL_C_API_H_ */
