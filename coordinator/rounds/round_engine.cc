@@ -749,9 +749,17 @@ Status RoundEngine::report_evaluation(uint64_t client_id, int64_t round_id,
   counts.num_classes = static_cast<int>(report.num_classes());
   for (uint64_t c : report.confusion())
     counts.confusion.push_back(static_cast<int64_t>(std::min<uint64_t>(c, INT64_MAX)));
-  if (counts.num_classes != global_.spec.num_classes)
-    return InvalidArgument("the model has " + std::to_string(global_.spec.num_classes) +
-                           " classes; the report has " + std::to_string(counts.num_classes));
+  counts.squared_error_sum = report.squared_error_sum();
+  counts.absolute_error_sum = report.absolute_error_sum();
+  if (counts.num_classes != global_.spec.num_classes) {
+    const auto kind = [](int classes) {
+      return classes == 0 ? std::string("is a regressor (num_classes 0)")
+                          : "has " + std::to_string(classes) + " classes";
+    };
+    return InvalidArgument("evaluation report of client " + std::to_string(client_id) +
+                           ": the model " + kind(global_.spec.num_classes) + "; the report " +
+                           kind(counts.num_classes));
+  }
   if (auto checked = combine_evaluations(std::span<const EvaluationCounts>(&counts, 1));
       !checked.ok())
     return checked.status();
