@@ -91,12 +91,18 @@ class ModelTrainer final : public Trainer {
     FL_RETURN_IF_ERROR(set_weights(weights));
     auto metrics = model::evaluate(*model_, held_out_);
     if (!metrics.ok()) return metrics.status();
-    if (!metrics->classification)
-      return FailedPrecondition("federated evaluation counts are for classifiers");
-    const auto& confusion = metrics->classification->confusion;
     LocalEvaluation out;
     out.examples = static_cast<uint64_t>(metrics->count);
     out.loss_sum = metrics->loss * static_cast<double>(metrics->count);
+    if (metrics->regression) {
+      // The sums model::regression_metrics divided by the count.
+      out.squared_error_sum = metrics->regression->mse * static_cast<double>(metrics->count);
+      out.absolute_error_sum = metrics->regression->mae * static_cast<double>(metrics->count);
+      return out;
+    }
+    if (!metrics->classification)
+      return Internal("model::evaluate returned neither classification nor regression metrics");
+    const auto& confusion = metrics->classification->confusion;
     out.num_classes = static_cast<uint32_t>(confusion.rows());
     for (Eigen::Index t = 0; t < confusion.rows(); ++t)
       for (Eigen::Index p = 0; p < confusion.cols(); ++p)

@@ -134,6 +134,8 @@ void Client::Impl::send_evaluation(uint64_t round_id, RoundReport& report) {
   evaluation.set_loss_sum(counts->loss_sum);
   evaluation.set_num_classes(counts->num_classes);
   for (uint64_t c : counts->confusion) evaluation.add_confusion(c);
+  evaluation.set_squared_error_sum(counts->squared_error_sum);
+  evaluation.set_absolute_error_sum(counts->absolute_error_sum);
   auto response = call_signed("POST", "/v1/rounds/" + std::to_string(round_id) + "/evaluation",
                               evaluation.SerializeAsString());
   if (!response.ok()) return note(response.status().message());

@@ -115,6 +115,11 @@ Result<std::unique_ptr<CoordinatorMetrics>> CoordinatorMetrics::create(
   take(registry.add_gauge("fl_dp_rounds_accounted", "Rounds in each population's privacy ledger.",
                           {"population"}),
        f.dp_rounds_accounted, error);
+  take(registry.add_counter("fl_federated_evaluations_inconclusive_total",
+                            "Federated evaluations that could not conclude: fewer valid reports "
+                            "than min_reports by the deadline, or too many refused.",
+                            {"population"}),
+       f.federated_evaluations_inconclusive, error);
   FL_RETURN_IF_ERROR(error);
   if (options.process_metrics) FL_RETURN_IF_ERROR(add_process_metrics(registry));
   return std::unique_ptr<CoordinatorMetrics>(new CoordinatorMetrics(f, options));
@@ -217,6 +222,12 @@ void CoordinatorMetrics::set_privacy_spent(std::string_view population, double e
                                            uint64_t rounds) {
   families_.dp_epsilon_spent->with({population}).set(epsilon);
   families_.dp_rounds_accounted->with({population}).set(static_cast<double>(rounds));
+}
+
+void CoordinatorMetrics::federated_evaluations_inconclusive(std::string_view population,
+                                                            uint64_t evaluations) {
+  families_.federated_evaluations_inconclusive->with({population})
+      .inc(static_cast<double>(evaluations));
 }
 
 }  // namespace fl::metrics

@@ -14,6 +14,7 @@
 //   fl_prediction_requests_total{api,model,code} fl_registry_rollbacks_total{model}
 //   fl_prediction_duration_seconds{api}          fl_prediction_errors_total{api,reason}
 //   fl_dp_epsilon_spent{population}              fl_dp_rounds_accounted{population}
+//   fl_federated_evaluations_inconclusive_total{population}
 //   process_* (process_metrics.h), unless disabled
 //
 // Label values must come from small sets: route *patterns* not raw paths,
@@ -76,6 +77,7 @@ class CoordinatorMetrics {
     CounterFamily* registry_rollbacks;
     GaugeFamily* dp_epsilon_spent;
     GaugeFamily* dp_rounds_accounted;
+    CounterFamily* federated_evaluations_inconclusive;
   };
 
   // Registers everything in `registry`, which must outlive the result. Fails
@@ -120,6 +122,11 @@ class CoordinatorMetrics {
   // ledger (at the ledger's delta) and the rounds it accounts. Populations
   // trained without DP never get these series, so absent() tells them apart.
   void set_privacy_spent(std::string_view population, double epsilon, uint64_t rounds);
+
+  // Federated evaluations of `population` that could not conclude (too few
+  // valid reports). Call with 0 once at start so the series exists from the
+  // first scrape.
+  void federated_evaluations_inconclusive(std::string_view population, uint64_t evaluations = 1);
 
  private:
   CoordinatorMetrics(Families families, CoordinatorMetricsOptions options);

@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "model/metrics.h"
-#include "model/model_spec.h"
 
 namespace fl::coordinator {
 namespace {
@@ -16,23 +15,27 @@ Status invalid_report(size_t index, const std::string& what) {
   return InvalidArgument("evaluation report " + std::to_string(index) + ": " + what);
 }
 
-Status validate_report(const EvaluationCounts& report, size_t index, int num_classes) {
+const char* kind_of(const EvaluationCounts& report) {
+  return report.is_regression() ? "regression" : "classification";
+}
+
+bool finite_non_negative(double sum) { return std::isfinite(sum) && sum >= 0; }
+
+Status validate_classification_report(const EvaluationCounts& report, size_t index) {
   if (report.num_classes < 2) {
     return invalid_report(index,
                           "num_classes must be >= 2, got " + std::to_string(report.num_classes));
   }
-  if (report.num_classes != num_classes) {
-    return invalid_report(index, "has " + std::to_string(report.num_classes) +
-                                     " classes where report 0 has " + std::to_string(num_classes));
+  if (report.squared_error_sum != 0 || report.absolute_error_sum != 0) {
+    return invalid_report(index, "a classification report carries no error sums");
   }
-  const auto cells = static_cast<size_t>(num_classes) * static_cast<size_t>(num_classes);
+  const auto cells =
+      static_cast<size_t>(report.num_classes) * static_cast<size_t>(report.num_classes);
   if (report.confusion.size() != cells) {
     return invalid_report(index, "confusion matrix has " + std::to_string(report.confusion.size()) +
-                                     " cells; " + std::to_string(num_classes) + " classes need " +
-                                     std::to_string(cells));
+                                     " cells; " + std::to_string(report.num_classes) +
+                                     " classes need " + std::to_string(cells));
   }
-  if (report.examples < 0) return invalid_report(index, "negative example count");
-  if (report.examples == 0) return invalid_report(index, "zero examples");
   int64_t total = 0;
   for (int64_t cell : report.confusion) {
     if (cell < 0) return invalid_report(index, "negative count in the confusion matrix");
@@ -45,10 +48,62 @@ Status validate_report(const EvaluationCounts& report, size_t index, int num_cla
                                      " examples but the report says " +
                                      std::to_string(report.examples));
   }
-  if (!std::isfinite(report.loss_sum) || report.loss_sum < 0) {
-    return invalid_report(index, "loss sum must be finite and >= 0");
+  return Status::Ok();
+}
+
+Status validate_regression_report(const EvaluationCounts& report, size_t index) {
+  if (!report.confusion.empty()) {
+    return invalid_report(index,
+                          "a regression report (num_classes 0) has no confusion matrix, got " +
+                              std::to_string(report.confusion.size()) + " cells");
+  }
+  if (!finite_non_negative(report.squared_error_sum)) {
+    return invalid_report(index, "squared error sum must be finite and >= 0");
+  }
+  if (!finite_non_negative(report.absolute_error_sum)) {
+    return invalid_report(index, "absolute error sum must be finite and >= 0");
   }
   return Status::Ok();
+}
+
+// `first` is report 0: every report must be of its kind and num_classes.
+Status validate_report(const EvaluationCounts& report, size_t index,
+                       const EvaluationCounts& first) {
+  if (report.num_classes < 0) {
+    return invalid_report(index, "negative num_classes " + std::to_string(report.num_classes));
+  }
+  if (report.is_regression() != first.is_regression()) {
+    return invalid_report(index, std::string("is a ") + kind_of(report) +
+                                     " report where report 0 is a " + kind_of(first) + " report");
+  }
+  if (report.num_classes != first.num_classes) {
+    return invalid_report(index, "has " + std::to_string(report.num_classes) +
+                                     " classes where report 0 has " +
+                                     std::to_string(first.num_classes));
+  }
+  if (report.examples < 0) return invalid_report(index, "negative example count");
+  if (report.examples == 0) return invalid_report(index, "zero examples");
+  if (!finite_non_negative(report.loss_sum)) {
+    return invalid_report(index, "loss sum must be finite and >= 0");
+  }
+  return report.is_regression() ? validate_regression_report(report, index)
+                                : validate_classification_report(report, index);
+}
+
+// The same arithmetic as model::regression_metrics, on summed errors.
+VersionMetrics regression_metrics_of(std::span<const EvaluationCounts> reports, double n) {
+  double squared = 0;
+  double absolute = 0;
+  double loss = 0;
+  for (const EvaluationCounts& r : reports) {
+    squared += r.squared_error_sum;
+    absolute += r.absolute_error_sum;
+    loss += r.loss_sum;
+  }
+  return VersionMetrics{{"examples", n},
+                        {"mse", safe_ratio(squared, n)},
+                        {"mae", safe_ratio(absolute, n)},
+                        {"loss", safe_ratio(loss, n)}};
 }
 
 }  // namespace
@@ -60,16 +115,20 @@ Result<VersionMetrics> combine_evaluations(std::span<const EvaluationCounts> rep
   double loss_sum = 0;
   std::vector<int64_t> confusion;
   for (size_t i = 0; i < reports.size(); ++i) {
-    FL_RETURN_IF_ERROR(validate_report(reports[i], i, k));
-    if (confusion.empty()) confusion.assign(reports[i].confusion.size(), 0);
+    FL_RETURN_IF_ERROR(validate_report(reports[i], i, reports[0]));
     if (__builtin_add_overflow(examples, reports[i].examples, &examples)) {
       return invalid_report(i, "example counts overflow");
     }
+    if (reports[i].is_regression()) continue;
+    if (confusion.empty()) confusion.assign(reports[i].confusion.size(), 0);
     for (size_t c = 0; c < confusion.size(); ++c) {
       // Cannot overflow: every cell is at most the (checked) total of examples.
       confusion[c] += reports[i].confusion[c];
     }
     loss_sum += reports[i].loss_sum;
+  }
+  if (reports[0].is_regression()) {
+    return regression_metrics_of(reports, static_cast<double>(examples));
   }
 
   // The same arithmetic as model::classification_metrics, on summed counts.
@@ -103,11 +162,6 @@ Result<VersionMetrics> combine_evaluations(std::span<const EvaluationCounts> rep
 }
 
 Result<EvaluationCounts> evaluation_counts(const model::Model& model, const model::Dataset& data) {
-  if (!model::is_classifier(model.spec)) {
-    return InvalidArgument(
-        "federated evaluation counts need a classifier; this model is a"
-        " regressor");
-  }
   // model::evaluate, so a client's counts and a server-side model::evaluate
   // can never disagree on what "loss" or the confusion matrix means.
   Result<model::Metrics> metrics = model::evaluate(model, data);
@@ -116,6 +170,14 @@ Result<EvaluationCounts> evaluation_counts(const model::Model& model, const mode
   counts.examples = metrics->count;
   counts.num_classes = model.spec.num_classes;
   counts.loss_sum = metrics->loss * static_cast<double>(metrics->count);
+  if (metrics->regression) {
+    // Means times the count: the sums model::regression_metrics divided.
+    counts.num_classes = 0;
+    counts.squared_error_sum = metrics->regression->mse * static_cast<double>(metrics->count);
+    counts.absolute_error_sum = metrics->regression->mae * static_cast<double>(metrics->count);
+    return counts;
+  }
+  if (!metrics->classification) return Internal("model::evaluate returned no metrics");
   const model::ConfusionMatrix& m = metrics->classification->confusion;
   counts.confusion.reserve(static_cast<size_t>(m.size()));
   for (Eigen::Index t = 0; t < m.rows(); ++t) {

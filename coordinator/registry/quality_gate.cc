@@ -84,4 +84,42 @@ GateDecision judge_candidate(const GatePolicy& policy, const ModelVersion& candi
               number(policy.tolerance) + " (" + direction + ")");
 }
 
+GateDecision judge_without_federated_evaluation(const GatePolicy& policy,
+                                                const ModelVersion& candidate,
+                                                const ModelVersion* published,
+                                                std::string_view why) {
+  const std::string inconclusive = "evaluation inconclusive (" + std::string(why) + ")";
+  constexpr std::string_view kFederated = "fed_";
+  if (!policy.metric.starts_with(kFederated)) {
+    GateDecision d = judge_candidate(policy, candidate, published);
+    d.reason = inconclusive + "; " + d.reason;
+    return d;
+  }
+  GatePolicy holdout = policy;
+  holdout.metric = policy.metric.substr(kFederated.size());
+  holdout.require_metric = true;
+  if (metric_of(candidate, holdout.metric)) {
+    GateDecision d = judge_candidate(holdout, candidate, published);
+    d.reason =
+        inconclusive + "; judged on the holdout '" + holdout.metric + "' instead: " + d.reason;
+    return d;
+  }
+  GateDecision d;
+  d.outcome = GateDecision::Outcome::kHeld;
+  d.candidate_id = candidate.id;
+  if (published) d.baseline_id = published->id;
+  d.reason = inconclusive + "; version " + std::to_string(candidate.id) + " of '" +
+             candidate.model + "' held: no '" + policy.metric + "' and no holdout '" +
+             holdout.metric + "' to judge it on";
+  return d;
+}
+
+bool default_higher_is_better(std::string_view metric) {
+  // The base name after any prefixes such as "fed_" or "live_".
+  const size_t underscore = metric.rfind('_');
+  const std::string_view base =
+      underscore == std::string_view::npos ? metric : metric.substr(underscore + 1);
+  return !(base == "loss" || base == "mse" || base == "mae");
+}
+
 }  // namespace fl::coordinator

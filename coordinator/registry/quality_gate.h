@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 #include "coordinator/store/model_version.h"
@@ -54,5 +55,23 @@ struct GateDecision {
 // not look at stages; the caller passes the right versions.
 GateDecision judge_candidate(const GatePolicy& policy, const ModelVersion& candidate,
                              const ModelVersion* published);
+
+// The rule when the candidate's federated evaluation could not conclude
+// (`why`: too few valid reports by the deadline, or every report refused),
+// so it has no fed_* metric. A gate on a federated metric "fed_X" judges
+// the candidate on the server's holdout metric "X" instead (same direction
+// and tolerance, against the published version's "X") when the candidate
+// has it; otherwise the candidate is held, whatever require_metric says,
+// with a reason that starts "evaluation inconclusive". A gate on any other
+// metric judges as judge_candidate does. The reason always carries `why`.
+GateDecision judge_without_federated_evaluation(const GatePolicy& policy,
+                                                const ModelVersion& candidate,
+                                                const ModelVersion* published,
+                                                std::string_view why);
+
+// Whether a larger value of `metric` is the better one when a policy does not
+// say: false for errors and losses ("loss", "mse", "mae", also as "fed_*",
+// "live_*"...), true otherwise (accuracy, precision, recall, f1).
+bool default_higher_is_better(std::string_view metric);
 
 }  // namespace fl::coordinator

@@ -246,13 +246,31 @@ Result<GateDecision> Registry::consider(int64_t candidate_id, int64_t now_ms) {
   Result<GateDecision> result = Internal("unreachable");
   {
     std::lock_guard lock(mu_);
-    result = consider_locked(candidate_id, now_ms);
+    result = consider_locked(candidate_id, now_ms, std::nullopt);
   }
   notifications_.deliver();
   return result;
 }
 
-Result<GateDecision> Registry::consider_locked(int64_t candidate_id, int64_t now_ms) {
+Result<GateDecision> Registry::consider_without_federated_evaluation(int64_t candidate_id,
+                                                                     std::string_view why,
+                                                                     int64_t now_ms) {
+  Result<GateDecision> result = Internal("unreachable");
+  {
+    std::lock_guard lock(mu_);
+    result = consider_locked(candidate_id, now_ms, why);
+  }
+  notifications_.deliver();
+  return result;
+}
+
+void Registry::alert(std::string_view model, std::string_view kind, std::string message) {
+  post_alert(model, kind, std::move(message));
+  notifications_.deliver();
+}
+
+Result<GateDecision> Registry::consider_locked(int64_t candidate_id, int64_t now_ms,
+                                               std::optional<std::string_view> inconclusive) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     Result<ModelVersion> candidate = store_.get_version(candidate_id);
     if (!candidate.ok()) return candidate.status();
@@ -266,9 +284,15 @@ Result<GateDecision> Registry::consider_locked(int64_t candidate_id, int64_t now
     if (!versions.ok()) return versions.status();
     const ModelVersion* published = find_published(*versions);
 
-    GateDecision decision = judge_candidate(options_.gate, *candidate, published);
+    GateDecision decision = inconclusive ? judge_without_federated_evaluation(
+                                               options_.gate, *candidate, published, *inconclusive)
+                                         : judge_candidate(options_.gate, *candidate, published);
+    // An inconclusive evaluation is worth an alert whatever the gate then
+    // decided; its reason says what that was.
+    if (inconclusive && attempt == 0)
+      post_alert(candidate->model, alert_kind::kEvaluationInconclusive, decision.reason);
     if (!decision.published()) {
-      post_alert(candidate->model, alert_kind::kQualityGate, decision.reason);
+      if (!inconclusive) post_alert(candidate->model, alert_kind::kQualityGate, decision.reason);
       return decision;
     }
     // The decision compared against `published`: commit it only if that is

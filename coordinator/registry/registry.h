@@ -58,6 +58,8 @@ namespace alert_kind {
 inline constexpr std::string_view kQualityGate = "quality_gate";  // a candidate was held
 inline constexpr std::string_view kRollback = "rollback";         // the monitor rolled back
 inline constexpr std::string_view kNoRollbackTarget = "no_rollback_target";  // ... or could not
+// A version's federated evaluation could not conclude (the round engine).
+inline constexpr std::string_view kEvaluationInconclusive = "evaluation_inconclusive";
 }  // namespace alert_kind
 
 struct RegistryCallbacks {
@@ -123,6 +125,20 @@ class Registry {
   // for an unknown id; FailedPrecondition when it is not a candidate.
   Result<GateDecision> consider(int64_t candidate_id, int64_t now_ms);
 
+  // As consider, for a candidate whose federated evaluation could not
+  // conclude (`why`), by the rule of judge_without_federated_evaluation
+  // (quality_gate.h): a fed_* gate falls back to the holdout metric, else the
+  // candidate is held. Always raises an evaluation_inconclusive alert whose
+  // message says why and what the gate decided (no quality_gate alert).
+  Result<GateDecision> consider_without_federated_evaluation(int64_t candidate_id,
+                                                             std::string_view why, int64_t now_ms);
+
+  // Raises an alert through on_alert, as the registry's own alerts are:
+  // for collaborators (the round engine) whose trouble an operator should
+  // hear about on the same channel, e.g. evaluation_inconclusive for a
+  // version the gate does not wait for.
+  void alert(std::string_view model, std::string_view kind, std::string message);
+
   // Records metrics measured on a version (Store::update_metrics). With a
   // monitor, when the version is the published one and `metrics` put the
   // monitored metric on the wrong side of the floor, rolls back (reason
@@ -142,7 +158,9 @@ class Registry {
                         const std::string& actor);
   Result<int64_t> rollback_locked(std::string_view model, std::optional<int64_t> to, int64_t now_ms,
                                   const std::string& actor);
-  Result<GateDecision> consider_locked(int64_t candidate_id, int64_t now_ms);
+  // `inconclusive`: why the candidate's federated evaluation did not conclude.
+  Result<GateDecision> consider_locked(int64_t candidate_id, int64_t now_ms,
+                                       std::optional<std::string_view> inconclusive);
   Result<std::optional<int64_t>> observe_locked(std::string_view model, int64_t version_id,
                                                 const VersionMetrics& metrics, int64_t now_ms);
   // The versions that served `model`, oldest first, with the published one

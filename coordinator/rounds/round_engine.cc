@@ -768,28 +768,50 @@ Status RoundEngine::report_evaluation(uint64_t client_id, int64_t round_id,
   if (!tally.eligible.count(client_id))
     return PermissionDenied("client " + std::to_string(client_id) +
                             " did not contribute to round " + std::to_string(round_id));
-  if (report.version() != tally.version)
-    return InvalidArgument("round " + std::to_string(round_id) + " evaluates version " +
-                           std::to_string(tally.version) + ", not " +
-                           std::to_string(report.version()));
   if (tally.reported.count(client_id))
     return AlreadyExists("client " + std::to_string(client_id) + " already reported round " +
                          std::to_string(round_id) + "'s evaluation");
+  // A refused report is this client's answer: the evaluation need not wait
+  // for it until the deadline, and the count and reason reach the operator
+  // if too few valid ones arrive.
+  const auto refuse = [&](Status why) {
+    tally.refused_clients.insert(client_id);
+    ++tally.refused;
+    tally.last_refusal = why.message();
+    const size_t answered = tally.reported.size() + tally.refused_clients.size();
+    if (answered >= tally.eligible.size()) conclude_evaluation(round_id, now_ms);
+    return why;
+  };
+  if (report.version() != tally.version)
+    return refuse(InvalidArgument("round " + std::to_string(round_id) + " evaluates version " +
+                                  std::to_string(tally.version) + ", not " +
+                                  std::to_string(report.version())));
   EvaluationCounts counts;
   counts.examples = static_cast<int64_t>(std::min<uint64_t>(report.examples(), INT64_MAX));
   counts.loss_sum = report.loss_sum();
   counts.num_classes = static_cast<int>(report.num_classes());
   for (uint64_t c : report.confusion())
     counts.confusion.push_back(static_cast<int64_t>(std::min<uint64_t>(c, INT64_MAX)));
-  if (counts.num_classes != global_.spec.num_classes)
-    return InvalidArgument("the model has " + std::to_string(global_.spec.num_classes) +
-                           " classes; the report has " + std::to_string(counts.num_classes));
+  counts.squared_error_sum = report.squared_error_sum();
+  counts.absolute_error_sum = report.absolute_error_sum();
+  if (counts.num_classes != global_.spec.num_classes) {
+    const auto kind = [](int classes) {
+      return classes == 0 ? std::string("is a regressor (num_classes 0)")
+                          : "has " + std::to_string(classes) + " classes";
+    };
+    return refuse(InvalidArgument("evaluation report of client " + std::to_string(client_id) +
+                                  ": the model " + kind(global_.spec.num_classes) +
+                                  "; the report " + kind(counts.num_classes)));
+  }
   if (auto checked = combine_evaluations(std::span<const EvaluationCounts>(&counts, 1));
       !checked.ok())
-    return checked.status();
+    return refuse(InvalidArgument("client " + std::to_string(client_id) + "'s " +
+                                  checked.status().message()));
   tally.reported.insert(client_id);
+  tally.refused_clients.erase(client_id);  // a corrected report replaces a refused one
   tally.reports.push_back(std::move(counts));
-  if (tally.reported.size() == tally.eligible.size()) conclude_evaluation(round_id, now_ms);
+  if (tally.reported.size() + tally.refused_clients.size() >= tally.eligible.size())
+    conclude_evaluation(round_id, now_ms);
   return Status::Ok();
 }
 
@@ -797,9 +819,19 @@ void RoundEngine::conclude_evaluation(int64_t round_id, int64_t now_ms) {
   auto node = evaluations_.extract(round_id);
   if (node.empty()) return;
   EvaluationTally& tally = node.mapped();
-  if (tally.reports.size() < config_.federated_evaluation.min_reports) return;  // too few to judge
+  const uint32_t min_reports = config_.federated_evaluation.min_reports;
+  if (tally.reports.size() < min_reports) {
+    std::string why = std::to_string(tally.reports.size()) + " valid report(s) from " +
+                      std::to_string(tally.eligible.size()) + " eligible client(s), min_reports " +
+                      std::to_string(min_reports);
+    if (tally.refused > 0)
+      why += "; " + std::to_string(tally.refused) + " refused, the last: " + tally.last_refusal;
+    why += now_ms >= tally.deadline_ms ? "; the deadline passed" : "; every client answered";
+    return evaluation_inconclusive(round_id, tally, why, now_ms);
+  }
   auto combined = combine_evaluations(tally.reports);
-  if (!combined.ok()) return;
+  if (!combined.ok())  // each report was checked on arrival; kept for safety
+    return evaluation_inconclusive(round_id, tally, combined.status().message(), now_ms);
   VersionMetrics metrics;
   for (const auto& [name, value] : *combined) metrics["fed_" + name] = value;
   if (!hooks_.registry) {
@@ -812,6 +844,22 @@ void RoundEngine::conclude_evaluation(int64_t round_id, int64_t now_ms) {
   } else {
     // Records the metrics; rolls back if the served version fell below the floor.
     (void)hooks_.registry->observe(config_.model_name, tally.version, metrics, now_ms);
+  }
+}
+
+// Never silent, and never leaves a version waiting for the gate: counted and
+// logged through the listener, alerted through the registry, and a version
+// the gate waits for is judged by the registry's fallback rule.
+void RoundEngine::evaluation_inconclusive(int64_t round_id, const EvaluationTally& tally,
+                                          const std::string& why, int64_t now_ms) {
+  const std::string reason = "federated evaluation of version " + std::to_string(tally.version) +
+                             " (round " + std::to_string(round_id) + ") is inconclusive: " + why;
+  if (hooks_.listener) hooks_.listener->evaluation_inconclusive(round_id, tally.version, reason);
+  if (!hooks_.registry) return;
+  if (tally.gate_pending) {
+    (void)hooks_.registry->consider_without_federated_evaluation(tally.version, reason, now_ms);
+  } else {
+    hooks_.registry->alert(config_.model_name, alert_kind::kEvaluationInconclusive, reason);
   }
 }
 

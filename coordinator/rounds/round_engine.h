@@ -80,6 +80,15 @@ class RoundListener {
   // (dp.max_epsilon) would be exceeded by another round. `reason` says by how
   // much. The last published version stays published.
   virtual void training_halted(std::string_view reason) { (void)reason; }
+  // The federated evaluation of `version` (made by round `round_id`) could
+  // not conclude: fewer than federated_evaluation.min_reports valid reports
+  // by its deadline, or every client answered and too few were valid.
+  // `reason` gives the counts and the last refusal.
+  virtual void evaluation_inconclusive(int64_t round_id, int64_t version, std::string_view reason) {
+    (void)round_id;
+    (void)version;
+    (void)reason;
+  }
 };
 
 // Optional collaborators; each may be null.
@@ -92,7 +101,10 @@ struct EngineHooks {
   const model::Dataset* holdout = nullptr;
   RoundListener* listener = nullptr;
   // The gate judges a federated metric (fed_*): a new version is handed to
-  // the registry once its federated evaluation concluded, not at commit.
+  // the registry once its federated evaluation concluded, not at commit. An
+  // evaluation that cannot conclude still hands it over, by the rule of
+  // Registry::consider_without_federated_evaluation (the holdout metric, or
+  // held), so no version waits forever.
   bool gate_waits_for_federated_evaluation = false;
   // Runs each round's aggregation (unmasking to publication). Null: inline,
   // on the thread whose call closed the unmasking stage, after the engine's
@@ -157,8 +169,12 @@ class RoundEngine {
   // for the round's new version. NotFound when the round has no evaluation
   // open (none asked, or concluded); PermissionDenied for a client whose
   // input was not in the round; AlreadyExists for a second report;
-  // InvalidArgument for another version or malformed counts. Nothing changes
-  // on error.
+  // InvalidArgument for another version, counts of the other kind than the
+  // model (classification or regression) or malformed counts: the report is
+  // refused and counted as the client's answer. The evaluation concludes when
+  // every eligible client answered or at its deadline; with fewer than
+  // min_reports valid reports it is inconclusive (RoundListener::
+  // evaluation_inconclusive, a registry alert, and the gate's fallback).
   Status report_evaluation(uint64_t client_id, int64_t round_id,
                            const proto::EvaluationReport& report, int64_t now_ms);
   // Deadlines: closes a selection or protocol stage whose time is up.
@@ -173,10 +189,15 @@ class RoundEngine {
     std::set<uint64_t> eligible;  // the clients whose input made the version
     std::set<uint64_t> reported;
     std::vector<EvaluationCounts> reports;
+    std::set<uint64_t> refused_clients;  // sent a report that was refused
+    uint32_t refused = 0;
+    std::string last_refusal;
     int64_t deadline_ms = 0;
     bool gate_pending = false;
   };
   void conclude_evaluation(int64_t round_id, int64_t now_ms);
+  void evaluation_inconclusive(int64_t round_id, const EvaluationTally& tally,
+                               const std::string& why, int64_t now_ms);
 
   struct Outcome {
     proto::SecAggExchangeResponse::RoundState state;

@@ -282,6 +282,7 @@ Status read_registry(const Section& s, CoordinatorConfig& c) {
     FL_RETURN_IF_ERROR(
         gate.expect_keys({"metric", "higher_is_better", "tolerance", "require_metric"}));
     FL_RETURN_IF_ERROR(gate.read("metric", c.gate.metric));
+    c.gate.higher_is_better = default_higher_is_better(c.gate.metric);  // unless given
     FL_RETURN_IF_ERROR(gate.read("higher_is_better", c.gate.higher_is_better));
     FL_RETURN_IF_ERROR(gate.read("tolerance", c.gate.tolerance));
     FL_RETURN_IF_ERROR(gate.read("require_metric", c.gate.require_metric));
@@ -294,6 +295,7 @@ Status read_registry(const Section& s, CoordinatorConfig& c) {
     MonitorPolicy m;
     m.metric = "accuracy";
     FL_RETURN_IF_ERROR(monitor.read("metric", m.metric));
+    m.higher_is_better = default_higher_is_better(m.metric);  // unless given
     if (!monitor.has("floor")) return monitor.error("floor", "is required");
     FL_RETURN_IF_ERROR(monitor.read("floor", m.floor));
     FL_RETURN_IF_ERROR(monitor.read("higher_is_better", m.higher_is_better));

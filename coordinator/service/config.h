@@ -45,13 +45,25 @@
 //     server_optimizer: {kind: fedavg, server_lr: 1.0, momentum: 0.9,
 //                        beta1: 0.9, beta2: 0.99, tau: 0.001}
 //     federated_evaluation: {enabled: true, min_reports: 3, deadline_ms: 30000}
+//         # Clients of the round score the new version on held-out data:
+//         # fed_accuracy, fed_f1, fed_loss... for a classifier; fed_mse,
+//         # fed_mae, fed_loss for a regressor. It concludes when every client
+//         # answered or at deadline_ms. With fewer than min_reports valid
+//         # reports it is inconclusive: a warning "evaluation_inconclusive" in
+//         # the log, a registry alert of that kind and
+//         # fl_federated_evaluations_inconclusive_total{population}. A gate on
+//         # fed_X then judges the version on the holdout's X if it has one,
+//         # else holds it (reason "evaluation inconclusive ..."); it is never
+//         # left waiting. Training goes on from the version either way.
 //     dp: {mode: off}   # off | central | distributed (aggregation/dp/README.md):
 //         # {mode: central, noise_multiplier: 1.0, clip: 0.5, population_size: 10000,
 //         #  sampling_rate: 0.01 (default cohort_size / population_size),
 //         #  target_delta: 1e-5, max_epsilon: 8, bits: 16 (distributed: the modulus)}
 //   registry:                            # optional: the quality gate and monitoring
 //     # gate/monitor metrics: a holdout's "accuracy", "f1", "loss"..., or the
-//     # federated evaluation's "fed_accuracy", "fed_f1", "fed_loss"...
+//     # federated evaluation's "fed_accuracy", "fed_f1", "fed_loss"... (a
+//     # regressor's "fed_mse", "fed_mae"). higher_is_better defaults to false
+//     # for losses and errors (*loss, *mse, *mae), true for the others.
 //     holdout: fashion-mnist             # server-side evaluation data: fashion-mnist[:DIR]
 //     holdout_limit: 2000                # examples of it used (0: all)
 //     gate: {metric: accuracy, higher_is_better: true, tolerance: 0.01,

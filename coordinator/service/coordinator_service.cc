@@ -56,10 +56,11 @@ class MetricsRoundListener final : public RoundListener {
   // `after_completion` runs once a round's commit is done (the privacy
   // gauges read the ledger row it wrote).
   MetricsRoundListener(metrics::CoordinatorMetrics& metrics, EventLog& log, std::string model,
-                       std::function<void()> after_completion)
+                       std::string population, std::function<void()> after_completion)
       : metrics_(metrics),
         log_(log),
         model_(std::move(model)),
+        population_(std::move(population)),
         after_completion_(std::move(after_completion)) {}
   void round_started(int64_t round_id, uint32_t selected) override {
     metrics_.round_started();
@@ -95,11 +96,18 @@ class MetricsRoundListener final : public RoundListener {
     log_.write("warning", "training_halted", "training halted: " + std::string(reason),
                {.round = std::nullopt, .version = std::nullopt, .model = model_});
   }
+  void evaluation_inconclusive(int64_t round_id, int64_t version,
+                               std::string_view reason) override {
+    metrics_.federated_evaluations_inconclusive(population_);
+    log_.write("warning", "evaluation_inconclusive", std::string(reason),
+               {.round = round_id, .version = version, .model = model_});
+  }
 
  private:
   metrics::CoordinatorMetrics& metrics_;
   EventLog& log_;
   std::string model_;
+  std::string population_;
   std::function<void()> after_completion_;
 };
 
@@ -146,7 +154,10 @@ Result<std::unique_ptr<CoordinatorService>> CoordinatorService::create(Coordinat
   if (!metrics.ok()) return metrics.status();
   s->metrics_ = std::move(*metrics);
   s->round_listener_ = std::make_unique<MetricsRoundListener>(
-      *s->metrics_, *s->log_, model_name, [self] { self->refresh_privacy_metrics(); });
+      *s->metrics_, *s->log_, model_name, s->config_.population.population,
+      [self] { self->refresh_privacy_metrics(); });
+  if (s->config_.population.federated_evaluation.enabled)
+    s->metrics_->federated_evaluations_inconclusive(s->config_.population.population, 0);
   if (s->config_.enrollment.mode == EnrollmentMode::kOpen)
     s->log_->write("warning", "enrollment_open",
                    "enrollment.mode is open: anyone who can reach this coordinator can enrol any"
@@ -294,6 +305,8 @@ void CoordinatorService::apply_publication(std::string_view model, int64_t versi
   char figures[96] = "";
   if (auto it = v->metrics.find("fed_accuracy"); it != v->metrics.end())
     std::snprintf(figures, sizeof(figures), "; federated accuracy %.4f", it->second);
+  else if (auto mse = v->metrics.find("fed_mse"); mse != v->metrics.end())
+    std::snprintf(figures, sizeof(figures), "; federated mse %.6g", mse->second);
   line += figures;
   if (auto it = v->metrics.find("accuracy"); it != v->metrics.end()) {
     std::snprintf(figures, sizeof(figures), "; holdout accuracy %.4f", it->second);

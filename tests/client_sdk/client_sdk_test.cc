@@ -295,6 +295,39 @@ TEST(BuiltinTrainer, HoldsOutATenthOfItsShardForFederatedEvaluation) {
   EXPECT_EQ(make_model_trainer(o).status().code(), ErrorCode::kInvalidArgument);
 }
 
+// A regressor's federated evaluation reports error sums, not a confusion
+// matrix: with every target 3 and a zero model, each held-out example adds 9
+// to the squared and 3 to the absolute error sum.
+TEST(BuiltinTrainer, ARegressorReportsItsHeldOutErrorSums) {
+  ScratchDir dir;
+  const std::string csv = dir.file("data.csv");
+  {
+    std::ofstream out(csv);
+    out << "a,b,y\n";
+    for (int i = 0; i < 200; ++i) out << i % 11 << "," << (i % 7) << ",3\n";
+  }
+  BuiltinTrainerOptions o;
+  o.dataset = "csv:" + csv;
+  o.target_column = "y";
+  o.regression = true;
+  auto trainer = make_model_trainer(o);
+  ASSERT_TRUE(trainer.ok()) << trainer.status().to_string();
+  auto m = model::create_model(model::ModelSpec::linear_regression(2), 1);
+  ASSERT_TRUE(m.ok());
+  m->params.setZero();
+  auto file = model::save_model(*m);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*trainer)->on_global_model(*file, 1).ok());
+  const std::vector<float> weights(static_cast<size_t>(m->params.size()), 0.0f);
+  auto counts = (*trainer)->evaluate_counts(weights);
+  ASSERT_TRUE(counts.ok()) << counts.status().to_string();
+  EXPECT_EQ(counts->examples, 20u);
+  EXPECT_EQ(counts->num_classes, 0u);
+  EXPECT_TRUE(counts->confusion.empty());
+  EXPECT_DOUBLE_EQ(counts->squared_error_sum, 9.0 * 20);
+  EXPECT_DOUBLE_EQ(counts->absolute_error_sum, 3.0 * 20);
+}
+
 TEST(BuiltinTrainer, ShardsOfACsvSplitItsExamples) {
   ScratchDir dir;
   const std::string csv = dir.file("data.csv");

@@ -80,13 +80,19 @@ struct LocalTrainingResult {
 };
 
 // A Trainer's evaluation as counts, for federated evaluation: the coordinator
-// adds the counts of many clients and derives accuracy, precision, recall,
-// F1 and loss exactly, as if it had all their held-out data.
+// adds the counts of many clients and derives the metrics exactly, as if it
+// had all their held-out data. A classifier fills num_classes (>= 2) and the
+// confusion matrix (accuracy, precision, recall, F1, loss); a regressor
+// leaves num_classes 0 and the confusion empty and fills the error sums (MSE,
+// MAE, loss). The coordinator refuses a report of the other kind than its
+// model.
 struct LocalEvaluation {
   uint64_t examples = 0;
   double loss_sum = 0;  // the loss summed over the examples
   uint32_t num_classes = 0;
   std::vector<uint64_t> confusion;  // num_classes x num_classes, [true][predicted]
+  double squared_error_sum = 0;     // regression: sum of (prediction - target)^2
+  double absolute_error_sum = 0;    // regression: sum of |prediction - target|
 };
 
 class FL_EXPORT Trainer {

@@ -58,6 +58,7 @@ void exercise_every_helper(CoordinatorMetrics& metrics) {
   metrics.observe_prediction("v2", "mnist", 404, 0.002);
   metrics.prediction_error("v2", "model_not_found");
   metrics.set_privacy_spent("hospitals/readmission", 3.21, 40);
+  metrics.federated_evaluations_inconclusive("hospitals/readmission");
 }
 
 TEST_F(CoordinatorMetricsTest, ExposesEveryFamilyOfTheIssueUnderItsConventionalName) {
@@ -84,6 +85,7 @@ TEST_F(CoordinatorMetricsTest, ExposesEveryFamilyOfTheIssueUnderItsConventionalN
            "# TYPE fl_registry_rollbacks_total counter",
            "# TYPE fl_dp_epsilon_spent gauge",
            "# TYPE fl_dp_rounds_accounted gauge",
+           "# TYPE fl_federated_evaluations_inconclusive_total counter",
        }) {
     EXPECT_THAT(text, HasSubstr(std::string(type_line) + "\n"));
   }
@@ -108,6 +110,16 @@ TEST_F(CoordinatorMetricsTest, RoundOutcomesAreCountedAndFailuresByReason) {
   EXPECT_THAT(text, HasSubstr("fl_rounds_started_total 3\n"));
   EXPECT_THAT(text, HasSubstr("fl_rounds_completed_total 1\n"));
   EXPECT_THAT(text, HasSubstr("fl_rounds_failed_total{reason=\"too_few_clients\"} 2\n"));
+}
+
+TEST_F(CoordinatorMetricsTest, InconclusiveEvaluationsAreCountedPerPopulationFromZero) {
+  metrics_->federated_evaluations_inconclusive("houses", 0);  // what the service does at start
+  EXPECT_THAT(scrape(),
+              HasSubstr("fl_federated_evaluations_inconclusive_total{population=\"houses\"} 0\n"));
+  metrics_->federated_evaluations_inconclusive("houses");
+  metrics_->federated_evaluations_inconclusive("houses");
+  EXPECT_THAT(scrape(),
+              HasSubstr("fl_federated_evaluations_inconclusive_total{population=\"houses\"} 2\n"));
 }
 
 TEST_F(CoordinatorMetricsTest, EachResponseCountsItsRouteBytesAndLatency) {

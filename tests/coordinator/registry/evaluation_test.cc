@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -16,6 +17,7 @@ namespace fl::coordinator {
 namespace {
 
 using model::testing::make_blobs;
+using model::testing::make_linear;
 
 // A classifier with random weights: its predictions spread over the classes
 // and err often, so every metric is far from 0 and 1 and a wrong sum shows.
@@ -180,16 +182,141 @@ TEST(FederatedEvaluation, NoReportsOrTooFewClassesAreRefused) {
   EXPECT_EQ(combine_evaluations(one_class).status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST(FederatedEvaluation, CountsAreForClassifiersOnCompatibleData) {
-  const model::Model regressor = *model::create_model(model::ModelSpec::linear_regression(3), 1);
-  model::Dataset data;
-  data.features = model::FeatureMatrix::Zero(4, 3);
-  data.targets = Eigen::VectorXf::Zero(4);
-  EXPECT_EQ(evaluation_counts(regressor, data).status().code(), ErrorCode::kInvalidArgument);
-
+TEST(FederatedEvaluation, CountsNeedDataTheModelCanScore) {
   const model::Model classifier = random_classifier(5, 3, 1);
   const model::Dataset wrong_width = make_blobs(10, 4, 3, 1);
   EXPECT_FALSE(evaluation_counts(classifier, wrong_width).ok());
+  const model::Model regressor = *model::create_model(model::ModelSpec::linear_regression(3), 1);
+  EXPECT_FALSE(evaluation_counts(regressor, make_blobs(10, 4, 3, 1)).ok());
+}
+
+// --- Regression ---------------------------------------------------------------
+
+// A linear regressor with weights off the data's true ones, so errors are
+// large and uneven across examples and a wrong sum shows.
+model::Model random_regressor(int dim, uint64_t seed) {
+  model::Model m = *model::create_model(model::ModelSpec::linear_regression(dim), seed);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (Eigen::Index i = 0; i < m.params.size(); ++i) m.params[i] = normal(rng);
+  return m;
+}
+
+TEST(FederatedEvaluation, RegressionCountsEqualEvaluatingTheUnionForRandomPartitions) {
+  for (uint64_t seed : {11u, 12u, 13u, 14u, 15u, 16u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const Eigen::VectorXf w = Eigen::VectorXf::LinSpaced(4, -1.0f, 2.0f);
+    const model::Dataset all = make_linear(300, w, 0.5f, 0.3f, seed);
+    const model::Model m = random_regressor(4, seed);
+    const int clients = 1 + static_cast<int>(seed % 7);
+    std::vector<EvaluationCounts> reports;
+    for (const auto& part : random_partition(all.size(), clients, seed)) {
+      auto counts = evaluation_counts(m, model::subset(all, part));
+      ASSERT_TRUE(counts.ok()) << counts.status().to_string();
+      EXPECT_TRUE(counts->is_regression());
+      EXPECT_TRUE(counts->confusion.empty());
+      reports.push_back(*counts);
+    }
+    auto combined = combine_evaluations(reports);
+    ASSERT_TRUE(combined.ok()) << combined.status().to_string();
+    auto central = model::evaluate(m, all);
+    ASSERT_TRUE(central.ok());
+    const model::RegressionMetrics& r = *central->regression;
+    EXPECT_EQ(combined->at("examples"), static_cast<double>(all.size()));
+    // Sums in double of float predictions, added in another order.
+    EXPECT_NEAR(combined->at("mse"), r.mse, 1e-9 * r.mse);
+    EXPECT_NEAR(combined->at("mae"), r.mae, 1e-9 * r.mae);
+    EXPECT_NEAR(combined->at("loss"), central->loss, 1e-5 * central->loss);
+    EXPECT_GT(r.mse, 1.0);                       // the comparison is not between two zeros
+    EXPECT_EQ(combined->count("accuracy"), 0u);  // no classification metric for a regressor
+  }
+}
+
+TEST(FederatedEvaluation, CombinesHandComputedRegressionCounts) {
+  const std::vector<EvaluationCounts> reports = {
+      {.examples = 2,
+       .loss_sum = 1.0,
+       .num_classes = 0,
+       .confusion = {},
+       .squared_error_sum = 2.0,
+       .absolute_error_sum = 2.0},
+      {.examples = 3,
+       .loss_sum = 4.5,
+       .num_classes = 0,
+       .confusion = {},
+       .squared_error_sum = 9.0,
+       .absolute_error_sum = 4.0},
+  };
+  auto m = combine_evaluations(reports);
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  EXPECT_EQ(m->at("examples"), 5.0);
+  EXPECT_DOUBLE_EQ(m->at("mse"), 11.0 / 5);
+  EXPECT_DOUBLE_EQ(m->at("mae"), 6.0 / 5);
+  EXPECT_DOUBLE_EQ(m->at("loss"), 5.5 / 5);
+}
+
+EvaluationCounts valid_regression() {
+  return {.examples = 4,
+          .loss_sum = 1.0,
+          .num_classes = 0,
+          .confusion = {},
+          .squared_error_sum = 2.0,
+          .absolute_error_sum = 2.5};
+}
+
+void expect_regression_report_refused(EvaluationCounts bad, const std::string& why) {
+  SCOPED_TRACE(why);
+  const std::vector<EvaluationCounts> reports = {valid_regression(), std::move(bad)};
+  auto m = combine_evaluations(reports);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(m.status().message().find("report 1"), std::string::npos) << m.status().to_string();
+}
+
+TEST(FederatedEvaluation, MalformedRegressionReportsAreRefusedNamingTheReport) {
+  EvaluationCounts r = valid_regression();
+  r.squared_error_sum = -1;
+  expect_regression_report_refused(r, "negative squared error");
+
+  r = valid_regression();
+  r.squared_error_sum = std::numeric_limits<double>::infinity();
+  expect_regression_report_refused(r, "infinite squared error");
+
+  r = valid_regression();
+  r.absolute_error_sum = std::nan("");
+  expect_regression_report_refused(r, "non-finite absolute error");
+
+  r = valid_regression();
+  r.absolute_error_sum = -0.5;
+  expect_regression_report_refused(r, "negative absolute error");
+
+  r = valid_regression();
+  r.confusion = {4};
+  expect_regression_report_refused(r, "confusion cells in a regression report");
+
+  r = valid_regression();
+  r.examples = 0;
+  expect_regression_report_refused(r, "zero examples");
+
+  r = valid_regression();
+  r.loss_sum = std::nan("");
+  expect_regression_report_refused(r, "non-finite loss");
+
+  expect_regression_report_refused(valid(), "a classification report among regression ones");
+}
+
+TEST(FederatedEvaluation, ARegressionReportAmongClassificationOnesIsRefused) {
+  const std::vector<EvaluationCounts> mixed = {valid(), valid_regression()};
+  auto m = combine_evaluations(mixed);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("report 1: is a regression report where report 0 is a "
+                                      "classification report"),
+            std::string::npos)
+      << m.status().to_string();
+
+  EvaluationCounts with_errors = valid();
+  with_errors.squared_error_sum = 1.0;
+  expect_report_refused(with_errors, "error sums in a classification report");
 }
 
 }  // namespace

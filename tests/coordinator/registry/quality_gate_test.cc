@@ -38,6 +38,24 @@ TEST(QualityGate, TheFirstVersionOfAModelIsPublishedAndTheServiceTold) {
   EXPECT_TRUE(h.log.alerts().empty());
 }
 
+TEST(QualityGate, JudgesARegressorsFederatedMseLowerIsBetter) {
+  EXPECT_FALSE(default_higher_is_better("fed_mse"));
+  EXPECT_FALSE(default_higher_is_better("fed_mae"));
+  EXPECT_FALSE(default_higher_is_better("loss"));
+  EXPECT_TRUE(default_higher_is_better("fed_accuracy"));
+  RegistryHarness h(gate("fed_mse", default_higher_is_better("fed_mse"), 0.1));
+  const int64_t served = h.add_and_consider("m", {{"fed_mse", 2.0}}, 1);
+  const int64_t worse = h.add("m", {{"fed_mse", 2.5}});
+  auto held = h.registry->consider(worse, 2);
+  ASSERT_TRUE(held.ok());
+  EXPECT_FALSE(held->published());
+  EXPECT_TRUE(contains(held->reason, "lower is better")) << held->reason;
+  EXPECT_EQ(h.published("m"), served);
+  const int64_t better = h.add("m", {{"fed_mse", 1.2}});
+  ASSERT_TRUE(h.registry->consider(better, 3).ok());
+  EXPECT_EQ(h.published("m"), better);
+}
+
 TEST(QualityGate, ABetterCandidateReplacesThePublishedVersion) {
   RegistryHarness h(gate("accuracy", true, 0.0));
   const int64_t first = h.add_and_consider("m", {{"accuracy", 0.80}}, 1);

@@ -204,7 +204,7 @@ class RoundEngineTest : public ::testing::Test {
     return std::vector<float>(m->params.data(), m->params.data() + m->params.size());
   }
 
-  const size_t dim = 4 * 3 + 3;  // softmax(4 -> 3): weights + biases
+  size_t dim = 4 * 3 + 3;  // softmax(4 -> 3): weights + biases (set for other models)
   static constexpr float kScaffoldDeltaC = 0.05f;
   int64_t now = 1'700'000'000'000;
   crypto::SeededRng rng{7};
@@ -1015,6 +1015,212 @@ TEST_F(RoundEngineTest, AdaptiveClippingShrinksTheClipAndSurvivesARestart) {
   auto task = restarted->task(chosen.front(), restarted->snapshot().round_id, now);
   ASSERT_TRUE(task.ok());
   EXPECT_LT(task->quantization().l2_clip(), clips.back());  // resumed, not reset to 1.0
+}
+
+// --- Federated evaluation of a regressor ---------------------------------------
+
+namespace regression_evaluation {
+
+PopulationConfig regression_population(uint32_t min_reports) {
+  PopulationConfig c = small_population();
+  c.model_spec = model::ModelSpec::linear_regression(4);
+  c.over_selection = 1.0;  // every selected client's input makes the version: all are eligible
+  c.federated_evaluation.enabled = true;
+  c.federated_evaluation.min_reports = min_reports;
+  c.federated_evaluation.deadline_ms = 5'000;
+  return c;
+}
+
+// What the service hears: alerts from the registry, inconclusive evaluations
+// from the engine.
+struct Heard final : RoundListener {
+  void round_started(int64_t, uint32_t) override {}
+  void stage_closed(int64_t, std::string_view, double, uint32_t, uint32_t) override {}
+  void round_completed(int64_t, int64_t, double) override {}
+  void round_failed(int64_t, std::string_view, std::string_view) override {}
+  void evaluation_inconclusive(int64_t, int64_t version, std::string_view reason) override {
+    inconclusive.emplace_back(version, std::string(reason));
+  }
+  std::vector<std::pair<int64_t, std::string>> inconclusive;
+  std::vector<std::pair<std::string, std::string>> alerts;  // kind, message
+};
+
+std::unique_ptr<Registry> gate_on_fed_mse(Store& store, Heard& heard) {
+  RegistryOptions options;
+  options.gate = {.metric = "fed_mse",
+                  .higher_is_better = default_higher_is_better("fed_mse"),
+                  .tolerance = 0.0,
+                  .require_metric = true};
+  options.callbacks.on_alert = [&heard](std::string_view, std::string_view kind,
+                                        std::string_view message) {
+    heard.alerts.emplace_back(std::string(kind), std::string(message));
+  };
+  auto r = Registry::create(store, std::move(options));
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return std::move(*r);
+}
+
+// Client `i`'s counts: i + 2 examples, each with squared error i + 1 and
+// absolute error 1.
+proto::EvaluationReport regression_report(int64_t version, uint64_t i) {
+  proto::EvaluationReport r;
+  r.set_version(version);
+  r.set_examples(i + 2);
+  r.set_squared_error_sum(static_cast<double>((i + 1) * (i + 2)));
+  r.set_absolute_error_sum(static_cast<double>(i + 2));
+  r.set_loss_sum(0.5 * static_cast<double>((i + 1) * (i + 2)));
+  return r;
+}
+
+}  // namespace regression_evaluation
+
+using regression_evaluation::gate_on_fed_mse;
+using regression_evaluation::Heard;
+using regression_evaluation::regression_population;
+using regression_evaluation::regression_report;
+
+TEST_F(RoundEngineTest, RegressionPopulationPublishesOnItsFederatedMse) {
+  dim = 4 + 1;
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);
+  Heard heard;
+  auto registry = gate_on_fed_mse(*store, heard);
+  EngineHooks hooks{
+      .registry = registry.get(), .listener = &heard, .gate_waits_for_federated_evaluation = true};
+  auto created = RoundEngine::create(regression_population(3), *store, rng, now, hooks);
+  ASSERT_TRUE(created.ok()) << created.status().to_string();
+  auto& e = **created;
+  const int64_t round = e.snapshot().round_id;
+  auto chosen = checkin_all(e);
+  ASSERT_EQ(run_round(e, chosen).state(), proto::SecAggExchangeResponse::COMPLETED);
+  const int64_t version = e.snapshot().global_version;
+  EXPECT_EQ(store->get_version(version)->stage, VersionStage::kCandidate);  // waits for the clients
+
+  double squared = 0, absolute = 0, examples = 0;
+  for (uint64_t id : chosen) {
+    const proto::EvaluationReport r = regression_report(version, id);
+    squared += r.squared_error_sum();
+    absolute += r.absolute_error_sum();
+    examples += static_cast<double>(r.examples());
+    ASSERT_TRUE(e.report_evaluation(id, round, r, now).ok());
+  }
+  auto v = store->get_version(version);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->stage, VersionStage::kPublished);
+  ASSERT_TRUE(v->metrics.count("fed_mse"));
+  EXPECT_DOUBLE_EQ(v->metrics.at("fed_mse"), squared / examples);
+  EXPECT_DOUBLE_EQ(v->metrics.at("fed_mae"), absolute / examples);
+  EXPECT_EQ(v->metrics.at("fed_examples"), examples);
+  EXPECT_TRUE(heard.inconclusive.empty());
+  EXPECT_TRUE(heard.alerts.empty());
+}
+
+TEST_F(RoundEngineTest, ClassificationCountsForARegressorAreRefusedNamingTheClient) {
+  dim = 4 + 1;
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);
+  Heard heard;
+  auto registry = gate_on_fed_mse(*store, heard);
+  EngineHooks hooks{
+      .registry = registry.get(), .listener = &heard, .gate_waits_for_federated_evaluation = true};
+  auto created = RoundEngine::create(regression_population(2), *store, rng, now, hooks);
+  ASSERT_TRUE(created.ok()) << created.status().to_string();
+  auto& e = **created;
+  const int64_t round = e.snapshot().round_id;
+  auto chosen = checkin_all(e);
+  ASSERT_EQ(run_round(e, chosen).state(), proto::SecAggExchangeResponse::COMPLETED);
+  const int64_t version = e.snapshot().global_version;
+
+  // Every client sends a classifier's counts: each is refused, and once all
+  // have answered the evaluation is inconclusive at once, not at the deadline.
+  for (uint64_t id : chosen) {
+    proto::EvaluationReport r;
+    r.set_version(version);
+    r.set_examples(2);
+    r.set_num_classes(2);
+    for (uint64_t c : {1u, 0u, 0u, 1u}) r.add_confusion(c);
+    Status s = e.report_evaluation(id, round, r, now);
+    EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("client " + std::to_string(id)), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("regressor"), std::string::npos) << s.message();
+  }
+  ASSERT_EQ(heard.inconclusive.size(), 1u);
+  EXPECT_NE(heard.inconclusive[0].second.find(std::to_string(chosen.size()) + " refused"),
+            std::string::npos)
+      << heard.inconclusive[0].second;
+  EXPECT_NE(heard.inconclusive[0].second.find("every client answered"), std::string::npos);
+  // No holdout: the documented rule holds the version, with an alert.
+  EXPECT_EQ(store->get_version(version)->stage, VersionStage::kCandidate);
+  ASSERT_EQ(heard.alerts.size(), 1u);
+  EXPECT_EQ(heard.alerts[0].first, alert_kind::kEvaluationInconclusive);
+}
+
+TEST_F(RoundEngineTest, InconclusiveEvaluationIsReportedAndTheGateHoldsWithoutAHoldout) {
+  dim = 4 + 1;
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);
+  Heard heard;
+  auto registry = gate_on_fed_mse(*store, heard);
+  EngineHooks hooks{
+      .registry = registry.get(), .listener = &heard, .gate_waits_for_federated_evaluation = true};
+  auto created = RoundEngine::create(regression_population(2), *store, rng, now, hooks);
+  ASSERT_TRUE(created.ok()) << created.status().to_string();
+  auto& e = **created;
+  const int64_t published_before = registry->published_version("tiny")->id;
+  const int64_t round = e.snapshot().round_id;
+  auto chosen = checkin_all(e);
+  ASSERT_EQ(run_round(e, chosen).state(), proto::SecAggExchangeResponse::COMPLETED);
+  const int64_t version = e.snapshot().global_version;
+  // One valid report of the two needed, then silence until the deadline.
+  ASSERT_TRUE(e.report_evaluation(chosen[0], round, regression_report(version, 1), now).ok());
+  e.tick(now + 4'000);
+  EXPECT_TRUE(heard.inconclusive.empty());  // before the deadline: still waiting
+  e.tick(now + 5'000);
+
+  ASSERT_EQ(heard.inconclusive.size(), 1u);
+  EXPECT_EQ(heard.inconclusive[0].first, version);
+  const std::string& why = heard.inconclusive[0].second;
+  EXPECT_NE(why.find("1 valid report(s)"), std::string::npos) << why;
+  EXPECT_NE(why.find("min_reports 2"), std::string::npos) << why;
+  EXPECT_NE(why.find("deadline passed"), std::string::npos) << why;
+  ASSERT_EQ(heard.alerts.size(), 1u);
+  EXPECT_EQ(heard.alerts[0].first, alert_kind::kEvaluationInconclusive);
+  EXPECT_NE(heard.alerts[0].second.find("held"), std::string::npos) << heard.alerts[0].second;
+  EXPECT_EQ(store->get_version(version)->stage, VersionStage::kCandidate);
+  EXPECT_EQ(registry->published_version("tiny")->id, published_before);
+  // Concluded once: a late report finds no evaluation open.
+  EXPECT_EQ(
+      e.report_evaluation(chosen[1], round, regression_report(version, 2), now + 5'001).code(),
+      ErrorCode::kNotFound);
+  e.tick(now + 10'000);
+  EXPECT_EQ(heard.inconclusive.size(), 1u);
+}
+
+TEST_F(RoundEngineTest, InconclusiveEvaluationFallsBackToTheHoldoutMetric) {
+  dim = 4 + 1;
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);
+  Heard heard;
+  auto registry = gate_on_fed_mse(*store, heard);
+  model::Dataset holdout;
+  holdout.features = model::FeatureMatrix::Ones(8, 4);
+  holdout.targets = Eigen::VectorXf::Constant(8, 2.0f);
+  EngineHooks hooks{.registry = registry.get(),
+                    .holdout = &holdout,
+                    .listener = &heard,
+                    .gate_waits_for_federated_evaluation = true};
+  auto created = RoundEngine::create(regression_population(2), *store, rng, now, hooks);
+  ASSERT_TRUE(created.ok()) << created.status().to_string();
+  auto& e = **created;
+  auto chosen = checkin_all(e);
+  ASSERT_EQ(run_round(e, chosen).state(), proto::SecAggExchangeResponse::COMPLETED);
+  const int64_t version = e.snapshot().global_version;
+  EXPECT_TRUE(store->get_version(version)->metrics.count("mse"));  // the server's holdout score
+  e.tick(now + 5'000);                                             // nobody reports
+
+  ASSERT_EQ(heard.inconclusive.size(), 1u);
+  EXPECT_NE(heard.inconclusive[0].second.find("0 valid report(s)"), std::string::npos);
+  ASSERT_EQ(heard.alerts.size(), 1u);
+  EXPECT_NE(heard.alerts[0].second.find("judged on the holdout 'mse'"), std::string::npos)
+      << heard.alerts[0].second;
+  EXPECT_EQ(store->get_version(version)->stage, VersionStage::kPublished);
+  EXPECT_EQ(registry->published_version("tiny")->id, version);
 }
 
 }  // namespace fl::coordinator
