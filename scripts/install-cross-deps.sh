@@ -15,6 +15,7 @@ set -euo pipefail
 packages=(
   g++-aarch64-linux-gnu gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
   qemu-user                          # qemu-aarch64 runs the arm64 client here
+  time bc                            # the test's CPU-time and round-time figures
   protobuf-compiler                  # host protoc for the generated code
   libsodium-dev:arm64
   libprotobuf-dev:arm64
