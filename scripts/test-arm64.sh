@@ -32,7 +32,8 @@ if command -v ccache >/dev/null; then
 fi
 start=$(date +%s)
 cmake -S . -B "$cross" -G Ninja --no-warn-unused-cli -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DFL_SDK_ONLY=ON -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake "${launcher[@]}" >/dev/null
+  -DFL_SDK_ONLY=ON -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
+  "${launcher[@]}" >/dev/null
 cmake --build "$cross" -j"$(nproc)"
 build_s=$(($(date +%s) - start))
 prefix=$cross/prefix
@@ -45,7 +46,9 @@ app=$work/c_app
 # As the install test builds it natively: C11, no C++ compiler, fl/c_api.h only.
 aarch64-linux-gnu-gcc -std=c11 -Wall -Wextra -Wpedantic -Werror client_sdk/examples/c_app/main.c \
   -I"$prefix/include" -L"$prefix/lib" -lfl_client -o "$app"
-file "$app" | grep -q 'ARM aarch64' || { echo "test-arm64: $app is not an aarch64 binary" >&2; exit 1; }
+if ! file "$app" | grep -q 'ARM aarch64'; then
+  echo "test-arm64: $app is not an aarch64 binary" >&2; exit 1
+fi
 aarch64-linux-gnu-strip -o "$work/libfl_client.so.stripped" "$prefix/lib/libfl_client.so.0"
 
 # qemu-user with the multiarch tree as the guest root (-L /): the dynamic
@@ -102,7 +105,9 @@ coordinator=$!
 pids+=("$coordinator")
 for _ in $(seq 100); do grep -q "listening on" "$work/coordinator.log" && break; sleep 0.1; done
 port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/coordinator.log")
-[[ -n $port ]] || { cat "$work/coordinator.log"; echo "test-arm64: coordinator did not start" >&2; exit 1; }
+if [[ -z $port ]]; then
+  cat "$work/coordinator.log"; echo "test-arm64: coordinator did not start" >&2; exit 1
+fi
 url=http://127.0.0.1:$port
 "$coordinator_bin" devices issue --db "$work/fl.db" --count 4 --out "$work/tokens.txt" \
   --label arm64-proof >/dev/null
@@ -119,7 +124,8 @@ round_time() {  # LOG: seconds from selection to completion, as the client saw t
 round_start=$(date +%s.%N)
 arm64_pids=()
 for i in 0 1; do
-  timeout 600 /usr/bin/time -f '%U %S' -o "$work/arm64-$i.cpu" "${emulate[@]}" "$app" --coordinator "$url" --identity "$work/arm64-$i.key" \
+  timeout 600 /usr/bin/time -f '%U %S' -o "$work/arm64-$i.cpu" "${emulate[@]}" "$app" \
+    --coordinator "$url" --identity "$work/arm64-$i.key" \
     --population sensors --device-token "$(sed -n "$((i + 1))p" "$work/tokens.txt")" \
     --device "$((i + 1))" >"$work/arm64-$i.out" 2> >(stamp >"$work/arm64-$i.err") &
   arm64_pids+=("$!")
@@ -127,7 +133,8 @@ done
 native_pids=()
 for i in 0 1; do
   (umask 077 && sed -n "$((i + 3))p" "$work/tokens.txt" >"$work/native-$i.token")
-  timeout 600 /usr/bin/time -f '%U %S' -o "$work/native-$i.cpu" "$client_bin" --coordinator "$url" --identity "$work/native-$i.key" \
+  timeout 600 /usr/bin/time -f '%U %S' -o "$work/native-$i.cpu" "$client_bin" \
+    --coordinator "$url" --identity "$work/native-$i.key" \
     --population sensors --device-token-file "$work/native-$i.token" --label "native-$i" \
     --data "csv:$work/sensors.csv" --target y --regression --shard "$i/2" --rounds 1 \
     --threads 1 -v > >(stamp >"$work/native-$i.log") 2>&1 &
@@ -142,7 +149,8 @@ for i in 0 1; do
   arm64_s+=("$(echo "$(date +%s.%N) - $round_start" | bc)")
 done
 for i in 0 1; do
-  wait "${native_pids[$i]}" || { echo "test-arm64: native fl-client $i exited with $?" >&2; failed=1; }
+  wait "${native_pids[$i]}" ||
+    { echo "test-arm64: native fl-client $i exited with $?" >&2; failed=1; }
 done
 sleep 0.5  # the coordinator writes its round_completed line after answering the clients
 kill -TERM "$coordinator" 2>/dev/null || true
@@ -171,15 +179,18 @@ ts() { grep "\"event\":\"$1\"" "$work/coordinator.log" | head -1 |
 round_s=$(echo "$(ts round_completed) - $(ts round_started)" | bc)
 lib_bytes=$(stat -c %s "$work/libfl_client.so.stripped")
 for i in 0 1; do echo "arm64 c_app $i (qemu-aarch64): $(cat "$work/arm64-$i.out")"; done
-printf 'arm64 proof: secure round of 4 (2 aarch64 c_app under qemu, 2 native fl-client): %.2f s from cohort to new version at the coordinator\n' "$round_s"
+printf '%s: %.2f s from cohort to new version at the coordinator\n' \
+  "arm64 proof: secure round of 4 (2 aarch64 c_app under qemu, 2 native fl-client)" "$round_s"
 echo "arm64 proof: round time, selection to completion as each client saw it:" \
   "arm64 under qemu $(round_time "$work/arm64-0.err") s and $(round_time "$work/arm64-1.err") s;" \
   "native $(round_time "$work/native-0.log") s and $(round_time "$work/native-1.log") s"
-printf 'arm64 proof: arm64 processes %.1f s and %.1f s from start to exit (identity, enrolment, the 5 s selection window, the round)\n' \
-  "${arm64_s[0]}" "${arm64_s[1]}"
+printf '%s %.1f s and %.1f s %s\n' "arm64 proof: arm64 processes" \
+  "${arm64_s[0]}" "${arm64_s[1]}" \
+  "from start to exit (identity, enrolment, the 5 s selection window, the round)"
 echo "arm64 proof: CPU time (user + system) of each client process:" \
   "arm64 under qemu $(cpu "$work/arm64-0.cpu") s and $(cpu "$work/arm64-1.cpu") s;" \
   "native $(cpu "$work/native-0.cpu") s and $(cpu "$work/native-1.cpu") s"
-printf 'arm64 proof: libfl_client.so for aarch64, stripped: %d bytes (%.2f MiB); SDK-only cross build %d s\n' \
+printf '%s: %d bytes (%.2f MiB); SDK-only cross build %d s\n' \
+  "arm64 proof: libfl_client.so for aarch64, stripped" \
   "$lib_bytes" "$(echo "$lib_bytes / 1048576" | bc -l)" "$build_s"
 echo "arm64 proof: passed"
