@@ -5,6 +5,10 @@
 # test with CTest, then rebuilds the crypto and protocol suites with
 # AddressSanitizer + UndefinedBehaviorSanitizer and runs them again.
 #   FL_SKIP_SANITIZE=1  skip the sanitizer pass (quicker local runs)
+# Then the arm64 proof (scripts/test-arm64.sh): the SDK and the C example app
+# cross-built for aarch64, two of them under qemu-aarch64 in a secure round
+# with two native clients against the native coordinator.
+#   FL_SKIP_ARM64=1     skip it
 # and finally builds the libFuzzer harnesses with clang and runs each briefly
 # on seeds recorded from real traffic.
 #   FL_SKIP_FUZZ=1      skip the fuzzers; FL_FUZZ_SECONDS=N  run each N seconds
@@ -26,6 +30,11 @@ if [[ "${FL_SKIP_SANITIZE:-0}" != 1 ]]; then
   cmake --build build-asan -j"$jobs" --target test_crypto test_aggregation test_http test_serving test_metrics test_registry
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^test_(crypto|aggregation|http|serving|metrics|registry)\.'
+fi
+
+if [[ "${FL_SKIP_ARM64:-0}" != 1 ]]; then
+  echo "== arm64 proof: SDK cross-built for aarch64, its C app under qemu in a secure round =="
+  FL_NATIVE_BUILD=build FL_ARM64_BUILD=build-aarch64 bash scripts/test-arm64.sh
 fi
 
 if [[ "${FL_SKIP_FUZZ:-0}" != 1 ]]; then
