@@ -9,6 +9,9 @@
 # Prints the round time with the arm64 clients under emulation and the
 # stripped size of the aarch64 libfl_client.so.
 #
+# It is also the test command's SDK-only build: configured with every server
+# and tool dependency disabled (none of them exists for arm64 here anyway).
+#
 # Needs the native build's fl-coordinator and fl-client (run-tests.sh builds
 # them first). Environment:
 #   FL_NATIVE_BUILD=DIR  native build tree (default build)
@@ -33,6 +36,10 @@ fi
 start=$(date +%s)
 cmake -S . -B "$cross" -G Ninja --no-warn-unused-cli -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DFL_SDK_ONLY=ON -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
+  -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON -DCMAKE_DISABLE_FIND_PACKAGE_yaml-cpp=ON \
+  -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON -DCMAKE_DISABLE_FIND_PACKAGE_CLI11=ON \
+  -DCMAKE_DISABLE_FIND_PACKAGE_Eigen3=ON -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON \
+  -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON \
   "${launcher[@]}" >/dev/null
 cmake --build "$cross" -j"$(nproc)"
 build_s=$(($(date +%s) - start))
