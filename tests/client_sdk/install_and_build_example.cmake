@@ -20,7 +20,7 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} --component fl_client)
-foreach(f include/fl/client.h include/fl/trainer.h include/fl/options.h include/fl/status.h
+foreach(f include/fl/client.h include/fl/trainer.h include/fl/options.h include/fl/status.h include/fl/model.h
           include/fl/version.h include/fl/export.h lib/libfl_client.a lib/libfl_client.so
           lib/libfl_client.so.0 lib/cmake/fl_client/fl_clientConfig.cmake)
   if(NOT EXISTS ${prefix}/${f})
