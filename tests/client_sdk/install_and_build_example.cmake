@@ -79,7 +79,7 @@ foreach(line ${symbols})
     continue()
   endif()
   # The C ABI (fl/c_api.h): fl_ functions.
-  if(line MATCHES "^[0-9a-f]+ T fl_[a-z0-9_]+$")
+  if(line MATCHES "^[0-9a-f]+ T fl_[a-z0-9_]+(@@?FL_CLIENT_[0-9]+)?$")
     math(EXPR exported "${exported} + 1")
     continue()
   endif()
