@@ -3,16 +3,19 @@
 // null dereference reaches a C caller.
 #include "fl/c_api.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "fl/client.h"
+#include "fl/model.h"
 #include "fl/version.h"
 
 struct fl_options {
@@ -23,6 +26,10 @@ struct fl_options {
 
 struct fl_client {
   std::unique_ptr<fl::Client> client;
+};
+
+struct fl_model {
+  fl::Model model;
 };
 
 struct fl_round_report {
@@ -135,10 +142,9 @@ int fl_cancel_requested(const fl_cancel_token* cancel) {
   return cancel != nullptr && cancel->token != nullptr && cancel->token->cancelled() ? 1 : 0;
 }
 
-#define FL_PLAN_GETTER(type, name, fallback)                         \
-  type fl_training_plan_##name(const fl_training_plan* plan) {       \
-    return plan != nullptr && plan->plan != nullptr ? plan->plan->name \
-                                                    : fallback;        \
+#define FL_PLAN_GETTER(type, name, fallback)                                       \
+  type fl_training_plan_##name(const fl_training_plan* plan) {                     \
+    return plan != nullptr && plan->plan != nullptr ? plan->plan->name : fallback; \
   }
 FL_PLAN_GETTER(uint32_t, epochs, 0)
 FL_PLAN_GETTER(uint32_t, batch_size, 0)
@@ -178,8 +184,7 @@ int fl_options_set_label(fl_options* o, const char* v) {
   return set_string(o, v, &fl::ClientOptions::label);
 }
 int fl_options_set_client_certificate(fl_options* o, const char* cert, const char* key) {
-  if (o == nullptr || cert == nullptr || key == nullptr)
-    return FL_INVALID_ARGUMENT;
+  if (o == nullptr || cert == nullptr || key == nullptr) return FL_INVALID_ARGUMENT;
   int code = set_string(o, cert, &fl::ClientOptions::client_certificate_file);
   if (code != FL_OK) return code;
   return set_string(o, key, &fl::ClientOptions::client_key_file);
@@ -215,8 +220,7 @@ int fl_options_set_logger(fl_options* o, void (*log)(void*, const char*), void* 
   return FL_OK;
 }
 
-fl_client* fl_client_create(const fl_options* options, const fl_trainer* trainer,
-                            char** errptr) {
+fl_client* fl_client_create(const fl_options* options, const fl_trainer* trainer, char** errptr) {
   fl_client* created = nullptr;
   guarded(errptr, "fl_client_create", [&]() -> int {
     if (trainer == nullptr)
@@ -226,12 +230,13 @@ fl_client* fl_client_create(const fl_options* options, const fl_trainer* trainer
       // so not even destroy() is called.
       return fail(errptr, fl::ErrorCode::kInvalidArgument,
                   "fl_client_create: trainer.struct_size is " +
-                      std::to_string(trainer->struct_size) + ", expected sizeof(fl_trainer) = " +
-                      std::to_string(sizeof(fl_trainer)));
+                      std::to_string(trainer->struct_size) +
+                      ", expected sizeof(fl_trainer) = " + std::to_string(sizeof(fl_trainer)));
     }
     auto c_trainer = std::make_unique<CTrainer>(*trainer);  // destroy() runs on any return
     if (trainer->train == nullptr)
-      return fail(errptr, fl::ErrorCode::kInvalidArgument, "fl_client_create: trainer.train is NULL");
+      return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                  "fl_client_create: trainer.train is NULL");
     if (options == nullptr)
       return fail(errptr, fl::ErrorCode::kInvalidArgument, "fl_client_create: options is NULL");
     fl::ClientOptions copy = options->options;
@@ -271,8 +276,8 @@ int fl_client_participate(fl_client* client, int64_t max_wait_ms, fl_round_repor
   if (report != nullptr) *report = nullptr;
   if (client == nullptr || report == nullptr)
     return fail(errptr, fl::ErrorCode::kInvalidArgument,
-                std::string("fl_client_participate: ") +
-                    (client == nullptr ? "client" : "report") + " is NULL");
+                std::string("fl_client_participate: ") + (client == nullptr ? "client" : "report") +
+                    " is NULL");
   if (max_wait_ms < 0)
     return fail(errptr, fl::ErrorCode::kInvalidArgument,
                 "fl_client_participate: max_wait_ms must be >= 0");
@@ -321,6 +326,96 @@ int64_t fl_round_report_retry_after_ms(const fl_round_report* r) {
 }
 
 void fl_free(void* ptr) { std::free(ptr); }
+
+int fl_client_fetch_published_model(fl_client* client, fl_model** model, char** errptr) {
+  if (model != nullptr) *model = nullptr;
+  if (client == nullptr || model == nullptr)
+    return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                std::string("fl_client_fetch_published_model: ") +
+                    (client == nullptr ? "client" : "model") + " is NULL");
+  return guarded(errptr, "fl_client_fetch_published_model", [&]() -> int {
+    auto fetched = client->client->fetch_published_model();
+    if (!fetched.ok()) return fail(errptr, fetched.status());
+    *model = new fl_model{std::move(*fetched)};
+    return FL_OK;
+  });
+}
+
+int fl_model_load(const char* bytes, size_t size, int64_t version, fl_model** model,
+                  char** errptr) {
+  if (model != nullptr) *model = nullptr;
+  if (bytes == nullptr || model == nullptr)
+    return fail(
+        errptr, fl::ErrorCode::kInvalidArgument,
+        std::string("fl_model_load: ") + (bytes == nullptr ? "bytes" : "model") + " is NULL");
+  if (version < 0)
+    return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                "fl_model_load: version must be >= 0 (0: unknown), not " + std::to_string(version));
+  return guarded(errptr, "fl_model_load", [&]() -> int {
+    auto loaded = fl::Model::load(std::string_view(bytes, size), version);
+    if (!loaded.ok()) return fail(errptr, loaded.status());
+    *model = new fl_model{std::move(*loaded)};
+    return FL_OK;
+  });
+}
+
+void fl_model_destroy(fl_model* model) { delete model; }
+
+int64_t fl_model_version(const fl_model* model) {
+  return model != nullptr ? model->model.version() : 0;
+}
+
+const char* fl_model_kind(const fl_model* model) {
+  // model_kind_name's views are of string literals: NUL-terminated.
+  return model != nullptr ? model->model.kind().data() : "";
+}
+
+size_t fl_model_input_dim(const fl_model* model) {
+  return model != nullptr ? static_cast<size_t>(model->model.input_dim()) : 0;
+}
+
+size_t fl_model_num_outputs(const fl_model* model) {
+  return model != nullptr ? static_cast<size_t>(model->model.num_outputs()) : 0;
+}
+
+int fl_model_predict(const fl_model* model, const float* x, size_t n, float* out, size_t out_n,
+                     char** errptr) {
+  if (model == nullptr || x == nullptr || out == nullptr)
+    return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                std::string("fl_model_predict: ") +
+                    (model == nullptr ? "model"
+                     : x == nullptr   ? "x"
+                                      : "out") +
+                    " is NULL");
+  const size_t outputs = fl_model_num_outputs(model);
+  if (out_n < outputs)
+    return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                "fl_model_predict: out_n is " + std::to_string(out_n) + " but " +
+                    model->model.describe() + " gives " + std::to_string(outputs) + " values");
+  return guarded(errptr, "fl_model_predict", [&]() -> int {
+    auto predicted = model->model.predict(std::span<const float>(x, n));
+    if (!predicted.ok()) return fail(errptr, predicted.status());
+    std::copy(predicted->begin(), predicted->end(), out);
+    return FL_OK;
+  });
+}
+
+int fl_model_predict_class(const fl_model* model, const float* x, size_t n, int* out_class,
+                           char** errptr) {
+  if (model == nullptr || x == nullptr || out_class == nullptr)
+    return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                std::string("fl_model_predict_class: ") +
+                    (model == nullptr ? "model"
+                     : x == nullptr   ? "x"
+                                      : "out_class") +
+                    " is NULL");
+  return guarded(errptr, "fl_model_predict_class", [&]() -> int {
+    auto predicted = model->model.predict_class(std::span<const float>(x, n));
+    if (!predicted.ok()) return fail(errptr, predicted.status());
+    *out_class = *predicted;
+    return FL_OK;
+  });
+}
 
 const char* fl_version(void) { return FL_VERSION_STRING; }
 

@@ -1,6 +1,8 @@
 // fl::Client: creation, enrolment, check-in and downloads (see fl/client.h).
 // One round's protocol is in round.cc.
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include "client_sdk/identity_file.h"
 #include "crypto/bytes.h"
 #include "proto/coordinator.pb.h"
+#include "protocol/published_model.h"
 #include "protocol/request_signer.h"
 
 namespace fl {
@@ -202,6 +205,50 @@ Result<std::string> Client::Impl::fetch_model(int64_t version) {
   cached_version = version;
   cached_model = std::move(response->body);
   return cached_model;
+}
+
+namespace {
+
+// RFC 3986 percent-encoding of everything but unreserved characters, for a
+// name put in a query string.
+std::string query_escape(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Model> Client::Impl::fetch_published_model() {
+  auto response = call_signed("GET", std::string(protocol::kPublishedModelPath) + "?" +
+                                         std::string(protocol::kPublishedModelPopulationParam) +
+                                         "=" + query_escape(options.population));
+  if (!response.ok()) return response.status();
+  if (response->status != 200)
+    return status_from_http("the published model of '" + options.population + "'", *response);
+  // The registry's id is not inside the file (it is assigned after the file
+  // is written); the coordinator sends it beside the body.
+  int64_t version = 0;
+  if (auto header = response->header(protocol::kModelVersionHeader)) {
+    const std::string text(*header);
+    char* end = nullptr;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (!text.empty() && end == text.c_str() + text.size() && v > 0) version = v;
+  }
+  if (version == 0)
+    return DataLoss("the published model of '" + options.population + "': the answer has no " +
+                    std::string(protocol::kModelVersionHeader) +
+                    " header; upgrade the coordinator");
+  return Model::load(response->body, version);
 }
 
 bool Client::Impl::sleep_unless_cancelled(std::chrono::milliseconds delay) {
@@ -400,6 +447,11 @@ void Client::cancel() {
 Result<std::string> Client::fetch_model(int64_t version) {
   return guarded("fl::Client::fetch_model",
                  [&]() -> Result<std::string> { return impl_->fetch_model(version); });
+}
+
+Result<Model> Client::fetch_published_model() {
+  return guarded("fl::Client::fetch_published_model",
+                 [&]() -> Result<Model> { return impl_->fetch_published_model(); });
 }
 
 }  // namespace fl

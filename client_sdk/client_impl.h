@@ -85,6 +85,7 @@ struct __attribute__((visibility("hidden"))) Client::Impl {
 
   Status enroll();
   Result<std::string> fetch_model(int64_t version);
+  Result<Model> fetch_published_model();
   Result<RoundReport> participate(std::chrono::milliseconds max_wait);
   // Runs round `round_id` (this client is selected) to its end; fills `report`.
   void run_round(uint64_t round_id, std::chrono::steady_clock::time_point deadline,

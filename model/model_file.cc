@@ -142,10 +142,11 @@ Result<ModelSpec> spec_from_proto(const fl::proto::ModelSpec& proto, std::string
   return spec;
 }
 
-Result<ModelWeights> read_model_weights(std::string_view bytes, std::string_view source) {
+namespace {
+
+// The spec and the flat weights of an opened body, checked.
+Result<ModelWeights> weights_of(const fl::proto::Model& body, std::string_view source) {
   const std::string where(source);
-  fl::proto::Model body;
-  FL_RETURN_IF_ERROR(open_model_file(bytes, source, &body));
   auto spec = spec_from_proto(body.spec(), source);
   if (!spec.ok()) return spec.status();
   const int64_t expected = num_params(*spec);
@@ -156,6 +157,41 @@ Result<ModelWeights> read_model_weights(std::string_view bytes, std::string_view
   ModelWeights out{std::move(*spec), {body.parameters().begin(), body.parameters().end()}};
   if (!std::all_of(out.params.begin(), out.params.end(), [](float w) { return std::isfinite(w); }))
     return DataLoss(where + ": the parameters contain NaN or infinity");
+  return out;
+}
+
+}  // namespace
+
+Result<ModelWeights> read_model_weights(std::string_view bytes, std::string_view source) {
+  fl::proto::Model body;
+  FL_RETURN_IF_ERROR(open_model_file(bytes, source, &body));
+  return weights_of(body, source);
+}
+
+Result<ModelForInference> read_model_for_inference(std::string_view bytes,
+                                                   std::string_view source) {
+  const std::string where(source);
+  fl::proto::Model body;
+  FL_RETURN_IF_ERROR(open_model_file(bytes, source, &body));
+  auto weights = weights_of(body, source);
+  if (!weights.ok()) return weights.status();
+  ModelForInference out;
+  out.weights = std::move(*weights);
+  const auto& st = body.standardization();
+  out.mean.assign(st.mean().begin(), st.mean().end());
+  out.scale.assign(st.scale().begin(), st.scale().end());
+  // The rule of validate_standardizer (standardizer.h), without Eigen.
+  const size_t d = static_cast<size_t>(out.weights.spec.input_dim);
+  if (!(out.mean.empty() && out.scale.empty()) && (out.mean.size() != d || out.scale.size() != d))
+    return DataLoss(where + ": standardisation has " + std::to_string(out.mean.size()) +
+                    " means and " + std::to_string(out.scale.size()) + " scales for " +
+                    std::to_string(d) + " inputs");
+  for (size_t j = 0; j < out.mean.size(); ++j) {
+    if (!std::isfinite(out.mean[j]) || !std::isfinite(out.scale[j]) || !(out.scale[j] > 0))
+      return DataLoss(where + ": standardisation of feature " + std::to_string(j) +
+                      " is not finite or has a non-positive scale");
+  }
+  for (const auto& [key, value] : body.metadata()) out.metadata[key] = value;
   return out;
 }
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,5 +54,17 @@ void spec_to_proto(const ModelSpec& spec, fl::proto::ModelSpec* out);
 // (envelope, spec, parameter count, no NaN or infinity), except the
 // standardisation, which only a predictor applies.
 Result<ModelWeights> read_model_weights(std::string_view bytes, std::string_view source);
+
+// A model file as on-device inference needs it: the weights plus the input
+// standardisation (empty, or input_dim means and scales) and the metadata.
+struct ModelForInference {
+  ModelWeights weights;
+  std::vector<float> mean;   // x' = (x - mean) / scale, per feature
+  std::vector<float> scale;  // all finite and > 0
+  std::map<std::string, std::string> metadata;
+};
+
+// Checked as load_model checks a file, standardisation included.
+Result<ModelForInference> read_model_for_inference(std::string_view bytes, std::string_view source);
 
 }  // namespace fl::model

@@ -21,6 +21,7 @@
 #include "model/fashion_mnist.h"
 #include "model/serialization.h"
 #include "proto/coordinator.pb.h"
+#include "protocol/published_model.h"
 #include "protocol/secagg_exchange_reader.h"
 
 namespace fl::coordinator {
@@ -287,6 +288,12 @@ void CoordinatorService::apply_publication(std::string_view model, int64_t versi
         {.round = std::nullopt, .version = version, .model = std::string(model)});
     return;
   }
+  if (model == config_.population.model_name) {
+    auto bytes = std::make_shared<const std::string>(v->model_bytes);
+    std::lock_guard file_lock(published_file_mu_);
+    published_file_version_ = version;
+    published_file_ = std::move(bytes);
+  }
   auto m = model::load_model(v->model_bytes, "registry version " + std::to_string(version));
   if (m.ok()) {
     if (Status st = served_->publish(model, version, std::move(*m)); !st.ok())
@@ -350,6 +357,33 @@ http::Response CoordinatorService::privacy_ledger_response(const http::Request& 
     return http::json_error(404, "population '" + population +
                                      "' is not run by this coordinator and has no privacy ledger");
   return http::json_response(privacy_ledger_json(population, *tail, limit).dump());
+}
+
+// GET /v1/published_model?population=NAME: what devices run on-device
+// inference with. The population's, not a model name: a device knows what it
+// joined. Answered from memory (published_file_), never from the store.
+http::Response CoordinatorService::published_model_response(const http::Request& r) {
+  const auto population = r.query_param(protocol::kPublishedModelPopulationParam);
+  if (!population || population->empty())
+    return http::json_error(400,
+                            "population: name the population whose published model to "
+                            "fetch (?population=NAME)");
+  if (*population != config_.population.population)
+    return http::json_error(404, "population '" + *population +
+                                     "' is not run by this coordinator (it runs '" +
+                                     config_.population.population + "')");
+  int64_t version = 0;
+  std::shared_ptr<const std::string> bytes;
+  {
+    std::lock_guard lock(published_file_mu_);
+    version = published_file_version_;
+    bytes = published_file_;
+  }
+  if (!bytes)
+    return http::json_error(404, "population '" + *population + "' has no published model yet");
+  http::Response response = http::protobuf_response(std::move(bytes));
+  response.headers.set(protocol::kModelVersionHeader, std::to_string(version));
+  return response;
 }
 
 // Picks up publications made by another process on the same store.
@@ -418,6 +452,11 @@ http::Router CoordinatorService::routes() {
             return http::protobuf_response(std::move(*bytes));
           },
           signed_small)
+      .ok();
+  router
+      .add(
+          "GET", std::string(protocol::kPublishedModelPath),
+          [this](const Request& r) { return published_model_response(r); }, signed_small)
       .ok();
   router
       .add(

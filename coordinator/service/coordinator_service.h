@@ -6,6 +6,9 @@
 //   POST /v1/checkin                signed by an enrolled client
 //   GET  /v1/rounds/{round}/task    signed
 //   GET  /v1/model_versions/{version}  signed; the serialized ModelFile
+//   GET  /v1/published_model?population=NAME  signed; the ModelFile published
+//                                   for NAME, its id in X-FL-Model-Version
+//                                   (protocol/published_model.h)
 //   POST /v1/rounds/{round}/secagg  signed; body up to limits.max_update_bytes
 //   POST /v1/rounds/{round}/evaluation  signed; federated evaluation counts
 //   GET  /healthz, /readyz          probes
@@ -83,6 +86,7 @@ class CoordinatorService {
   // at startup and after each completed round, so they hold across restarts.
   void refresh_privacy_metrics();
   http::Response privacy_ledger_response(const http::Request& r);
+  http::Response published_model_response(const http::Request& r);
 
   CoordinatorConfig config_;
   std::string audience_;  // what client signatures cover (coordinator_audience)
@@ -95,6 +99,13 @@ class CoordinatorService {
   std::shared_ptr<serving::ServedModels> served_;
   std::optional<model::Dataset> holdout_;
   std::mutex publication_mu_;  // orders applying publications (on_published, sync)
+  // The published model file as devices download it, set with each applied
+  // publication, so a download reads no store on an io thread. Its own
+  // mutex, held only to copy the pointer: requests never wait on a
+  // publication being applied.
+  mutable std::mutex published_file_mu_;
+  int64_t published_file_version_ = 0;
+  std::shared_ptr<const std::string> published_file_;
   crypto::SystemRng rng_;
   // Where each round's slow tail runs (unmasking, evaluation, the store
   // commit, the gate), so the io threads only parse, authenticate and

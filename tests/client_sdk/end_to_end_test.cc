@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -26,6 +27,8 @@
 #include "fl/client.h"
 #include "fl/model_trainer.h"
 #include "fl/testing.h"
+#include "model/model.h"
+#include "model/predict.h"
 #include "model/serialization.h"
 
 namespace fl {
@@ -523,6 +526,51 @@ TEST(CApi, NullHandlesAndWrongSizesAreErrorCodesNeverCrashes) {
   EXPECT_EQ(fl_training_plan_weight_decay(nullptr), 0.0f);
   EXPECT_EQ(fl_training_plan_fedprox_mu(nullptr), 0.0f);
   EXPECT_EQ(fl_training_plan_seed(nullptr), 0u);
+  fl_model* model = reinterpret_cast<fl_model*>(&calls);  // must be reset
+  EXPECT_EQ(fl_client_fetch_published_model(nullptr, &model, &err), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_EQ(fl_model_load(nullptr, 0, 0, &model, &err), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_model_load("x", 1, 0, nullptr, &err), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_model_load("x", 1, -1, &model, &err), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_model_load("not a model", 11, 0, &model, &err), FL_DATA_LOSS);
+  EXPECT_EQ(model, nullptr);
+  fl_model_destroy(nullptr);
+  EXPECT_EQ(fl_model_version(nullptr), 0);
+  EXPECT_STREQ(fl_model_kind(nullptr), "");
+  EXPECT_EQ(fl_model_input_dim(nullptr), 0u);
+  EXPECT_EQ(fl_model_num_outputs(nullptr), 0u);
+  float x[4] = {0, 0, 0, 0};
+  float out[3] = {0, 0, 0};
+  int cls = -1;
+  EXPECT_EQ(fl_model_predict(nullptr, x, 4, out, 3, &err), FL_INVALID_ARGUMENT);
+  EXPECT_EQ(fl_model_predict_class(nullptr, x, 4, &cls, &err), FL_INVALID_ARGUMENT);
+  {
+    // A real model, called with wrong sizes and null buffers.
+    auto bytes =
+        model::save_model(*model::create_model(model::ModelSpec::softmax_regression(4, 3), 1));
+    ASSERT_TRUE(bytes.ok());
+    ASSERT_EQ(fl_model_load(bytes->data(), bytes->size(), 7, &model, &err), FL_OK);
+    EXPECT_EQ(fl_model_version(model), 7);
+    EXPECT_STREQ(fl_model_kind(model), "softmax");
+    EXPECT_EQ(fl_model_input_dim(model), 4u);
+    EXPECT_EQ(fl_model_num_outputs(model), 3u);
+    EXPECT_EQ(fl_model_predict(model, nullptr, 4, out, 3, &err), FL_INVALID_ARGUMENT);
+    EXPECT_EQ(fl_model_predict(model, x, 4, nullptr, 3, &err), FL_INVALID_ARGUMENT);
+    EXPECT_EQ(fl_model_predict(model, x, 3, out, 3, &err), FL_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(err).find("input has 3 features"), std::string::npos) << err;
+    EXPECT_EQ(fl_model_predict(model, x, 4, out, 2, &err), FL_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(err).find("out_n is 2"), std::string::npos) << err;
+    EXPECT_EQ(fl_model_predict_class(model, x, 4, nullptr, &err), FL_INVALID_ARGUMENT);
+    EXPECT_EQ(fl_model_predict_class(model, x, 5, &cls, &err), FL_INVALID_ARGUMENT);
+    ASSERT_EQ(fl_model_predict(model, x, 4, out, 3, &err), FL_OK);
+    EXPECT_NEAR(out[0] + out[1] + out[2], 1.0f, 1e-6f);  // zero weights: uniform
+    EXPECT_NEAR(out[0], 1.0f / 3, 1e-6f);
+    ASSERT_EQ(fl_model_predict_class(model, x, 4, &cls, &err), FL_OK);
+    EXPECT_EQ(cls, 0);
+    fl_model_destroy(model);
+  }
+  fl_free(err);
+  err = nullptr;
   EXPECT_STREQ(fl_code_name(FL_CANCELLED), "cancelled");
   EXPECT_STREQ(fl_code_name(-3), "unknown");
   EXPECT_STREQ(fl_code_name(99), "unknown");
@@ -569,14 +617,114 @@ TEST(CApi, ThreeCTrainersCompleteARealRound) {
   for (auto& t : threads) t.join();
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(codes[i], FL_OK);
-    EXPECT_EQ(fl_round_report_completed(reports[i]), 1) << fl_round_report_failure_reason(reports[i]);
+    EXPECT_EQ(fl_round_report_completed(reports[i]), 1)
+        << fl_round_report_failure_reason(reports[i]);
     EXPECT_GT(fl_round_report_new_version(reports[i]), fl_round_report_model_version(reports[i]));
     EXPECT_EQ(fl_round_report_examples(reports[i]), 10u);
     EXPECT_GT(fl_client_id(clients[i]), 0u);
+    // The round's version is published (no gate): the device predicts with it.
+    fl_model* published = nullptr;
+    char* err = nullptr;
+    ASSERT_EQ(fl_client_fetch_published_model(clients[i], &published, &err), FL_OK) << err;
+    EXPECT_EQ(fl_model_version(published), fl_round_report_new_version(reports[i]));
+    const float x[4] = {2.0f, 0.0f, 0.0f, 0.5f};
+    float p[3] = {0, 0, 0};
+    ASSERT_EQ(fl_model_predict(published, x, 4, p, 3, &err), FL_OK) << err;
+    EXPECT_NEAR(p[0] + p[1] + p[2], 1.0f, 1e-5f);
+    fl_model_destroy(published);
     fl_round_report_destroy(reports[i]);
     fl_client_destroy(clients[i]);
   }
   EXPECT_EQ(calls.load(), 3);
+  (*service)->stop();
+}
+
+// On-device inference: the device fetches what the coordinator publishes for
+// its population (its version, and the same predictions as the coordinator's
+// Eigen path), follows a rollback, and a population the coordinator does not
+// run is a clear NotFound.
+TEST(ClientEndToEnd, TheDeviceFetchesThePublishedModelThroughARoundAndARollback) {
+  ScratchDir dir;
+  const std::string csv = dir.file("data.csv");
+  write_synthetic_csv(csv);
+  auto service = coordinator::CoordinatorService::create(service_config(1));
+  ASSERT_TRUE(service.ok()) << service.status().to_string();
+  ASSERT_TRUE((*service)->start().ok());
+  const uint16_t port = (*service)->port();
+  const auto tokens = issue_tokens(**service, 4);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 3; ++i) clients.push_back(make_client(dir, csv, i, port, nullptr, tokens[i]));
+
+  // Before any round: the initial version, published as the baseline.
+  auto initial = clients[0]->fetch_published_model();
+  ASSERT_TRUE(initial.ok()) << initial.status().to_string();
+  EXPECT_GT(initial->version(), 0);
+  EXPECT_EQ(initial->kind(), "softmax");
+  EXPECT_EQ(initial->input_dim(), 4);
+  EXPECT_EQ(initial->num_outputs(), 3);
+
+  std::vector<Result<RoundReport>> reports(3, Status(ErrorCode::kInternal, "not run"));
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i)
+      threads.emplace_back(
+          [&, i] { reports[i] = clients[i]->participate(std::chrono::seconds(60)); });
+    for (auto& t : threads) t.join();
+  }
+  ASSERT_TRUE(reports[0].ok()) << reports[0].status().to_string();
+  ASSERT_TRUE(reports[0]->completed) << reports[0]->failure_reason;
+  const int64_t trained = reports[0]->new_version;
+  EXPECT_EQ(reports[0]->model_version, initial->version());
+
+  auto published = clients[1]->fetch_published_model();
+  ASSERT_TRUE(published.ok()) << published.status().to_string();
+  EXPECT_EQ(published->version(), trained);
+  EXPECT_EQ(published->metadata().at("round"), std::to_string(reports[0]->round_id));
+  // The device predicts what the coordinator's Eigen path predicts.
+  auto file = clients[1]->fetch_model(trained);
+  ASSERT_TRUE(file.ok());
+  auto server = model::load_model(*file, "trained");
+  ASSERT_TRUE(server.ok());
+  model::FeatureMatrix x(3, 4);
+  x << 2.1f, 0.1f, -0.2f, 0.3f, 0.0f, 1.9f, 0.2f, -0.4f, 0.2f, -0.1f, 2.2f, 0.0f;
+  auto proba = model::predict_proba(*server, x);
+  ASSERT_TRUE(proba.ok());
+  for (int i = 0; i < 3; ++i) {
+    auto p = published->predict(std::vector<float>(x.row(i).data(), x.row(i).data() + 4));
+    ASSERT_TRUE(p.ok()) << p.status().to_string();
+    for (int k = 0; k < 3; ++k) EXPECT_NEAR((*p)[k], (*proba)(i, k), 1e-5f);
+    EXPECT_EQ(*published->predict_class(std::vector<float>(x.row(i).data(), x.row(i).data() + 4)),
+              i)
+        << "the trained model separates the three synthetic classes";
+  }
+
+  // An operator rolls back: devices get the earlier version, not the newest.
+  auto rolled_back = (*service)->registry().rollback("e2e-softmax", std::nullopt,
+                                                     coordinator::unix_millis_now(), "test");
+  ASSERT_TRUE(rolled_back.ok()) << rolled_back.status().to_string();
+  EXPECT_EQ(*rolled_back, initial->version());
+  auto after = clients[2]->fetch_published_model();
+  ASSERT_TRUE(after.ok()) << after.status().to_string();
+  EXPECT_EQ(after->version(), initial->version());
+  EXPECT_NE(after->version(), trained);
+
+  // A device of a population this coordinator does not run.
+  ClientOptions o;
+  o.coordinator = "http://127.0.0.1:" + std::to_string(port);
+  o.identity_file = dir.file("stranger.key");
+  o.population = "someone else's";
+  o.device_token = tokens[3];
+  BuiltinTrainerOptions data;
+  data.dataset = "csv:" + csv;
+  data.target_column = "label";
+  auto stranger = Client::create(o, *make_model_trainer(data));
+  ASSERT_TRUE(stranger.ok()) << stranger.status().to_string();
+  auto none = (*stranger)->fetch_published_model();
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), ErrorCode::kNotFound) << none.status().to_string();
+  EXPECT_NE(none.status().message().find("population 'someone else's' is not run by this"),
+            std::string::npos)
+      << none.status().message();
   (*service)->stop();
 }
 

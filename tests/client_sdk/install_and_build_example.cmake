@@ -20,7 +20,7 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} --component fl_client)
-foreach(f include/fl/client.h include/fl/trainer.h include/fl/options.h include/fl/status.h
+foreach(f include/fl/client.h include/fl/trainer.h include/fl/options.h include/fl/status.h include/fl/model.h
           include/fl/version.h include/fl/export.h lib/libfl_client.a lib/libfl_client.so
           lib/libfl_client.so.0 lib/cmake/fl_client/fl_clientConfig.cmake)
   if(NOT EXISTS ${prefix}/${f})
@@ -79,7 +79,7 @@ foreach(line ${symbols})
     continue()
   endif()
   # The C ABI (fl/c_api.h): fl_ functions.
-  if(line MATCHES "^[0-9a-f]+ T fl_[a-z0-9_]+$")
+  if(line MATCHES "^[0-9a-f]+ T fl_[a-z0-9_]+(@@?FL_CLIENT_[0-9]+)?$")
     math(EXPR exported "${exported} + 1")
     continue()
   endif()

@@ -63,6 +63,7 @@ typedef struct fl_client fl_client;
 typedef struct fl_round_report fl_round_report;
 typedef struct fl_training_plan fl_training_plan;
 typedef struct fl_cancel_token fl_cancel_token;
+typedef struct fl_model fl_model;
 
 /* ---- the trainer ---------------------------------------------------------
  * train: train from `global` (n floats) on local data; write the new local
@@ -116,8 +117,8 @@ FL_C_EXPORT int fl_options_set_retry(fl_options* options, int max_attempts, int6
 FL_C_EXPORT int fl_options_set_round_failure_backoff(fl_options* options, int64_t base_delay_ms,
                                                      int64_t max_delay_ms);
 /* One line per event, on the thread inside the call; NULL: none. */
-FL_C_EXPORT int fl_options_set_logger(fl_options* options, void (*log)(void* user, const char* line),
-                                      void* user);
+FL_C_EXPORT int fl_options_set_logger(fl_options* options,
+                                      void (*log)(void* user, const char* line), void* user);
 
 /* ---- the client (fl/client.h) -------------------------------------------- */
 /* Validates the options (copied) and takes the trainer table (copied; its
@@ -148,6 +149,40 @@ FL_C_EXPORT double fl_round_report_train_seconds(const fl_round_report* report);
 FL_C_EXPORT uint64_t fl_round_report_bytes_up(const fl_round_report* report);
 FL_C_EXPORT uint64_t fl_round_report_bytes_down(const fl_round_report* report);
 FL_C_EXPORT int64_t fl_round_report_retry_after_ms(const fl_round_report* report);
+
+/* ---- on-device inference (fl/model.h) ------------------------------------
+ *   fl_model* m = NULL;
+ *   if (fl_client_fetch_published_model(c, &m, &err) == FL_OK) {
+ *     float p[3];
+ *     fl_model_predict(m, features, 4, p, 3, &err);
+ *     fl_model_destroy(m);
+ *   }
+ * A model is immutable: any number of threads may predict with it. */
+/* The model the coordinator publishes for the client's population
+ * (fl::Client::fetch_published_model). On FL_OK, *model is a new model the
+ * caller destroys; otherwise *model is NULL. FL_NOT_FOUND when nothing is
+ * published for the population. */
+FL_C_EXPORT int fl_client_fetch_published_model(fl_client* client, fl_model** model, char** errptr);
+/* A model from model file bytes (fl::Model::load); `version` 0 if unknown. */
+FL_C_EXPORT int fl_model_load(const char* bytes, size_t size, int64_t version, fl_model** model,
+                              char** errptr);
+FL_C_EXPORT void fl_model_destroy(fl_model* model);
+/* The registry's version id; 0 for NULL or unknown. */
+FL_C_EXPORT int64_t fl_model_version(const fl_model* model);
+/* "linear", "logistic", "softmax", "svm", "mlp"; "" for NULL. */
+FL_C_EXPORT const char* fl_model_kind(const fl_model* model);
+/* Floats per row fl_model_predict takes, and gives; 0 for NULL. */
+FL_C_EXPORT size_t fl_model_input_dim(const fl_model* model);
+FL_C_EXPORT size_t fl_model_num_outputs(const fl_model* model);
+/* One row of raw features, `n` == fl_model_input_dim floats. Writes
+ * fl_model_num_outputs values to `out` (room for `out_n` >= that): class
+ * probabilities of a classifier, the value of a regressor, an SVM's margins.
+ * A wrong n or too small out_n is FL_INVALID_ARGUMENT. */
+FL_C_EXPORT int fl_model_predict(const fl_model* model, const float* x, size_t n, float* out,
+                                 size_t out_n, char** errptr);
+/* The predicted class of a classifier; FL_FAILED_PRECONDITION for a regressor. */
+FL_C_EXPORT int fl_model_predict_class(const fl_model* model, const float* x, size_t n,
+                                       int* out_class, char** errptr);
 
 /* ---- misc ----------------------------------------------------------------- */
 /* Frees a message stored through an errptr. NULL is fine. */

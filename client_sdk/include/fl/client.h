@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "fl/export.h"
+#include "fl/model.h"
 #include "fl/options.h"
 #include "fl/status.h"
 #include "fl/trainer.h"
@@ -49,7 +50,8 @@ class Client;
 namespace testing {
 struct Hooks;
 FL_EXPORT Result<std::unique_ptr<Client>> create_client(ClientOptions options,
-                                              std::unique_ptr<Trainer> trainer, Hooks hooks);
+                                                        std::unique_ptr<Trainer> trainer,
+                                                        Hooks hooks);
 }  // namespace testing
 
 struct RoundReport {
@@ -122,6 +124,14 @@ class FL_EXPORT Client {
 
   // The model file (fl.proto.ModelFile bytes) of a global version.
   Result<std::string> fetch_model(int64_t version);
+
+  // The model the coordinator currently publishes for this client's
+  // population, ready for predict(); its version() is the registry's id.
+  // That is what the coordinator serves, not necessarily a round's newest
+  // version: the quality gate may hold one back, an operator may roll back.
+  // NotFound when the coordinator does not run the population or has
+  // published nothing for it. Enrols first if needed; one download per call.
+  Result<Model> fetch_published_model();
 
  private:
   friend Result<std::unique_ptr<Client>> testing::create_client(ClientOptions,
