@@ -117,8 +117,8 @@ int main(int argc, char** argv) {
   uint64_t state = 0x9E3779B97F4A7C15ULL ^ device;
   for (int i = 0; i < EXAMPLES; ++i) {
     for (int j = 0; j < FEATURES; ++j) data->x[i][j] = uniform(&state);
-    data->y[i] = 2 * data->x[i][0] - data->x[i][1] + 0.5f * data->x[i][2] + 3 * data->x[i][3] +
-                 1 + 0.05f * uniform(&state);
+    data->y[i] = 2 * data->x[i][0] - data->x[i][1] + 0.5f * data->x[i][2] + 3 * data->x[i][3] + 1 +
+                 0.05f * uniform(&state);
   }
 
   fl_options* options = fl_options_create();
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
       fprintf(stderr, "c_app: %s: %s\n", fl_code_name(code), err);
       fl_free(err);
       err = NULL;
-      if (code == FL_DEADLINE_EXCEEDED) continue; /* not selected yet: again */
+      if (code == FL_DEADLINE_EXCEEDED) continue;      /* not selected yet: again */
       status = code == FL_FAILED_PRECONDITION ? 0 : 1; /* population finished: done */
       break;
     }
