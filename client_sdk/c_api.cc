@@ -4,6 +4,7 @@
 #include "fl/c_api.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -46,35 +47,43 @@ struct fl_cancel_token {
 
 namespace {
 
-char* copy_message(const std::string& text) {
-  char* out = static_cast<char*>(std::malloc(text.size() + 1));
-  if (out != nullptr) std::memcpy(out, text.c_str(), text.size() + 1);
-  return out;
-}
-
-// Stores the message (when asked for) and returns the code.
-int fail(char** errptr, fl::ErrorCode code, const std::string& message) {
+// Stores the message (when asked for) and returns the code. Never throws:
+// malloc, not std::string, holds the copy.
+int fail(char** errptr, fl::ErrorCode code, const char* message) noexcept {
   if (errptr != nullptr) {
     std::free(*errptr);  // LevelDB's convention: a previous message is replaced
-    *errptr = copy_message(message);
+    const size_t n = std::strlen(message);
+    *errptr = static_cast<char*>(std::malloc(n + 1));
+    if (*errptr != nullptr) std::memcpy(*errptr, message, n + 1);
   }
   return static_cast<int>(code);
 }
 
-int fail(char** errptr, const fl::Status& status) {
-  return fail(errptr, status.code(), status.message());
+int fail(char** errptr, fl::ErrorCode code, const std::string& message) noexcept {
+  return fail(errptr, code, message.c_str());
 }
 
+int fail(char** errptr, const fl::Status& status) noexcept {
+  return fail(errptr, status.code(), status.message().c_str());
+}
+
+// Every entry point that can fail runs its whole body here, its argument
+// checks included: no exception (an allocation failing while a message is
+// built) crosses into C.
 template <typename F>
-int guarded(char** errptr, const char* what, F&& body) {
+int guarded(char** errptr, const char* what, F&& body) noexcept {
+  char message[256];
   try {
     return body();
   } catch (const std::bad_alloc&) {
-    return fail(errptr, fl::ErrorCode::kResourceExhausted, std::string(what) + ": out of memory");
+    std::snprintf(message, sizeof(message), "%s: out of memory", what);
+    return fail(errptr, fl::ErrorCode::kResourceExhausted, message);
   } catch (const std::exception& e) {
-    return fail(errptr, fl::ErrorCode::kInternal, std::string(what) + ": " + e.what());
+    std::snprintf(message, sizeof(message), "%s: %s", what, e.what());
+    return fail(errptr, fl::ErrorCode::kInternal, message);
   } catch (...) {
-    return fail(errptr, fl::ErrorCode::kInternal, std::string(what) + ": unexpected exception");
+    std::snprintf(message, sizeof(message), "%s: unexpected exception", what);
+    return fail(errptr, fl::ErrorCode::kInternal, message);
   }
 }
 
@@ -225,9 +234,10 @@ fl_client* fl_client_create(const fl_options* options, const fl_trainer* trainer
   guarded(errptr, "fl_client_create", [&]() -> int {
     if (trainer == nullptr)
       return fail(errptr, fl::ErrorCode::kInvalidArgument, "fl_client_create: trainer is NULL");
-    if (trainer->struct_size != sizeof(fl_trainer)) {
-      // A table from another version of this header: its layout is unknown,
-      // so not even destroy() is called.
+    if (trainer->struct_size < sizeof(fl_trainer)) {
+      // Smaller than any table this library knows: its layout is unknown, so
+      // not even destroy() is called. A larger one (a newer header) is read
+      // up to the fields this library knows.
       return fail(errptr, fl::ErrorCode::kInvalidArgument,
                   "fl_client_create: trainer.struct_size is " +
                       std::to_string(trainer->struct_size) +
@@ -259,9 +269,9 @@ fl_client* fl_client_create(const fl_options* options, const fl_trainer* trainer
 void fl_client_destroy(fl_client* client) { delete client; }
 
 int fl_client_enroll(fl_client* client, char** errptr) {
-  if (client == nullptr)
-    return fail(errptr, fl::ErrorCode::kInvalidArgument, "fl_client_enroll: client is NULL");
   return guarded(errptr, "fl_client_enroll", [&]() -> int {
+    if (client == nullptr)
+      return fail(errptr, fl::ErrorCode::kInvalidArgument, "fl_client_enroll: client is NULL");
     fl::Status s = client->client->enroll();
     return s.ok() ? FL_OK : fail(errptr, s);
   });
@@ -273,15 +283,15 @@ uint64_t fl_client_id(const fl_client* client) {
 
 int fl_client_participate(fl_client* client, int64_t max_wait_ms, fl_round_report** report,
                           char** errptr) {
-  if (report != nullptr) *report = nullptr;
-  if (client == nullptr || report == nullptr)
-    return fail(errptr, fl::ErrorCode::kInvalidArgument,
-                std::string("fl_client_participate: ") + (client == nullptr ? "client" : "report") +
-                    " is NULL");
-  if (max_wait_ms < 0)
-    return fail(errptr, fl::ErrorCode::kInvalidArgument,
-                "fl_client_participate: max_wait_ms must be >= 0");
   return guarded(errptr, "fl_client_participate", [&]() -> int {
+    if (report != nullptr) *report = nullptr;
+    if (client == nullptr || report == nullptr)
+      return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                  std::string("fl_client_participate: ") +
+                      (client == nullptr ? "client" : "report") + " is NULL");
+    if (max_wait_ms < 0)
+      return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                  "fl_client_participate: max_wait_ms must be >= 0");
     auto result = client->client->participate(std::chrono::milliseconds(max_wait_ms));
     if (!result.ok()) return fail(errptr, result.status());
     *report = new fl_round_report{std::move(*result)};
@@ -290,7 +300,11 @@ int fl_client_participate(fl_client* client, int64_t max_wait_ms, fl_round_repor
 }
 
 void fl_client_cancel(fl_client* client) {
-  if (client != nullptr) client->client->cancel();
+  if (client == nullptr) return;
+  try {
+    client->client->cancel();
+  } catch (...) {  // a mutex that cannot lock: nothing to tell a C caller
+  }
 }
 
 void fl_round_report_destroy(fl_round_report* report) { delete report; }
@@ -328,12 +342,12 @@ int64_t fl_round_report_retry_after_ms(const fl_round_report* r) {
 void fl_free(void* ptr) { std::free(ptr); }
 
 int fl_client_fetch_published_model(fl_client* client, fl_model** model, char** errptr) {
-  if (model != nullptr) *model = nullptr;
-  if (client == nullptr || model == nullptr)
-    return fail(errptr, fl::ErrorCode::kInvalidArgument,
-                std::string("fl_client_fetch_published_model: ") +
-                    (client == nullptr ? "client" : "model") + " is NULL");
   return guarded(errptr, "fl_client_fetch_published_model", [&]() -> int {
+    if (model != nullptr) *model = nullptr;
+    if (client == nullptr || model == nullptr)
+      return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                  std::string("fl_client_fetch_published_model: ") +
+                      (client == nullptr ? "client" : "model") + " is NULL");
     auto fetched = client->client->fetch_published_model();
     if (!fetched.ok()) return fail(errptr, fetched.status());
     *model = new fl_model{std::move(*fetched)};
@@ -343,15 +357,16 @@ int fl_client_fetch_published_model(fl_client* client, fl_model** model, char** 
 
 int fl_model_load(const char* bytes, size_t size, int64_t version, fl_model** model,
                   char** errptr) {
-  if (model != nullptr) *model = nullptr;
-  if (bytes == nullptr || model == nullptr)
-    return fail(
-        errptr, fl::ErrorCode::kInvalidArgument,
-        std::string("fl_model_load: ") + (bytes == nullptr ? "bytes" : "model") + " is NULL");
-  if (version < 0)
-    return fail(errptr, fl::ErrorCode::kInvalidArgument,
-                "fl_model_load: version must be >= 0 (0: unknown), not " + std::to_string(version));
   return guarded(errptr, "fl_model_load", [&]() -> int {
+    if (model != nullptr) *model = nullptr;
+    if (bytes == nullptr || model == nullptr)
+      return fail(
+          errptr, fl::ErrorCode::kInvalidArgument,
+          std::string("fl_model_load: ") + (bytes == nullptr ? "bytes" : "model") + " is NULL");
+    if (version < 0)
+      return fail(
+          errptr, fl::ErrorCode::kInvalidArgument,
+          "fl_model_load: version must be >= 0 (0: unknown), not " + std::to_string(version));
     auto loaded = fl::Model::load(std::string_view(bytes, size), version);
     if (!loaded.ok()) return fail(errptr, loaded.status());
     *model = new fl_model{std::move(*loaded)};
@@ -380,19 +395,19 @@ size_t fl_model_num_outputs(const fl_model* model) {
 
 int fl_model_predict(const fl_model* model, const float* x, size_t n, float* out, size_t out_n,
                      char** errptr) {
-  if (model == nullptr || x == nullptr || out == nullptr)
-    return fail(errptr, fl::ErrorCode::kInvalidArgument,
-                std::string("fl_model_predict: ") +
-                    (model == nullptr ? "model"
-                     : x == nullptr   ? "x"
-                                      : "out") +
-                    " is NULL");
-  const size_t outputs = fl_model_num_outputs(model);
-  if (out_n < outputs)
-    return fail(errptr, fl::ErrorCode::kInvalidArgument,
-                "fl_model_predict: out_n is " + std::to_string(out_n) + " but " +
-                    model->model.describe() + " gives " + std::to_string(outputs) + " values");
   return guarded(errptr, "fl_model_predict", [&]() -> int {
+    if (model == nullptr || x == nullptr || out == nullptr)
+      return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                  std::string("fl_model_predict: ") +
+                      (model == nullptr ? "model"
+                       : x == nullptr   ? "x"
+                                        : "out") +
+                      " is NULL");
+    const size_t outputs = fl_model_num_outputs(model);
+    if (out_n < outputs)
+      return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                  "fl_model_predict: out_n is " + std::to_string(out_n) + " but " +
+                      model->model.describe() + " gives " + std::to_string(outputs) + " values");
     auto predicted = model->model.predict(std::span<const float>(x, n));
     if (!predicted.ok()) return fail(errptr, predicted.status());
     std::copy(predicted->begin(), predicted->end(), out);
@@ -402,14 +417,14 @@ int fl_model_predict(const fl_model* model, const float* x, size_t n, float* out
 
 int fl_model_predict_class(const fl_model* model, const float* x, size_t n, int* out_class,
                            char** errptr) {
-  if (model == nullptr || x == nullptr || out_class == nullptr)
-    return fail(errptr, fl::ErrorCode::kInvalidArgument,
-                std::string("fl_model_predict_class: ") +
-                    (model == nullptr ? "model"
-                     : x == nullptr   ? "x"
-                                      : "out_class") +
-                    " is NULL");
   return guarded(errptr, "fl_model_predict_class", [&]() -> int {
+    if (model == nullptr || x == nullptr || out_class == nullptr)
+      return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                  std::string("fl_model_predict_class: ") +
+                      (model == nullptr ? "model"
+                       : x == nullptr   ? "x"
+                                        : "out_class") +
+                      " is NULL");
     auto predicted = model->model.predict_class(std::span<const float>(x, n));
     if (!predicted.ok()) return fail(errptr, predicted.status());
     *out_class = *predicted;

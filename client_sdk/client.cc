@@ -50,11 +50,23 @@ Status validate_options(const ClientOptions& o) {
   if (o.identity_file.empty()) return InvalidArgument("identity_file: name the device key file");
   if (o.population.empty()) return InvalidArgument("population: name the population to join");
   if (o.retry.max_attempts < 1) return InvalidArgument("retry.max_attempts must be >= 1");
-  if (o.retry.base_delay.count() < 0 || o.retry.max_delay < o.retry.base_delay)
-    return InvalidArgument("retry delays: need 0 <= base_delay <= max_delay");
-  if (o.timeouts.connect.count() <= 0 || o.timeouts.request.count() <= 0)
-    return InvalidArgument("timeouts must be positive");
-  if (o.round_timeout.count() <= 0) return InvalidArgument("round_timeout must be positive");
+  // Upper bounds keep every deadline (now + a duration) far from overflow.
+  constexpr std::chrono::milliseconds kDay = std::chrono::hours(24);
+  constexpr std::chrono::milliseconds kYear = std::chrono::hours(24 * 366);
+  if (o.retry.base_delay.count() < 0 || o.retry.max_delay < o.retry.base_delay ||
+      o.retry.max_delay > kDay)
+    return InvalidArgument("retry delays: need 0 <= base_delay <= max_delay <= 1 day");
+  if (o.retry.round_failure_base_delay.count() < 0 ||
+      o.retry.round_failure_max_delay < o.retry.round_failure_base_delay ||
+      o.retry.round_failure_max_delay > kDay)
+    return InvalidArgument(
+        "retry.round_failure delays: need 0 <= round_failure_base_delay <= "
+        "round_failure_max_delay <= 1 day");
+  if (o.timeouts.connect.count() <= 0 || o.timeouts.request.count() <= 0 ||
+      o.timeouts.connect > kDay || o.timeouts.request > kDay)
+    return InvalidArgument("timeouts must be positive and at most 1 day");
+  if (o.round_timeout.count() <= 0 || o.round_timeout > kYear)
+    return InvalidArgument("round_timeout must be positive and at most a year");
   if (!o.ca_file.empty() && !o.coordinator.starts_with("https://"))
     return InvalidArgument("ca_file is set but the coordinator URL is not https://");
   if (!o.device_token.empty() && !o.device_certificate_file.empty())
@@ -283,6 +295,9 @@ Result<RoundReport> Client::Impl::participate(std::chrono::milliseconds max_wait
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
   bytes_up = bytes_down = 0;
+  if (max_wait.count() < 0) return InvalidArgument("participate: max_wait must be >= 0");
+  // "Wait forever" (INT64_MAX) as a year: now + max_wait must not overflow.
+  max_wait = std::min<milliseconds>(max_wait, std::chrono::hours(24 * 366));
   const auto give_up = Clock::now() + max_wait;
   if (cancelled.load()) return cancelled_status("participate");
 
@@ -323,7 +338,9 @@ Result<RoundReport> Client::Impl::participate(std::chrono::milliseconds max_wait
         // A round that completed without this client's late input is no
         // failure of the client's: no backoff.
         report.retry_after = note_round_outcome(report.completed);
-        if (cancelled.load())
+        // A cancel that came after the round completed (with this client's
+        // input) cancels nothing: the report stands.
+        if (cancelled.load() && !report.completed)
           return cancelled_status("round " + std::to_string(report.round_id) +
                                   " (left as a drop-out)");
         return report;
@@ -410,10 +427,12 @@ Result<std::unique_ptr<Client>> Client::Impl::create_client(ClientOptions option
 }
 
 Status Client::enroll() {
-  return guarded("fl::Client::enroll", [&]() -> Status {
+  Status s = guarded("fl::Client::enroll", [&]() -> Status {
     if (impl_->signed_http) return Status::Ok();
     return impl_->enroll();
   });
+  impl_->consume_cancel(s);
+  return s;
 }
 
 uint64_t Client::client_id() const { return impl_->client_id; }
@@ -425,13 +444,16 @@ std::string Client::identity_public_key_hex() const {
 Result<RoundReport> Client::participate(std::chrono::milliseconds max_wait) {
   auto result = guarded("fl::Client::participate",
                         [&]() -> Result<RoundReport> { return impl_->participate(max_wait); });
-  // A cancel applies to one participate(): the one it stopped (or, when none
-  // was running, the next one, which returns at once).
-  if (!result.ok() && result.status().code() == ErrorCode::kCancelled) {
-    impl_->cancelled.store(false);
-    impl_->transport_cancelled.store(false);
-  }
+  impl_->consume_cancel(result.status());
   return result;
+}
+
+// A cancel applies to one call: the one it stopped (or, when none was
+// running, the next one, which returns at once).
+void Client::Impl::consume_cancel(const Status& status) {
+  if (status.code() != ErrorCode::kCancelled) return;
+  cancelled.store(false);
+  transport_cancelled.store(false);
 }
 
 void Client::cancel() {
@@ -445,13 +467,17 @@ void Client::cancel() {
 }
 
 Result<std::string> Client::fetch_model(int64_t version) {
-  return guarded("fl::Client::fetch_model",
-                 [&]() -> Result<std::string> { return impl_->fetch_model(version); });
+  auto result = guarded("fl::Client::fetch_model",
+                        [&]() -> Result<std::string> { return impl_->fetch_model(version); });
+  impl_->consume_cancel(result.status());
+  return result;
 }
 
 Result<Model> Client::fetch_published_model() {
-  return guarded("fl::Client::fetch_published_model",
-                 [&]() -> Result<Model> { return impl_->fetch_published_model(); });
+  auto result = guarded("fl::Client::fetch_published_model",
+                        [&]() -> Result<Model> { return impl_->fetch_published_model(); });
+  impl_->consume_cancel(result.status());
+  return result;
 }
 
 }  // namespace fl

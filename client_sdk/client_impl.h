@@ -65,6 +65,8 @@ struct __attribute__((visibility("hidden"))) Client::Impl {
   // Waits `delay` or until cancel(); true when it slept the whole delay.
   bool sleep_unless_cancelled(std::chrono::milliseconds delay);
   Status cancelled_status(const std::string& where) const;
+  // Clears a cancel that `status` (Cancelled) shows was consumed.
+  void consume_cancel(const Status& status);
   // After a round: updates the failure count and next_attempt; the wait.
   std::chrono::milliseconds note_round_outcome(bool completed);
 

@@ -148,8 +148,9 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   const std::string exchange_target = "/v1/rounds/" + std::to_string(round_id) + "/secagg";
   std::unique_ptr<SecAggClient> session;
   // Tells the coordinator this client leaves the round (a drop-out now, not
-  // at the stage deadline): one attempt, also after a cancel; a failure to
-  // tell it only costs the others the wait.
+  // at the stage deadline): one attempt of at most kLeaveBudget, also after a
+  // cancel; a failure to tell it only costs the others the wait.
+  constexpr auto kLeaveBudget = std::chrono::seconds(2);
   auto leave = [&](const std::string& reason) {
     if (!session || session->stage() == SecAggClient::Stage::kCompleted ||
         session->stage() == SecAggClient::Stage::kAborted || !signed_http)
@@ -159,7 +160,9 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
     transport_cancelled.store(false);
     const std::string body = exchange.SerializeAsString();
     bytes_up += body.size();
+    signed_http->set_deadline(Clock::now() + kLeaveBudget);
     auto response = signed_http->send("POST", exchange_target, body, "application/x-protobuf");
+    signed_http->set_deadline(std::nullopt);
     if (response.ok()) bytes_down += response->body.size();
     if (response.ok() && response->status == 200)
       log(round + ": told the coordinator this client left the round");

@@ -55,31 +55,41 @@ struct HttpClient::Impl {
   bool connected() const { return plain.has_value() || secure.has_value(); }
   beast::tcp_stream& lowest() { return plain ? *plain : beast::get_lowest_layer(*secure); }
 
-  // Set when a cancellation stopped the last operation; send() turns it into
-  // Cancelled.
+  // Set when a cancellation (or the deadline) stopped the last operation;
+  // send() turns it into Cancelled (or DeadlineExceeded).
   bool cancelled_now = false;
+  bool deadline_hit = false;
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // set_deadline()
 
   bool cancel_requested() const {
     return options.cancel != nullptr && options.cancel->load(std::memory_order_acquire);
   }
 
-  // Runs the queued asynchronous operation on `stream` to completion on this
-  // thread. The operations are asynchronous so that tcp_stream's timeouts
-  // apply, and so that a cancellation can stop them: it is polled every 20 ms
-  // and cancels the stream's operations here, on the owning thread.
-  void run(beast::tcp_stream& stream) {
+  // Runs the queued asynchronous operation to completion on this thread. The
+  // operations are asynchronous so that tcp_stream's timeouts apply, and so
+  // that a cancellation or the deadline can stop them: both are polled every
+  // 20 ms, and `stop` (cancelling the operation's object) runs here, on the
+  // owning thread.
+  template <class Stop>
+  void run(Stop&& stop) {
     ioc.restart();
-    if (options.cancel == nullptr) {
+    if (options.cancel == nullptr && !deadline) {
       ioc.run();
       return;
     }
     while (!ioc.stopped()) {
       ioc.run_for(std::chrono::milliseconds(20));
-      if (!ioc.stopped() && !cancelled_now && cancel_requested()) {
+      if (ioc.stopped() || cancelled_now) continue;
+      const bool late = deadline && std::chrono::steady_clock::now() >= *deadline;
+      if (late || cancel_requested()) {
         cancelled_now = true;
-        stream.cancel();
+        deadline_hit = late;
+        stop();
       }
     }
+  }
+  void run(beast::tcp_stream& stream) {
+    run([&stream] { stream.cancel(); });
   }
 
   void disconnect() {
@@ -101,9 +111,17 @@ struct HttpClient::Impl {
 
 Status HttpClient::Impl::connect() {
   disconnect();
-  error_code ec;
+  error_code ec = net::error::would_block;
+  // Resolved asynchronously too: a DNS lookup must not outlast a cancel.
   tcp::resolver resolver(ioc);
-  const auto endpoints = resolver.resolve(options.host, std::to_string(options.port), ec);
+  tcp::resolver::results_type endpoints;
+  resolver.async_resolve(options.host, std::to_string(options.port),
+                         [&](error_code e, tcp::resolver::results_type r) {
+                           ec = e;
+                           endpoints = std::move(r);
+                         });
+  run([&resolver] { resolver.cancel(); });
+  if (cancelled_now) return Cancelled("resolving " + options.host + " cancelled");
   if (ec) return Unavailable("cannot resolve " + options.host + ": " + ec.message());
 
   beast::tcp_stream stream(ioc);
@@ -245,6 +263,10 @@ HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
 
 void HttpClient::close() { impl_->disconnect(); }
 
+void HttpClient::set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  impl_->deadline = deadline;
+}
+
 uint64_t HttpClient::connections_opened() const { return impl_->connections_opened; }
 
 Result<HttpResponse> HttpClient::send(std::string_view method, std::string_view target,
@@ -260,8 +282,15 @@ Result<HttpResponse> HttpClient::send(std::string_view method, std::string_view 
   const auto cancelled = [&] {
     impl.cancelled_now = false;
     impl.disconnect();
+    if (std::exchange(impl.deadline_hit, false))
+      return DeadlineExceeded(std::string(method) + " " + std::string(target) +
+                              ": no answer within the caller's deadline");
     return Cancelled(std::string(method) + " " + std::string(target) + " cancelled");
   };
+  if (impl.deadline && std::chrono::steady_clock::now() >= *impl.deadline) {
+    impl.deadline_hit = true;
+    return cancelled();
+  }
   if (impl.cancel_requested()) return cancelled();
   try {
     // A kept-alive connection may have been closed by the server while idle;

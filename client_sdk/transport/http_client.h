@@ -85,6 +85,10 @@ class HttpClient {
 
   // Closes the connection; the next send() opens a new one.
   void close();
+  // Until reset (nullopt), every send() stops at `deadline` (connecting,
+  // resolving, writing or reading) and returns DeadlineExceeded: a bound
+  // tighter than the timeouts, for a last request on the way out.
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline);
   uint64_t connections_opened() const;
 
  private:

@@ -4,8 +4,6 @@
 
 namespace fl::transport {
 
-void sleep_for(std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); }
-
 bool is_retryable_status(int status) {
   if (status == 429) return true;
   return status >= 500 && status <= 599 && status != 501 && status != 505;

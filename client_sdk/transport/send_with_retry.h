@@ -29,9 +29,8 @@
 
 namespace fl::transport {
 
+// The client injects a sleep that cancel() cuts short; tests record waits.
 using SleepFunction = std::function<void(std::chrono::milliseconds)>;
-// std::this_thread::sleep_for, for production.
-void sleep_for(std::chrono::milliseconds delay);
 
 struct OutgoingRequest {
   std::string method;

@@ -63,6 +63,15 @@ Status validate_regression_report(const EvaluationCounts& report, size_t index) 
   if (!finite_non_negative(report.absolute_error_sum)) {
     return invalid_report(index, "absolute error sum must be finite and >= 0");
   }
+  // Cauchy-Schwarz: (sum |e|)^2 <= n * sum e^2 for any n errors; sums that
+  // break it are not of real errors (1e-9: rounding).
+  const double n = static_cast<double>(report.examples);
+  if (report.absolute_error_sum * report.absolute_error_sum >
+      n * report.squared_error_sum * (1 + 1e-9) + 1e-12) {
+    return invalid_report(index,
+                          "absolute and squared error sums are inconsistent "
+                          "((sum |e|)^2 > n * sum e^2)");
+  }
   return Status::Ok();
 }
 
@@ -83,6 +92,12 @@ Status validate_report(const EvaluationCounts& report, size_t index,
   }
   if (report.examples < 0) return invalid_report(index, "negative example count");
   if (report.examples == 0) return invalid_report(index, "zero examples");
+  // One device's held-out data; bounded so that no report can make the sum
+  // of many overflow, nor swamp the others' (a hostile client's 2^63).
+  if (report.examples > kMaxEvaluationExamples) {
+    return invalid_report(
+        index, "more than " + std::to_string(kMaxEvaluationExamples) + " examples in one report");
+  }
   if (!finite_non_negative(report.loss_sum)) {
     return invalid_report(index, "loss sum must be finite and >= 0");
   }

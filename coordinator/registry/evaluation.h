@@ -30,6 +30,11 @@
 
 namespace fl::coordinator {
 
+// The most examples one report may count (a device's held-out data): with
+// it, no set of reports overflows the int64 sums, and no single client's
+// report swamps the others' by its count.
+inline constexpr int64_t kMaxEvaluationExamples = int64_t{1} << 31;
+
 // One client's report: a classifier's (num_classes >= 2, a confusion matrix)
 // or a regressor's (num_classes 0, the error sums).
 struct EvaluationCounts {

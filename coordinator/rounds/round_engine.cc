@@ -323,7 +323,9 @@ Status RoundEngine::start_round(int64_t now_ms) {
   // What each client sends: with dp on, clipped to dp.clip and unweighted
   // (the mean is over the expected cohort); distributed dp also rotates,
   // rounds and noises it, with this round's public rotation seed.
-  round_update_ = aggregation::ClientUpdateConfig{config_.quantization, config_.l2_clip};
+  round_update_ = aggregation::ClientUpdateConfig{};
+  round_update_.quantization = config_.quantization;
+  round_update_.l2_clip = config_.l2_clip;
   round_update_.control_variate = config_.scaffold();  // [delta_y, delta_c]
   if (config_.dp.enabled()) {
     round_update_.quantization.max_weight = 0;
@@ -824,8 +826,9 @@ void RoundEngine::conclude_evaluation(int64_t round_id, int64_t now_ms) {
     std::string why = std::to_string(tally.reports.size()) + " valid report(s) from " +
                       std::to_string(tally.eligible.size()) + " eligible client(s), min_reports " +
                       std::to_string(min_reports);
-    if (tally.refused > 0)
-      why += "; " + std::to_string(tally.refused) + " refused, the last: " + tally.last_refusal;
+    if (!tally.refused_clients.empty())
+      why += "; " + std::to_string(tally.refused_clients.size()) +
+             " client(s) refused, the last: " + tally.last_refusal;
     why += now_ms >= tally.deadline_ms ? "; the deadline passed" : "; every client answered";
     return evaluation_inconclusive(round_id, tally, why, now_ms);
   }

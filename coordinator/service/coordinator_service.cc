@@ -288,13 +288,14 @@ void CoordinatorService::apply_publication(std::string_view model, int64_t versi
         {.round = std::nullopt, .version = version, .model = std::string(model)});
     return;
   }
-  if (model == config_.population.model_name) {
+  auto m = model::load_model(v->model_bytes, "registry version " + std::to_string(version));
+  // Devices get the file only once the coordinator can load it itself.
+  if (m.ok() && model == config_.population.model_name) {
     auto bytes = std::make_shared<const std::string>(v->model_bytes);
     std::lock_guard file_lock(published_file_mu_);
     published_file_version_ = version;
     published_file_ = std::move(bytes);
   }
-  auto m = model::load_model(v->model_bytes, "registry version " + std::to_string(version));
   if (m.ok()) {
     if (Status st = served_->publish(model, version, std::move(*m)); !st.ok())
       log_->write("error", "serving_swap_failed", st.message(),

@@ -81,7 +81,8 @@ TEST(RoundAggregator, SecureWeightedMeanEqualsTheFloatWeightedMeanWithinOneStep)
     for (size_t i = 0; i < 200; ++i) expected[i] += w * c.delta[i] * shrink;
     total += w;
   }
-  const RoundAggregatorConfig server{config.quantization};
+  RoundAggregatorConfig server;
+  server.quantization = config.quantization;
   auto secure = decode_secure_sum(ring_sum(inputs), cohort.size(), server);
   auto clear = decode_plain_sum(plain, server);
   ASSERT_TRUE(secure.ok()) << secure.status().to_string();
@@ -109,7 +110,8 @@ TEST(RoundAggregator, BothPathsEndInTheSameOptimiserStep) {
     inputs.push_back(build_client_update(c.delta, c.examples, config, rng)->ring);
     ASSERT_TRUE(plain.add(*clip_and_weigh(c.delta, c.examples, config)).ok());
   }
-  const RoundAggregatorConfig server{config.quantization};
+  RoundAggregatorConfig server;
+  server.quantization = config.quantization;
   auto secure =
       aggregate_secure_round(global, ring_sum(inputs), cohort.size(), server, **optimizer);
   auto mean = decode_plain_sum(plain, server);
@@ -145,7 +147,8 @@ TEST(RoundAggregator, TheOptimiserIsUntouchedBySuccessAndByError) {
   EXPECT_EQ(adopted.serialize_state(), state);
 
   // A secure sum that cannot be decoded is refused, naming the step.
-  const RoundAggregatorConfig server{update_config().quantization};
+  RoundAggregatorConfig server;
+  server.quantization = update_config().quantization;
   auto zero_inputs =
       aggregate_secure_round(global, std::vector<uint64_t>(4, 0), 0, server, adopted);
   ASSERT_FALSE(zero_inputs.ok());

@@ -233,6 +233,37 @@ TEST(ClientOptions, MissingFieldsAreNamed) {
   EXPECT_EQ(bad_ca.status().code(), ErrorCode::kInvalidArgument);
 }
 
+// Durations that would overflow a deadline (now + d) or make the backoff
+// negative are refused, naming the field; "wait forever" is a year.
+TEST(ClientOptions, DurationsAreBoundedAndWaitingForeverIsAllowed) {
+  ScratchDir dir;
+  ClientOptions o = options_for(dir, "http://127.0.0.1:1");
+  o.retry.round_failure_base_delay = std::chrono::milliseconds(-1);
+  auto negative = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.status().message().find("round_failure"), std::string::npos);
+  o = options_for(dir, "http://127.0.0.1:1");
+  o.retry.round_failure_max_delay = std::chrono::milliseconds::max();
+  EXPECT_FALSE(Client::create(o, std::make_unique<ConstantTrainer>()).ok());
+  o = options_for(dir, "http://127.0.0.1:1");
+  o.round_timeout = std::chrono::milliseconds::max();
+  auto forever = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_FALSE(forever.ok());
+  EXPECT_NE(forever.status().message().find("round_timeout"), std::string::npos);
+
+  o = options_for(dir, "http://127.0.0.1:" + std::to_string(dead_port()));
+  o.retry.max_attempts = 1;
+  o.timeouts.connect = std::chrono::milliseconds(500);
+  auto client = Client::create(o, std::make_unique<ConstantTrainer>());
+  ASSERT_TRUE(client.ok()) << client.status().to_string();
+  // Not an overflowed deadline in the past (DeadlineExceeded at once): the
+  // dead coordinator's Unavailable.
+  auto report = (*client)->participate(std::chrono::milliseconds::max());
+  EXPECT_EQ(report.status().code(), ErrorCode::kUnavailable) << report.status().to_string();
+  EXPECT_EQ((*client)->participate(std::chrono::milliseconds(-1)).status().code(),
+            ErrorCode::kInvalidArgument);
+}
+
 TEST(Shards, AreDeterministicDisjointAndCoverTheDataset) {
   const int64_t n = 1003;
   const uint32_t count = 7;

@@ -7,8 +7,10 @@
  *     function pointers only;
  *   - every fallible call returns an fl_code (FL_OK is 0) and, when `errptr`
  *     is not NULL, stores a message there that the caller frees with
- *     fl_free(); a NULL handle or argument, or a struct whose `struct_size`
- *     the library does not know, is FL_INVALID_ARGUMENT, never a crash;
+ *     fl_free(); *errptr must be NULL or a message from this library (it is
+ *     freed and replaced); a NULL handle or argument, or a struct smaller
+ *     than this header's (`struct_size`), is FL_INVALID_ARGUMENT, never a
+ *     crash;
  *   - the trainer is a table of C function pointers with a `void* user`.
  *
  *   fl_options* o = fl_options_create();
@@ -76,7 +78,8 @@ typedef struct fl_model fl_model;
  * destroy: called once when the client is destroyed (or its creation
  * fails); may be NULL. */
 typedef struct fl_trainer {
-  size_t struct_size; /* sizeof(fl_trainer): lets the table grow compatibly */
+  size_t struct_size; /* sizeof(fl_trainer); a larger table (a newer header) is read up to
+                         the fields this library knows */
   void* user;
   int (*train)(void* user, const float* global, size_t n, const fl_training_plan* plan,
                const fl_cancel_token* cancel, float* out_weights, uint64_t* out_examples,
@@ -122,8 +125,10 @@ FL_C_EXPORT int fl_options_set_logger(fl_options* options,
 
 /* ---- the client (fl/client.h) -------------------------------------------- */
 /* Validates the options (copied) and takes the trainer table (copied; its
- * destroy() runs when the client is destroyed, or now if creation fails).
- * NULL and *errptr set on failure. */
+ * destroy() runs when the client is destroyed, or now if creation fails,
+ * except for a NULL or too small table, whose layout is unknown).
+ * NULL and *errptr set on failure. fl_client_cancel() may be called from any
+ * thread, but not concurrently with fl_client_destroy(). */
 FL_C_EXPORT fl_client* fl_client_create(const fl_options* options, const fl_trainer* trainer,
                                         char** errptr);
 FL_C_EXPORT void fl_client_destroy(fl_client* client);

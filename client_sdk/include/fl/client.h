@@ -114,12 +114,14 @@ class FL_EXPORT Client {
   // client, Cancelled after cancel().
   Result<RoundReport> participate(std::chrono::milliseconds max_wait);
 
-  // Stops the participate() in progress, or the next one when none is: its
-  // requests and sleeps stop within ~20 ms, the Trainer's CancellationToken
-  // turns true, the coordinator is told this client left the round (a
-  // drop-out: the round goes on without it at once), and participate()
-  // returns Cancelled once the Trainer has returned. Later calls run
-  // normally. Thread-safe; never blocks.
+  // Stops the call in progress (participate, enroll, a fetch), or the next
+  // one when none is: its requests (DNS included) and sleeps stop within
+  // ~20 ms, the Trainer's CancellationToken turns true, and a round in
+  // progress is left with one last request of at most 2 s telling the
+  // coordinator so (a drop-out: the round goes on without it at once); the
+  // call returns Cancelled once the Trainer has returned. A round that had
+  // already completed returns its report. Later calls run normally.
+  // Thread-safe and never blocks, but not concurrently with ~Client().
   void cancel();
 
   // The model file (fl.proto.ModelFile bytes) of a global version.

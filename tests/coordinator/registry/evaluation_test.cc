@@ -302,7 +302,32 @@ TEST(FederatedEvaluation, MalformedRegressionReportsAreRefusedNamingTheReport) {
   r.loss_sum = std::nan("");
   expect_regression_report_refused(r, "non-finite loss");
 
+  // Sums no real errors can give: (sum |e|)^2 > n * sum e^2.
+  r = valid_regression();
+  r.squared_error_sum = 0;
+  r.absolute_error_sum = 1;
+  expect_regression_report_refused(r, "absolute errors without squared ones");
+
   expect_regression_report_refused(valid(), "a classification report among regression ones");
+}
+
+// One hostile client's 2^62 examples would overflow the sum with anyone's
+// report (an inconclusive evaluation, every version held) or swamp them.
+TEST(FederatedEvaluation, AReportCountingMoreExamplesThanADeviceHoldsIsRefused) {
+  EvaluationCounts huge = valid_regression();
+  huge.examples = int64_t{1} << 62;
+  huge.squared_error_sum = 1e30;
+  huge.absolute_error_sum = 1e10;
+  const EvaluationCounts reports[] = {valid_regression(), huge};
+  auto combined = combine_evaluations(reports);
+  ASSERT_FALSE(combined.ok());
+  EXPECT_NE(combined.status().message().find("report 1"), std::string::npos)
+      << combined.status().message();
+  EXPECT_NE(combined.status().message().find("examples in one report"), std::string::npos)
+      << combined.status().message();
+  huge.examples = kMaxEvaluationExamples;
+  const EvaluationCounts at_limit[] = {valid_regression(), huge};
+  EXPECT_TRUE(combine_evaluations(at_limit).ok());
 }
 
 TEST(FederatedEvaluation, ARegressionReportAmongClassificationOnesIsRefused) {

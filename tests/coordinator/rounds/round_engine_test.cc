@@ -1143,7 +1143,7 @@ TEST_F(RoundEngineTest, ClassificationCountsForARegressorAreRefusedNamingTheClie
     EXPECT_NE(s.message().find("regressor"), std::string::npos) << s.message();
   }
   ASSERT_EQ(heard.inconclusive.size(), 1u);
-  EXPECT_NE(heard.inconclusive[0].second.find(std::to_string(chosen.size()) + " refused"),
+  EXPECT_NE(heard.inconclusive[0].second.find(std::to_string(chosen.size()) + " client(s) refused"),
             std::string::npos)
       << heard.inconclusive[0].second;
   EXPECT_NE(heard.inconclusive[0].second.find("every client answered"), std::string::npos);
