@@ -63,7 +63,7 @@ struct ModelSpec {
   // Custom only: the length of the parameter vector and what its runs are
   // called (sizes sum to custom_parameters). input_dim and num_classes are 0.
   int64_t custom_parameters = 0;
-  std::vector<ParameterBlock> layout;
+  std::vector<ParameterBlock> layout{};  // {}: designated initialisers may leave it out
 
   // Named constructors, so callers need not spell out every field.
   static ModelSpec linear_regression(int input_dim) {
