@@ -269,6 +269,23 @@ Section Section::sub(std::string_view key) const {
   return Section(context_, find(key), key_path(key), line_);
 }
 
+Status Section::items(std::string_view key, std::vector<Section>& out) const {
+  const auto node = find(key);
+  out.clear();
+  if (!node || node->IsNull()) return Status::Ok();
+  return guarded(context_->source, [&]() -> Status {
+    if (!node->IsSequence())
+      return error_for(node.get(), key_path(key), "expected a list, got " + describe(*node));
+    size_t i = 0;
+    for (const auto& item : *node) {
+      const YAML::Node& element = item;  // the Node, not yaml-cpp's iterator value
+      const std::string path = key_path(key) + "[" + std::to_string(i++) + "]";
+      out.push_back(Section(context_, std::make_shared<const YAML::Node>(element), path, line_));
+    }
+    return Status::Ok();
+  });
+}
+
 Status Section::error_for(const YAML::Node* at, const std::string& path,
                           std::string_view why) const {
   std::string where;

@@ -92,6 +92,11 @@ class Section {
   // The mapping at `key`; absent: an empty section. expect_keys on it checks
   // that it is a mapping.
   Section sub(std::string_view key) const;
+  // The items of a list of mappings at `key` ("layout: [{name: w, size: 40}]"),
+  // each a section named "key[i]" whose errors point at its own line; an
+  // absent or empty key gives none. Refuses a value that is not a list; each
+  // item's expect_keys checks that it is a mapping.
+  Status items(std::string_view key, std::vector<Section>& out) const;
 
   // Typed reads; an absent key leaves `out` as it was (its default).
   // Supported T: std::string, bool, double, float, int, int64_t, uint16_t,

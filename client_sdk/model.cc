@@ -57,6 +57,11 @@ Result<Model> Model::load(std::string_view model_file, int64_t version) {
         version > 0 ? "model version " + std::to_string(version) : std::string("model file");
     auto file = model::read_model_for_inference(model_file, source);
     if (!file.ok()) return file.status();
+    // An app-defined model's weights mean what the app's Trainer says; there
+    // is no forward pass of ours to run over them.
+    FL_RETURN_IF_ERROR(model::require_built_in(file->weights.spec,
+                                               "fl::Model (on-device "
+                                               "prediction)"));
     auto impl = std::make_shared<Impl>();
     impl->file = std::move(*file);
     impl->version = version;

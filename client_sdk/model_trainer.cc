@@ -28,6 +28,8 @@ class ModelTrainer final : public Trainer {
     auto loaded = model::load_model(model_file, "global model version " + std::to_string(version));
     if (!loaded.ok()) return loaded.status();
     const model::ModelSpec& spec = loaded->spec;
+    FL_RETURN_IF_ERROR(model::require_built_in(
+        spec, "the built-in trainer (fl::make_model_trainer); give fl::Client your own Trainer"));
     if (spec.input_dim != shard_.dim())
       return InvalidArgument("the global model (" + model::describe(spec) + ") takes " +
                              std::to_string(spec.input_dim) + " features but " + shard_.source +

@@ -9,6 +9,7 @@ namespace fl::model {
 Result<std::vector<float>> flat_decision_function(const ModelForInference& model,
                                                   std::span<const float> x) {
   const ModelSpec& spec = model.weights.spec;
+  FL_RETURN_IF_ERROR(require_built_in(spec, "prediction"));
   if (x.size() != static_cast<size_t>(spec.input_dim))
     return InvalidArgument("input has " + std::to_string(x.size()) + " features but " +
                            describe(spec) + " takes " + std::to_string(spec.input_dim));

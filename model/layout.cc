@@ -4,6 +4,7 @@ namespace fl::model {
 
 std::vector<DenseShape> dense_shapes(const ModelSpec& spec) {
   std::vector<DenseShape> shapes;
+  if (spec.kind == ModelKind::kCustom) return shapes;  // the app's layout, not ours
   int64_t offset = 0;
   int in = spec.input_dim;
   auto add = [&](int out) {

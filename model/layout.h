@@ -26,7 +26,7 @@ struct DenseShape {
   int64_t bias_offset = 0;    // b: out floats, right after W
 };
 
-// The dense layers of a valid spec, input side first.
+// The dense layers of a valid spec, input side first; none for kind custom.
 std::vector<DenseShape> dense_shapes(const ModelSpec& spec);
 
 struct DenseView {

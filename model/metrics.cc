@@ -105,6 +105,7 @@ Result<RegressionMetrics> regression_metrics(const Eigen::VectorXf& y_true,
 }
 
 Result<Metrics> evaluate(const Model& model, const Dataset& data) {
+  FL_RETURN_IF_ERROR(require_built_in(model.spec, "evaluation"));
   FL_RETURN_IF_ERROR(check_compatible(model, data));
   // One forward pass serves the loss, the predictions and the probabilities.
   Result<Eigen::MatrixXf> scores = decision_function(model, data.features);

@@ -33,7 +33,11 @@ struct Model {
 // A model with freshly initialised weights, deterministic given the seed.
 // Linear models start at zero (the convex optimum does not depend on it);
 // MLP layers use Glorot-uniform (tanh and the output layer) or He-uniform
-// (ReLU) so activations neither vanish nor explode at the start.
+// (ReLU) so activations neither vanish nor explode at the start. A custom
+// model starts at zero: the coordinator does not know which of its blocks are
+// weights or biases, or their fan-in, so any random start would be a guess; an
+// app that needs one draws it in its Trainer from a seed all devices share
+// (README, "App-defined models").
 Result<Model> create_model(const ModelSpec& spec, uint64_t seed);
 
 // Ok if the spec is valid and params and standardisation match it.

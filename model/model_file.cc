@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <limits>
 
 #include "proto/model.pb.h"
 
@@ -23,6 +24,8 @@ fl::proto::ModelKind to_proto(ModelKind kind) {
       return fl::proto::MODEL_KIND_LINEAR_SVM;
     case ModelKind::kMlp:
       return fl::proto::MODEL_KIND_MLP;
+    case ModelKind::kCustom:
+      return fl::proto::MODEL_KIND_CUSTOM;
   }
   return fl::proto::MODEL_KIND_UNSPECIFIED;
 }
@@ -39,6 +42,8 @@ Result<ModelKind> from_proto(fl::proto::ModelKind kind, const std::string& where
       return ModelKind::kLinearSvm;
     case fl::proto::MODEL_KIND_MLP:
       return ModelKind::kMlp;
+    case fl::proto::MODEL_KIND_CUSTOM:
+      return ModelKind::kCustom;
     default:
       break;
   }
@@ -109,6 +114,13 @@ void spec_to_proto(const ModelSpec& spec, fl::proto::ModelSpec* out) {
   for (int width : spec.hidden_layers) out->add_hidden_layers(static_cast<uint32_t>(width));
   out->set_activation(spec.activation == Activation::kRelu ? fl::proto::ACTIVATION_RELU
                                                            : fl::proto::ACTIVATION_TANH);
+  if (spec.kind != ModelKind::kCustom) return;
+  out->set_custom_parameters(static_cast<uint64_t>(spec.custom_parameters));
+  for (const ParameterBlock& b : spec.layout) {
+    fl::proto::ParameterBlock* block = out->add_layout();
+    block->set_name(b.name);
+    block->set_size(static_cast<uint64_t>(b.size));
+  }
 }
 
 Result<ModelSpec> spec_from_proto(const fl::proto::ModelSpec& proto, std::string_view source) {
@@ -122,6 +134,14 @@ Result<ModelSpec> spec_from_proto(const fl::proto::ModelSpec& proto, std::string
   spec.num_classes = static_cast<int>(std::min<uint32_t>(proto.num_classes(), INT32_MAX));
   for (uint32_t width : proto.hidden_layers()) {
     spec.hidden_layers.push_back(static_cast<int>(std::min<uint32_t>(width, INT32_MAX)));
+  }
+  // uint64 above INT64_MAX would wrap; clamped, validate_spec rejects it (> 2^31).
+  spec.custom_parameters = static_cast<int64_t>(std::min<uint64_t>(
+      proto.custom_parameters(), static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
+  for (const fl::proto::ParameterBlock& b : proto.layout()) {
+    spec.layout.push_back(ParameterBlock{
+        b.name(), static_cast<int64_t>(std::min<uint64_t>(
+                      b.size(), static_cast<uint64_t>(std::numeric_limits<int64_t>::max())))});
   }
   switch (proto.activation()) {
     case fl::proto::ACTIVATION_RELU:

@@ -13,6 +13,7 @@ constexpr Eigen::Index kChunkRows = 2048;
 
 Status check_input(const Model& model, const Eigen::Ref<const FeatureMatrix>& x) {
   FL_RETURN_IF_ERROR(validate_model(model));
+  FL_RETURN_IF_ERROR(require_built_in(model.spec, "prediction"));
   if (x.cols() != model.spec.input_dim) {
     return InvalidArgument("input has " + std::to_string(x.cols()) + " features per row but " +
                            describe(model.spec) + " takes " + std::to_string(model.spec.input_dim));
@@ -41,6 +42,7 @@ Result<Eigen::MatrixXf> decision_function(const Model& model,
 }
 
 Result<Eigen::VectorXi> predict(const Model& model, const Eigen::Ref<const FeatureMatrix>& x) {
+  FL_RETURN_IF_ERROR(require_built_in(model.spec, "prediction"));
   if (!is_classifier(model.spec)) {
     return FailedPrecondition(describe(model.spec) +
                               " is a regressor; use predict_value for its outputs");
@@ -52,6 +54,7 @@ Result<Eigen::VectorXi> predict(const Model& model, const Eigen::Ref<const Featu
 
 Result<Eigen::VectorXf> predict_value(const Model& model,
                                       const Eigen::Ref<const FeatureMatrix>& x) {
+  FL_RETURN_IF_ERROR(require_built_in(model.spec, "prediction"));
   if (is_classifier(model.spec)) {
     return FailedPrecondition(describe(model.spec) +
                               " is a classifier; use predict or predict_proba");
@@ -63,6 +66,7 @@ Result<Eigen::VectorXf> predict_value(const Model& model,
 
 Result<Eigen::MatrixXf> predict_proba(const Model& model,
                                       const Eigen::Ref<const FeatureMatrix>& x) {
+  FL_RETURN_IF_ERROR(require_built_in(model.spec, "prediction"));
   if (!has_probabilities(model.spec)) {
     return FailedPrecondition(describe(model.spec) + " does not produce class probabilities");
   }

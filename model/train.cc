@@ -33,6 +33,7 @@ double seconds_since(Clock::time_point start) {
 
 Result<TrainReport> train(Model& model, const Dataset& data, const TrainConfig& config,
                           const float* global_weights_for_prox, const float* gradient_correction) {
+  FL_RETURN_IF_ERROR(require_built_in(model.spec, "the built-in trainer"));
   FL_RETURN_IF_ERROR(validate_train_config(config));
   FL_RETURN_IF_ERROR(check_compatible(model, data));
   const int64_t n = data.size();

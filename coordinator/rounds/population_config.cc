@@ -118,6 +118,22 @@ std::optional<ConfigProblem> aggregation_problem(const PopulationConfig& c) {
   return std::nullopt;
 }
 
+// An app-defined model (kind custom) is aggregated, never interpreted: its
+// layout must add up, and nothing that reads its weights may be switched on.
+std::optional<ConfigProblem> model_problem(const PopulationConfig& c) {
+  if (c.model_spec.kind == model::ModelKind::kCustom) {
+    if (auto p = model::find_custom_spec_problem(c.model_spec))
+      return problem("model." + p->key, p->why);
+    if (c.federated_evaluation.enabled)
+      return problem("federated_evaluation.enabled",
+                     "must be false for model kind custom: clients report counts of the built-in "
+                     "models' predictions, and an app-defined model's weights are not interpreted "
+                     "here");
+  }
+  if (Status s = model::validate_spec(c.model_spec); !s.ok()) return problem("model", s.message());
+  return std::nullopt;
+}
+
 // "dp.noise_multiplier: must be > 0" -> {dp.noise_multiplier, must be > 0}.
 std::optional<ConfigProblem> keyed(const Status& s) {
   if (s.ok()) return std::nullopt;
@@ -162,6 +178,7 @@ std::optional<ConfigProblem> dp_problem(const PopulationConfig& c) {
 std::optional<ConfigProblem> find_population_problem(const PopulationConfig& c) {
   if (c.population.empty()) return problem("name", "must not be empty");
   if (c.model_name.empty()) return problem("model.name", "must not be empty");
+  if (auto p = model_problem(c)) return p;
   if (auto p = cohort_problem(c)) return p;
   if (auto p = training_problem(c.training)) return p;
   if (auto p = dp_problem(c)) return p;

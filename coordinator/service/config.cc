@@ -12,22 +12,61 @@ namespace {
 using yaml::Range;
 using yaml::Section;
 
+// kind custom: {name, kind: custom, parameters: N, layout: [{name, size}...],
+// seed}, an app-defined flat vector. Whether its layout adds up is judged by
+// find_population_problem (model::find_custom_spec_problem), like every
+// other cross-key rule.
+Status read_custom_model(const Section& s, PopulationConfig& p) {
+  for (std::string_view key : {"input_dim", "classes", "hidden", "activation"})
+    if (s.has(key))
+      return s.error(key,
+                     "does not apply to kind custom: an app-defined model is a flat vector of "
+                     "`parameters` floats described by `layout`");
+  if (!s.has("parameters")) return s.error("parameters", "is required for kind custom");
+  model::ModelSpec spec;
+  spec.kind = model::ModelKind::kCustom;
+  FL_RETURN_IF_ERROR(s.read("parameters", spec.custom_parameters,
+                            Range::closed(1, static_cast<double>(model::kMaxModelParams))));
+  if (!s.has("layout"))
+    return s.error("layout", "is required for kind custom: [{name: NAME, size: N}, ...]");
+  std::vector<Section> blocks;
+  FL_RETURN_IF_ERROR(s.items("layout", blocks));
+  for (const Section& b : blocks) {
+    FL_RETURN_IF_ERROR(b.expect_keys({"name", "size"}));
+    model::ParameterBlock block;
+    if (!b.has("name")) return b.error_here("name is required");
+    if (!b.has("size")) return b.error_here("size is required");
+    FL_RETURN_IF_ERROR(b.read("name", block.name));
+    FL_RETURN_IF_ERROR(
+        b.read("size", block.size, Range::closed(1, static_cast<double>(model::kMaxModelParams))));
+    spec.layout.push_back(std::move(block));
+  }
+  p.model_spec = std::move(spec);
+  return Status::Ok();
+}
+
 Status read_model(const Section& s, PopulationConfig& p) {
-  FL_RETURN_IF_ERROR(
-      s.expect_keys({"name", "kind", "input_dim", "classes", "hidden", "activation", "seed"}));
+  FL_RETURN_IF_ERROR(s.expect_keys({"name", "kind", "input_dim", "classes", "hidden", "activation",
+                                    "seed", "parameters", "layout"}));
   FL_RETURN_IF_ERROR(s.read("name", p.model_name));
   std::string kind = "softmax";
   int input_dim = 0, classes = 0;
   std::vector<int> hidden;
   model::Activation activation = model::Activation::kRelu;
-  FL_RETURN_IF_ERROR(s.read_choice("kind", kind, {"softmax", "mlp", "logistic", "linear", "svm"}));
+  FL_RETURN_IF_ERROR(
+      s.read_choice("kind", kind, {"softmax", "mlp", "logistic", "linear", "svm", "custom"}));
+  FL_RETURN_IF_ERROR(s.read("seed", p.init_seed));
+  if (kind == "custom") return read_custom_model(s, p);
+  for (std::string_view key : {"parameters", "layout"})
+    if (s.has(key))
+      return s.error(key, "applies to kind custom only; kind " + kind +
+                              "'s parameters follow from input_dim, classes and hidden");
   FL_RETURN_IF_ERROR(s.read("input_dim", input_dim));
   FL_RETURN_IF_ERROR(s.read("classes", classes));
   FL_RETURN_IF_ERROR(s.read("hidden", hidden));
   FL_RETURN_IF_ERROR(s.read_choice<model::Activation>(
       "activation", activation,
       {{"relu", model::Activation::kRelu}, {"tanh", model::Activation::kTanh}}));
-  FL_RETURN_IF_ERROR(s.read("seed", p.init_seed));
   if (input_dim <= 0) return s.error("input_dim", "must be a positive integer");
   if ((kind == "softmax" || kind == "mlp" || kind == "svm") && classes < 2)
     return s.error("classes", "a classifier needs at least 2 classes");
@@ -388,6 +427,17 @@ std::optional<ConfigProblem> find_config_problem(const CoordinatorConfig& c) {
   if (auto problem = find_population_problem(c.population)) {
     problem->key = "population." + problem->key;
     return problem;
+  }
+  if (c.population.model_spec.kind == model::ModelKind::kCustom) {
+    if (!c.holdout.empty())
+      return ConfigProblem{"registry.holdout",
+                           "must be left out for model kind custom: holdout evaluation runs the "
+                           "built-in models' forward pass, and an app-defined model's weights are "
+                           "not interpreted by the coordinator"};
+    if (c.gate.require_metric)
+      return ConfigProblem{"registry.gate.require_metric",
+                           "must be false for model kind custom: no holdout or federated "
+                           "evaluation gives its versions a metric, so every one would be held"};
   }
   // The engine runs SCAFFOLD (fl-sim drives it so); the service's clients
   // are the SDK's, which refuse it (client_sdk/round.cc says why).

@@ -21,6 +21,12 @@
 //     name: fmnist
 //     model: {name: fmnist-softmax, kind: softmax, input_dim: 784, classes: 10,
 //             hidden: [100], activation: relu, seed: 1}
+//         # or an app-defined model: a flat vector the coordinator aggregates and
+//         # versions without interpreting (README, "App-defined models"):
+//         # {name: my-model, kind: custom, parameters: 41,
+//         #  layout: [{name: w, size: 40}, {name: b, size: 1}]}
+//         # (sizes sum to parameters, names unique, at most 2^31; it starts at
+//         # zero; serving, holdout and federated evaluation are refused for it)
 //     rounds: 3
 //     cohort_size: 20
 //     over_selection: 1.3

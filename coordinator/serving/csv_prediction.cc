@@ -231,6 +231,7 @@ Status predict_csv(const model::Model& model, const std::string& input_csv,
   if (const Status valid = model::validate_model(model); !valid.ok()) {
     return InvalidArgument("cannot predict with this model: " + valid.message());
   }
+  FL_RETURN_IF_ERROR(model::require_built_in(model.spec, "batch prediction"));
   const std::string partial = output_csv + ".partial";
   const Status status = run(model, input_csv, partial, options);
   if (!status.ok()) {

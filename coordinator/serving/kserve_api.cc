@@ -87,6 +87,7 @@ http::Response KServeApi::metadata(std::string_view name, std::optional<int64_t>
   json version_names = json::array();
   for (int64_t id : *versions) version_names.push_back(std::to_string(id));
   const Signature& signature = (*served)->signature;
+  if (!signature.refusal.empty()) return http::json_error(409, signature.refusal);
   json outputs = json::array();
   for (const OutputSpec& output : signature.outputs) {
     outputs.push_back({{"name", output.name},
@@ -108,6 +109,8 @@ http::Response KServeApi::infer(std::string_view name, std::optional<int64_t> ve
   Result<std::shared_ptr<const ServedVersion>> served = models_->resolve(name, version);
   if (!served.ok()) return error_response(served.status());
   const ServedVersion& model = **served;
+  // Before the body is parsed: a custom model has no input width to parse it by.
+  if (!model.signature.refusal.empty()) return http::json_error(409, model.signature.refusal);
   RequestBuffer buffer;
   Result<KServeInferRequest> request =
       parse_kserve_infer(body, model.signature, max_batch_rows_, buffer.values());

@@ -12,6 +12,12 @@ const OutputSpec* Signature::output(std::string_view name) const {
 Signature signature_for(const model::ModelSpec& spec) {
   Signature signature;
   signature.input_dim = spec.input_dim;
+  if (const Status built_in = model::require_built_in(spec, "serving"); !built_in.ok()) {
+    signature.refusal = built_in.message() +
+                        "; devices fetch its weights with fl::Client::fetch_model, and the app "
+                        "predicts with its own code";
+    return signature;
+  }
   if (!model::is_classifier(spec)) {
     signature.outputs.push_back({std::string(kValueOutput), TensorType::kFloat32, 0});
     return signature;

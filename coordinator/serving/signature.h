@@ -6,6 +6,8 @@
 //       probabilities FP32 [n, classes], classes INT64 [n]
 //   linear SVM (no calibrated probabilities): scores FP32 [n, k], classes INT64 [n]
 //   regressor (linear, MLP with a scalar output): value FP32 [n]
+//   app-defined (kind custom): none; `refusal` says why, and both APIs answer
+//       predict, infer and metadata with 409 and that reason
 //
 // Not for: several inputs, or string and image inputs; every model here is a
 // dense stack over one float vector.
@@ -44,6 +46,9 @@ struct OutputSpec {
 struct Signature {
   int input_dim = 0;                // the input is FP32 [n, input_dim]
   std::vector<OutputSpec> outputs;  // in answer order
+  // Non-empty when the model cannot be served at all (kind custom): why, for
+  // the 409 every predicting or describing request is answered with.
+  std::string refusal;
 
   // The output called `name`, or nullptr.
   const OutputSpec* output(std::string_view name) const;

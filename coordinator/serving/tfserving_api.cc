@@ -125,6 +125,7 @@ http::Response TfServingApi::metadata(std::string_view name, std::optional<int64
   Result<std::shared_ptr<const ServedVersion>> served = models_->resolve(name, version);
   if (!served.ok()) return error_response(served.status());
   const Signature& signature = (*served)->signature;
+  if (!signature.refusal.empty()) return http::json_error(409, signature.refusal);
   json outputs = json::object();
   for (const OutputSpec& output : signature.outputs)
     outputs[output.name] = tensor_info(output.name, output.type, output.width);
@@ -150,6 +151,8 @@ http::Response TfServingApi::predict(std::string_view name, std::optional<int64_
   Result<std::shared_ptr<const ServedVersion>> served = models_->resolve(name, version);
   if (!served.ok()) return error_response(served.status());
   const ServedVersion& model = **served;
+  // Before the body is parsed: a custom model has no input width to parse it by.
+  if (!model.signature.refusal.empty()) return http::json_error(409, model.signature.refusal);
   RequestBuffer buffer;
   Result<TfPredictRequest> request =
       parse_tfserving_predict(body, model.signature.input_dim, max_batch_rows_, buffer.values());

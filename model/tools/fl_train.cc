@@ -183,6 +183,10 @@ void print_metrics(std::FILE* f, const Metrics& m) {
 Status run(const Options& o, const CLI::App& app) {
   Result<ModelKind> kind = parse_model_kind(o.model);
   if (!kind.ok()) return kind.status();
+  if (*kind == ModelKind::kCustom)
+    return fl::InvalidArgument(
+        "--model custom: fl-train trains the built-in kinds only (linear, logistic, softmax, svm, "
+        "mlp); an app-defined model is trained by the app's own fl::Trainer");
   const ModelDefaults defaults = defaults_for(*kind);
   std::FILE* progress = o.json ? stderr : stdout;
 

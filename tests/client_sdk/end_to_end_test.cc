@@ -66,8 +66,12 @@ void write_synthetic_csv(const std::string& path) {
 
 // long_deadlines: stages wait 10 minutes for a silent client, so a round that
 // completes within a test's minute did not wait for one.
+constexpr char kSoftmaxModel[] =
+    "{name: e2e-softmax, kind: softmax, input_dim: 4, classes: 3, seed: 1}";
+
 coordinator::CoordinatorConfig service_config(uint32_t rounds, double l2_clip = 0,
-                                              bool long_deadlines = false) {
+                                              bool long_deadlines = false,
+                                              const std::string& model = kSoftmaxModel) {
   const std::string deadlines =
       long_deadlines ? "{selection: 3000, advertise_keys: 600000, share_keys: 600000, "
                        "masked_input: 600000, unmasking: 600000}"
@@ -80,7 +84,7 @@ admin_token: "an-admin-token-for-tests"
 limits: {requests_per_second: 10000, burst: 10000}
 population:
   name: e2e
-  model: {name: e2e-softmax, kind: softmax, input_dim: 4, classes: 3, seed: 1}
+  model: )" + model + R"(
   rounds: )" + std::to_string(rounds) +
                            R"(
   cohort_size: 5
@@ -821,6 +825,142 @@ TEST(ClientEndToEnd, ADeviceEnrolsWithAnOperatorCertificate) {
   ASSERT_TRUE(client.ok()) << client.status().to_string();
   ASSERT_TRUE((*client)->enroll().ok());
   EXPECT_GT((*client)->client_id(), 0u);
+  (*service)->stop();
+}
+
+// An app's own model: a Trainer that moves every weight halfway toward this
+// device's target vector. The coordinator knows only the length and layout.
+class TowardTargetTrainer final : public Trainer {
+ public:
+  TowardTargetTrainer(std::vector<float> target, uint64_t examples)
+      : target_(std::move(target)), examples_(examples) {}
+  std::atomic<size_t> seen_length{0};
+
+  uint64_t num_examples() const override { return examples_; }
+
+  Result<LocalTrainingResult> train(std::span<const float> global, const TrainingPlan&,
+                                    const CancellationToken&) override {
+    seen_length = global.size();
+    if (global.size() != target_.size())
+      return InvalidArgument("expected " + std::to_string(target_.size()) + " weights");
+    LocalTrainingResult out;
+    for (size_t j = 0; j < global.size(); ++j)
+      out.weights.push_back(global[j] + kStep * (target_[j] - global[j]));
+    out.examples = examples_;
+    return out;
+  }
+
+  static constexpr float kStep = 0.5f;
+
+ private:
+  std::vector<float> target_;
+  uint64_t examples_;
+};
+
+TEST(ClientEndToEnd, AnAppDefinedModelIsAveragedOverCustomTrainersAndNeverInterpreted) {
+  ScratchDir dir;
+  const std::string csv = dir.file("data.csv");
+  write_synthetic_csv(csv);
+  const std::string custom_model =
+      "{name: e2e-app, kind: custom, parameters: 41, layout: [{name: w, size: 40}, "
+      "{name: b, size: 1}], seed: 1}";
+  auto service = coordinator::CoordinatorService::create(service_config(2, 0, false, custom_model));
+  ASSERT_TRUE(service.ok()) << service.status().to_string();
+  ASSERT_TRUE((*service)->start().ok());
+  const uint16_t port = (*service)->port();
+
+  constexpr size_t kLength = 41;
+  std::vector<std::vector<float>> targets(kClients, std::vector<float>(kLength));
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (auto& t : targets)
+    for (float& x : t) x = uniform(rng);
+
+  Fleet fleet;
+  const auto tokens = issue_tokens(**service, kClients);
+  std::vector<TowardTargetTrainer*> trainers;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    auto trainer = std::make_unique<TowardTargetTrainer>(targets[i], 10 * (i + 1));
+    trainers.push_back(trainer.get());
+    clients.push_back(make_client(dir, csv, i, port, &fleet, tokens[i], {}, std::move(trainer)));
+  }
+  std::vector<std::vector<Result<RoundReport>>> reports(kClients);
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; ++i)
+      threads.emplace_back([&, i] {
+        for (int r = 0; r < 2; ++r)
+          reports[i].push_back(clients[i]->participate(std::chrono::seconds(60)));
+      });
+    for (auto& t : threads) t.join();
+  }
+  for (int i = 0; i < kClients; ++i) {
+    for (const auto& report : reports[i]) {
+      ASSERT_TRUE(report.ok()) << report.status().to_string();
+      ASSERT_TRUE(report->completed) << "client " << i << ": " << report->failure_reason;
+    }
+    EXPECT_EQ(trainers[i]->seen_length.load(), kLength) << "the Trainer got the flat vector";
+  }
+
+  // Each round the global moves halfway toward the examples-weighted mean of
+  // the targets, so after two it is 3/4 of that mean: the average of what the
+  // custom Trainers computed, which the coordinator never interpreted.
+  const RoundReport& last = *reports[0][1];
+  auto published = (*service)->registry().published_version("e2e-app");
+  ASSERT_TRUE(published.ok()) << published.status().to_string();
+  EXPECT_EQ(published->id, last.new_version);
+  auto bytes = clients[0]->fetch_model(last.new_version);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+  auto model = model::load_model(*bytes, "published");
+  ASSERT_TRUE(model.ok()) << model.status().to_string();
+  EXPECT_EQ(model->spec, model::ModelSpec::custom({{"w", 40}, {"b", 1}}));
+  std::vector<double> weight(kClients);
+  double total = 0;
+  for (int i = 0; i < kClients; ++i) total += weight[i] = 10.0 * (i + 1);
+  // Every client was in both rounds, weighted by its examples (under max_weight).
+  size_t updates = 0;
+  for (const auto& [round, records] : fleet.updates)
+    for (const auto& r : records) {
+      EXPECT_DOUBLE_EQ(r.weight, static_cast<double>(r.examples));
+      ++updates;
+    }
+  ASSERT_EQ(updates, 2u * kClients);
+  aggregation::QuantizationConfig q;
+  q.clip = 1.0;
+  q.bits = 20;
+  q.ring = crypto::RingBits::k64;
+  q.max_weight = 1000;
+  // Per round, stochastic rounding of each weighted update to the step of a
+  // max_weight-scaled grid (as the round engine's tests bound it); two rounds.
+  const double tolerance =
+      2 * (2 * aggregation::quantization_step(q) * q.max_weight / total * kClients) + 1e-6;
+  for (size_t j = 0; j < kLength; ++j) {
+    double mean = 0;
+    for (int i = 0; i < kClients; ++i) mean += weight[i] * targets[i][j];
+    mean /= total;
+    EXPECT_NEAR(model->params[static_cast<Eigen::Index>(j)], 0.75 * mean, tolerance)
+        << "weight " << j;
+  }
+
+  // Nothing on the device interprets it either: no on-device model, and the
+  // built-in trainer refuses it, both naming the kind.
+  auto on_device = clients[1]->fetch_published_model();
+  ASSERT_FALSE(on_device.ok());
+  EXPECT_EQ(on_device.status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(on_device.status().message().find("kind custom is an app-defined model"),
+            std::string::npos)
+      << on_device.status().message();
+  BuiltinTrainerOptions data;
+  data.dataset = "csv:" + csv;
+  data.target_column = "label";
+  auto builtin = make_model_trainer(data);
+  ASSERT_TRUE(builtin.ok()) << builtin.status().to_string();
+  const Status refused = (*builtin)->on_global_model(*bytes, last.new_version);
+  EXPECT_EQ(refused.code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("the built-in trainer (fl::make_model_trainer)"),
+            std::string::npos)
+      << refused.message();
   (*service)->stop();
 }
 

@@ -144,6 +144,17 @@ TEST(Model, ARowOfTheWrongLengthIsRefusedNamingBothLengths) {
   EXPECT_EQ(device->predict_class({}).status().code(), ErrorCode::kInvalidArgument);
 }
 
+TEST(Model, AnAppDefinedModelIsRefusedNamingItsKind) {
+  auto custom = model::create_model(model::ModelSpec::custom({{"w", 3}, {"b", 1}}), 1);
+  ASSERT_TRUE(custom.ok()) << custom.status().to_string();
+  auto device = Model::load(*model::save_model(*custom), 5);
+  ASSERT_FALSE(device.ok());
+  EXPECT_EQ(device.status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(device.status().message().find("custom(4: w 3, b 1): kind custom is an app-defined"),
+            std::string::npos)
+      << device.status().message();
+}
+
 TEST(Model, CorruptOrForeignBytesAreRefusedAsDataLoss) {
   auto bytes = *model::save_model(random_model(model::ModelSpec::softmax_regression(4, 3), 2));
   EXPECT_EQ(Model::load("").status().code(), ErrorCode::kDataLoss);

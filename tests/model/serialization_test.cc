@@ -7,9 +7,12 @@
 
 #include <fstream>
 
+#include "model/metrics.h"
 #include "model/model.h"
+#include "model/model_file.h"
 #include "model/predict.h"
 #include "model/standardizer.h"
+#include "model/train.h"
 #include "proto/model.pb.h"
 #include "tests/model/test_data.h"
 
@@ -147,6 +150,66 @@ TEST(ModelFile, BodyInconsistentWithItsSpecIsRefusedEvenWithAValidChecksum) {
   ASSERT_TRUE(model_to_proto(model, &body).ok());
   body.set_parameters(0, std::numeric_limits<float>::quiet_NaN());
   EXPECT_TRUE(mentions(load_model(envelope(body, 1), "n").status(), "NaN"));
+}
+
+// An app-defined model: the file keeps N and the layout, the weights come
+// back bit for bit, and a file whose layout does not add up is refused.
+TEST(ModelFile, RoundTripsACustomModelsLayoutAndRefusesOneThatDoesNotAddUp) {
+  const ModelSpec spec = ModelSpec::custom({{"w", 40}, {"b", 1}, {"scale", 3}});
+  EXPECT_EQ(num_params(spec), 44);
+  EXPECT_EQ(describe(spec), "custom(44: w 40, b 1, scale 3)");
+  Model model = trained_looking(spec);
+  EXPECT_TRUE(create_model(spec, 9)->params.isZero(0));  // starts at zero
+  Result<std::string> bytes = save_model(model);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+  Result<Model> back = load_model(*bytes, "mem");
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->spec, spec);
+  EXPECT_TRUE(back->params == model.params);
+  Result<ModelWeights> flat = read_model_weights(*bytes, "mem");
+  ASSERT_TRUE(flat.ok()) << flat.status().to_string();
+  EXPECT_EQ(flat->spec.layout, spec.layout);
+
+  fl::proto::Model body;
+  ASSERT_TRUE(open_model_file(*bytes, "mem", &body).ok());
+  body.mutable_spec()->mutable_layout(1)->set_size(2);  // sums to 45, parameters 44
+  const Status wrong_sum = load_model(envelope(body, 1), "f").status();
+  EXPECT_EQ(wrong_sum.code(), ErrorCode::kDataLoss);
+  EXPECT_TRUE(mentions(wrong_sum,
+                       "f: invalid model spec: custom model layout: the block sizes "
+                       "add up to more than parameters (44)"))
+      << wrong_sum.message();
+  body.mutable_spec()->mutable_layout(1)->set_size(1);
+  body.mutable_spec()->mutable_layout(1)->set_name("w");
+  EXPECT_TRUE(mentions(load_model(envelope(body, 1), "f").status(), "'w' appears twice"));
+}
+
+TEST(ModelSpec, CustomModelsAreBoundedAndNothingInterpretsThem) {
+  ModelSpec huge = ModelSpec::custom({{"a", kMaxModelParams}, {"b", 1}});
+  EXPECT_TRUE(mentions(validate_spec(huge), "parameters: must be in [1, 2^31]"));
+  ModelSpec no_layout = ModelSpec::custom({});
+  no_layout.custom_parameters = 4;
+  EXPECT_TRUE(mentions(validate_spec(no_layout), "layout: is required"));
+  ModelSpec with_inputs = ModelSpec::custom({{"w", 4}});
+  with_inputs.input_dim = 4;
+  EXPECT_FALSE(validate_spec(with_inputs).ok());
+  ModelSpec softmax_with_layout = ModelSpec::softmax_regression(3, 2);
+  softmax_with_layout.layout = {{"w", 8}};
+  EXPECT_TRUE(mentions(validate_spec(softmax_with_layout), "only kind custom does"));
+  EXPECT_EQ(*parse_model_kind("custom"), ModelKind::kCustom);
+
+  Model m = *create_model(ModelSpec::custom({{"w", 4}}), 1);
+  Dataset data;
+  data.features = FeatureMatrix::Zero(2, 1);
+  data.targets = Eigen::VectorXf::Zero(2);
+  TrainConfig config;
+  const Status trained = train(m, data, config).status();
+  EXPECT_EQ(trained.code(), ErrorCode::kFailedPrecondition);
+  EXPECT_TRUE(mentions(trained,
+                       "the built-in trainer is not available for custom(4: w 4): kind "
+                       "custom is an app-defined model"))
+      << trained.message();
+  EXPECT_EQ(evaluate(m, data).status().code(), ErrorCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // Built from model file bytes (fl::Client::fetch_published_model() returns
 // one, fetch_model() returns the bytes of any version), for the built-in
 // kinds: "linear" (regression), "logistic", "softmax", "svm" and "mlp"
-// (a classifier or a regressor). The input standardisation the model was
+// (a classifier or a regressor); not for kind custom. The input standardisation the model was
 // trained with is applied inside: predict() takes raw features, as the
 // coordinator's serving does, and gives the same numbers up to float
 // rounding.
@@ -38,7 +38,9 @@ class FL_EXPORT Model {
  public:
   // Checks the bytes as the coordinator does (format version, CRC-32, spec,
   // parameter count, finite weights, standardisation): DataLoss for corrupt
-  // bytes, FailedPrecondition for another format version. `version` is the
+  // bytes, FailedPrecondition for another format version or for an
+  // app-defined model (kind custom: only the app's Trainer knows what its
+  // weights mean; fetch_model() gives its bytes). `version` is the
   // registry's id when the caller knows it (0: unknown).
   static Result<Model> load(std::string_view model_file, int64_t version = 0);
 

@@ -171,6 +171,12 @@ class RoundEngineTest : public ::testing::Test {
           if (!reply.ok() || !reply->has_value()) continue;
           proto::SecAggExchange x;
           *x.mutable_message() = **reply;
+          if (id == lengthen_masked_input_of && x.message().has_masked_input()) {
+            // One ring element too many: an upload for a longer model.
+            x.mutable_message()->mutable_masked_input()->mutable_vector()->append(8, '\0');
+            lengthened_ack = e.exchange(id, round, x, now).status();
+            continue;
+          }
           auto ack = e.exchange(id, round, x, now);
           // A masked input after the stage closed (over-selection) is refused.
           EXPECT_TRUE(ack.ok() || ack.status().code() == ErrorCode::kFailedPrecondition)
@@ -205,6 +211,10 @@ class RoundEngineTest : public ::testing::Test {
   }
 
   size_t dim = 4 * 3 + 3;  // softmax(4 -> 3): weights + biases (set for other models)
+  // run_round sends this client's masked input one element too long and
+  // keeps the engine's answer here.
+  uint64_t lengthen_masked_input_of = 0;
+  Status lengthened_ack;
   static constexpr float kScaffoldDeltaC = 0.05f;
   int64_t now = 1'700'000'000'000;
   crypto::SeededRng rng{7};
@@ -1221,6 +1231,64 @@ TEST_F(RoundEngineTest, InconclusiveEvaluationFallsBackToTheHoldoutMetric) {
       << heard.alerts[0].second;
   EXPECT_EQ(store->get_version(version)->stage, VersionStage::kPublished);
   EXPECT_EQ(registry->published_version("tiny")->id, version);
+}
+
+// An app-defined model (kind custom): the engine starts it at zero,
+// averages and versions the flat vector, and never looks inside.
+PopulationConfig custom_population() {
+  PopulationConfig c = small_population();
+  c.model_name = "app";
+  c.model_spec = model::ModelSpec::custom({{"w", 40}, {"b", 1}});
+  return c;
+}
+
+TEST_F(RoundEngineTest, CustomModelRoundPublishesTheWeightedMeanOfTheFlatVectors) {
+  dim = 41;
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);
+  auto e = make_engine(custom_population());
+  ASSERT_NE(e, nullptr);
+  const int64_t v0 = e->snapshot().global_version;
+  EXPECT_EQ(weights_of(v0), std::vector<float>(41, 0.0f));  // the documented start
+  auto chosen = checkin_all(*e);
+  auto end = run_round(*e, chosen);
+  ASSERT_EQ(end.state(), proto::SecAggExchangeResponse::COMPLETED) << end.failure_reason();
+  const int64_t v1 = end.new_version();
+  auto round = store->get_round(e->snapshot().round_id - 1);
+  ASSERT_TRUE(round.ok());
+  std::vector<uint64_t> included(chosen.begin(), chosen.begin() + round->counts.masked_input);
+  double total = 0;
+  std::vector<double> expected(dim, 0);
+  for (uint64_t id : included) {
+    total += clients[id].weight;
+    for (size_t j = 0; j < dim; ++j) expected[j] += clients[id].weight * clients[id].update[j];
+  }
+  const auto w1 = weights_of(v1);
+  const double tol = 2 * aggregation::quantization_step(small_population().quantization) *
+                     small_population().quantization.max_weight / total * included.size();
+  ASSERT_EQ(w1.size(), dim);
+  for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(w1[j], expected[j] / total, tol + 1e-6) << j;
+  // The version keeps the app's layout, and is what the registry publishes.
+  auto stored = model::load_model(store->get_version(v1)->model_bytes, "v1");
+  ASSERT_TRUE(stored.ok()) << stored.status().to_string();
+  EXPECT_EQ(stored->spec, custom_population().model_spec);
+  EXPECT_EQ(store->latest_version("app", VersionStage::kPublished)->id, v1);
+}
+
+TEST_F(RoundEngineTest, AMaskedInputOfTheWrongLengthIsRefusedAsBadInputAndTheRoundGoesOn) {
+  dim = 41;
+  for (uint64_t s = 1; s <= 6; ++s) enroll(s);
+  auto e = make_engine(custom_population());
+  ASSERT_NE(e, nullptr);
+  auto chosen = checkin_all(*e);
+  lengthen_masked_input_of = chosen[0];
+  // It sends its (refused) masked input, then is silent from unmasking on.
+  auto end = run_round(*e, chosen, {{chosen[0], 3}});
+  // InvalidArgument is what the service answers with 400 (http_status_for).
+  EXPECT_EQ(lengthened_ack.code(), ErrorCode::kInvalidArgument) << lengthened_ack.to_string();
+  EXPECT_NE(lengthened_ack.message().find("this session expects"), std::string::npos)
+      << lengthened_ack.message();
+  // The other five are the cohort: the round completes without the bad upload.
+  EXPECT_EQ(end.state(), proto::SecAggExchangeResponse::COMPLETED) << end.failure_reason();
 }
 
 }  // namespace fl::coordinator

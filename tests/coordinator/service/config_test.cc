@@ -113,6 +113,66 @@ TEST(CoordinatorConfigFile, BadConfigsAreRefusedAtTheirFileLineAndKey) {
   }
 }
 
+// An app-defined model: the layout must add up, and nothing that would
+// interpret its weights may be on.
+TEST(CoordinatorConfigFile, CustomModelsAreRefusedAtTheKeyThatCannotWork) {
+  const std::string base = kBase;
+  const std::string custom =
+      replace(base, "model: {name: tiny, kind: softmax, input_dim: 4, classes: 3}",
+              "model: {name: app, kind: custom, parameters: 41,\n"
+              "          layout: [{name: w, size: 40},\n"
+              "                   {name: b, size: 1}]}");  // lines 4-6; cohort_size is line 7
+  auto good = parse_config(custom, "c.yaml");
+  ASSERT_TRUE(good.ok()) << good.status().to_string();
+  const model::ModelSpec& spec = good->population.model_spec;
+  EXPECT_EQ(spec.kind, model::ModelKind::kCustom);
+  EXPECT_EQ(model::num_params(spec), 41);
+  ASSERT_EQ(spec.layout.size(), 2u);
+  EXPECT_EQ(spec.layout[0], (model::ParameterBlock{"w", 40}));
+  EXPECT_EQ(spec.layout[1], (model::ParameterBlock{"b", 1}));
+
+  struct Case {
+    std::string yaml;
+    std::string prefix;
+  };
+  const Case cases[] = {
+      {replace(custom, "size: 1}", "size: 2}"),
+       "c.yaml:5: population.model.layout: the block sizes add up to more than parameters "
+       "(41)"},
+      {replace(custom, "parameters: 41", "parameters: 50"),
+       "c.yaml:5: population.model.layout: the block sizes sum to 41 but parameters is 50"},
+      {replace(custom, "name: b", "name: w"),
+       "c.yaml:5: population.model.layout: block 1: the name 'w' appears twice"},
+      {replace(custom, "{name: b, size: 1}", "{name: b, size: 0}"),
+       "c.yaml:6: population.model.layout[1].size: must be in [1, 2147483648], got 0"},
+      {replace(custom, "{name: b, size: 1}", "{name: b, sise: 1}"),
+       "c.yaml:6: population.model.layout[1].sise: unknown key; did you mean size?"},
+      {replace(custom, "{name: b, size: 1}", "{size: 1}"),
+       "c.yaml:6: population.model.layout[1]: name is required"},
+      {replace(custom, "parameters: 41", "parameters: 4294967296"),
+       "c.yaml:4: population.model.parameters: must be in [1, 2147483648], got 4294967296"},
+      {replace(custom, "parameters: 41,", "input_dim: 4,"),
+       "c.yaml:4: population.model.input_dim: does not apply to kind custom"},
+      {replace(custom, "parameters: 41,", ""),
+       "c.yaml:4: population.model.parameters: is required for kind custom"},
+      {replace(custom, "layout: [{name: w, size: 40},\n                   {name: b, size: 1}]",
+               "layout: {name: w, size: 41}"),
+       "c.yaml:5: population.model.layout: expected a list, got a mapping"},
+      {replace(base, "classes: 3}", "classes: 3, layout: [{name: w, size: 15}]}"),
+       "c.yaml:4: population.model.layout: applies to kind custom only"},
+      {custom + "  federated_evaluation: {enabled: true}\n",
+       "c.yaml:8: population.federated_evaluation.enabled: must be false for model kind custom"},
+      {"registry: {holdout: fashion-mnist}\n" + custom,
+       "c.yaml:1: registry.holdout: must be left out for model kind custom"},
+      {"registry: {gate: {metric: accuracy, require_metric: true}}\n" + custom,
+       "c.yaml:1: registry.gate.require_metric: must be false for model kind custom"},
+  };
+  for (const Case& c : cases) {
+    const std::string e = error_of(c.yaml);
+    EXPECT_EQ(e.rfind(c.prefix, 0), 0u) << "yaml:\n" << c.yaml << "error: " << e;
+  }
+}
+
 TEST(CoordinatorConfigFile, EveryKeyLoadsTheValueItSays) {
   auto c = parse_config(
       "listen: {address: 127.0.0.1, port: 9090, io_threads: 3}\n"
