@@ -346,12 +346,12 @@ class UntilCancelledTrainer final : public Trainer {
   }
 };
 
-// Runs one round with four built-in clients and `odd` as the fifth, all in
-// threads; returns the four reports. Stage deadlines are 10 minutes, so the
+// Runs one round: four built-in clients on their own threads, the fifth driven by
+// `drive_odd` on this one; returns the four reports. Stage deadlines are 10 minutes, so the
 // round can complete within the clients' minute only if the coordinator
-// learnt at once that `odd` left.
+// learnt at once that the fifth left.
 std::vector<Result<RoundReport>> four_clients_and(coordinator::CoordinatorService& service,
-                                                  const ScratchDir& dir, Client& odd,
+                                                  const ScratchDir& dir,
                                                   const std::function<void()>& drive_odd) {
   const std::string csv = dir.file("data.csv");
   const auto tokens = issue_tokens(service, kClients);
@@ -365,7 +365,6 @@ std::vector<Result<RoundReport>> four_clients_and(coordinator::CoordinatorServic
         [&, i] { reports[i] = clients[i]->participate(std::chrono::seconds(60)); });
   drive_odd();
   for (auto& t : threads) t.join();
-  (void)odd;
   return reports;
 }
 
@@ -381,7 +380,7 @@ TEST(ClientEndToEnd, AFailingTrainerLeavesTheRoundAtOnceAndBacksOffInsteadOfSpin
   std::vector<Result<RoundReport>> failing_reports;
   std::vector<std::chrono::steady_clock::time_point> returned_at;
   std::vector<std::chrono::steady_clock::time_point> called_at;
-  auto reports = four_clients_and(**service, dir, *failing, [&] {
+  auto reports = four_clients_and(**service, dir, [&] {
     // The app's loop, as device_app writes it: call again after a failure.
     for (int attempt = 0; attempt < 4; ++attempt) {
       called_at.push_back(std::chrono::steady_clock::now());
@@ -422,7 +421,7 @@ TEST(ClientEndToEnd, CancelStopsTheTrainerAndTheRoundGoesOnWithoutTheClient) {
                                issue_tokens(**service, 1)[0], {}, std::move(trainer));
   Result<RoundReport> result = Internal("not run");
   Result<RoundReport> afterwards = Internal("not run");
-  auto reports = four_clients_and(**service, dir, *cancelled, [&] {
+  auto reports = four_clients_and(**service, dir, [&] {
     std::thread app([&] {
       // The app goes to the background while its Trainer works.
       while (!watched->started) std::this_thread::sleep_for(std::chrono::milliseconds(5));

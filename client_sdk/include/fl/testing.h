@@ -54,6 +54,7 @@ struct Hooks {
 
 // fl::Client::create with hooks.
 FL_EXPORT Result<std::unique_ptr<Client>> create_client(ClientOptions options,
-                                              std::unique_ptr<Trainer> trainer, Hooks hooks);
+                                                        std::unique_ptr<Trainer> trainer,
+                                                        Hooks hooks);
 
 }  // namespace fl::testing
