@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libsodium-dev                      # all cryptography
   libprotobuf-dev protobuf-compiler  # wire and storage formats
+  dpkg-dev                           # dpkg-source: protobuf's source for libfl_client.so (below)
   libeigen3-dev                      # models
   libboost-dev libboost-system-dev libssl-dev  # Beast/Asio HTTP + TLS
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -35,3 +36,7 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The source of the installed protobuf, from which libfl_client.so's private
+# protobuf-lite runtime is compiled (cmake/private_protobuf_lite.cmake).
+bash "$(dirname "$0")/fetch-protobuf-source.sh"

@@ -11,7 +11,7 @@
 # files of fl_client and every project library it needs (transport, protocol,
 # aggregation, the model file reader, crypto, proto, BLAKE3): an app links one
 # archive and the system libraries named in fl_clientConfig.cmake (libsodium,
-# protobuf, OpenSSL, Boost.System, zlib, threads). With the built-in trainer,
+# protobuf-lite, OpenSSL, Boost.System, zlib, threads). With the built-in trainer,
 # libfl_client_builtin.a (fl::client_builtin, over fl::client_static).
 # Installed with component "fl_client":
 #

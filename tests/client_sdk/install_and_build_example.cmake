@@ -93,6 +93,15 @@ if(exported EQUAL 0)
 endif()
 message(STATUS "libfl_client.so exports ${exported} symbols, all fl::")
 
+# ---- and needs no protobuf (its lite runtime is private: FL_PRIVATE_PROTOBUF)
+if(PRIVATE_PROTOBUF)
+  run(${READELF} -d ${prefix}/lib/libfl_client.so)
+  if(run_output MATCHES "NEEDED[^\n]*protobuf")
+    message(FATAL_ERROR "libfl_client.so needs a shared protobuf:\n${run_output}")
+  endif()
+  message(STATUS "libfl_client.so needs no libprotobuf")
+endif()
+
 # ---- the example app, shared (default) and static -------------------------
 foreach(variant shared static)
   set(build ${WORK_DIR}/build-${variant})
