@@ -385,6 +385,40 @@ const char* fl_model_kind(const fl_model* model) {
   return model != nullptr ? model->model.kind().data() : "";
 }
 
+const float* fl_model_parameters(const fl_model* model, size_t* n) {
+  if (n == nullptr) return nullptr;
+  *n = 0;
+  if (model == nullptr) return nullptr;
+  const std::span<const float> p = model->model.parameters();
+  *n = p.size();
+  return p.data();
+}
+
+size_t fl_model_layout_size(const fl_model* model) {
+  return model != nullptr ? model->model.layout().size() : 0;
+}
+
+int fl_model_layout_block(const fl_model* model, size_t i, const char** name, uint64_t* size,
+                          char** errptr) {
+  return guarded(errptr, "fl_model_layout_block", [&]() -> int {
+    if (model == nullptr || name == nullptr || size == nullptr)
+      return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                  std::string("fl_model_layout_block: ") +
+                      (model == nullptr  ? "model"
+                       : name == nullptr ? "name"
+                                         : "size") +
+                      " is NULL");
+    const auto& layout = model->model.layout();
+    if (i >= layout.size())
+      return fail(errptr, fl::ErrorCode::kInvalidArgument,
+                  "fl_model_layout_block: block " + std::to_string(i) + " of " +
+                      std::to_string(layout.size()) + " (" + model->model.describe() + ")");
+    *name = layout[i].name.c_str();
+    *size = layout[i].size;
+    return FL_OK;
+  });
+}
+
 size_t fl_model_input_dim(const fl_model* model) {
   return model != nullptr ? static_cast<size_t>(model->model.input_dim()) : 0;
 }

@@ -15,6 +15,7 @@ namespace fl {
 struct __attribute__((visibility("hidden"))) Model::Impl {
   model::ModelForInference file;
   int64_t version = 0;
+  std::vector<ParameterBlock> layout;  // kind custom's, else empty
 };
 
 namespace {
@@ -57,12 +58,11 @@ Result<Model> Model::load(std::string_view model_file, int64_t version) {
         version > 0 ? "model version " + std::to_string(version) : std::string("model file");
     auto file = model::read_model_for_inference(model_file, source);
     if (!file.ok()) return file.status();
-    // An app-defined model's weights mean what the app's Trainer says; there
-    // is no forward pass of ours to run over them.
-    FL_RETURN_IF_ERROR(model::require_built_in(file->weights.spec,
-                                               "fl::Model (on-device "
-                                               "prediction)"));
+    // An app-defined model loads for its parameters and layout; predict()
+    // refuses it (no forward pass of ours means anything over its weights).
     auto impl = std::make_shared<Impl>();
+    for (const model::ParameterBlock& b : file->weights.spec.layout)
+      impl->layout.push_back({b.name, static_cast<uint64_t>(b.size)});
     impl->file = std::move(*file);
     impl->version = version;
     return Model(std::move(impl));
@@ -80,7 +80,17 @@ bool Model::is_classifier() const {
 int Model::input_dim() const { return impl_ ? impl_->file.weights.spec.input_dim : 0; }
 
 int Model::num_outputs() const {
-  return impl_ ? model::flat_num_outputs(impl_->file.weights.spec) : 0;
+  if (!impl_ || impl_->file.weights.spec.kind == model::ModelKind::kCustom) return 0;
+  return model::flat_num_outputs(impl_->file.weights.spec);
+}
+
+std::span<const float> Model::parameters() const {
+  return impl_ ? std::span<const float>(impl_->file.weights.params) : std::span<const float>();
+}
+
+const std::vector<ParameterBlock>& Model::layout() const {
+  static const std::vector<ParameterBlock> kNone;
+  return impl_ ? impl_->layout : kNone;
 }
 
 int64_t Model::version() const { return impl_ ? impl_->version : 0; }
@@ -100,6 +110,7 @@ std::string Model::describe() const {
 Result<std::vector<float>> Model::predict(std::span<const float> x) const {
   return guarded<std::vector<float>>("fl::Model::predict", [&]() -> Result<std::vector<float>> {
     if (!impl_) return moved_from("fl::Model::predict");
+    FL_RETURN_IF_ERROR(model::require_built_in(impl_->file.weights.spec, "fl::Model::predict"));
     return model::flat_predict(impl_->file, x);
   });
 }
@@ -107,6 +118,8 @@ Result<std::vector<float>> Model::predict(std::span<const float> x) const {
 Result<int> Model::predict_class(std::span<const float> x) const {
   return guarded<int>("fl::Model::predict_class", [&]() -> Result<int> {
     if (!impl_) return moved_from("fl::Model::predict_class");
+    FL_RETURN_IF_ERROR(
+        model::require_built_in(impl_->file.weights.spec, "fl::Model::predict_class"));
     if (!model::is_classifier(impl_->file.weights.spec))
       return FailedPrecondition(model::describe(impl_->file.weights.spec) +
                                 " is a regressor; predict() gives its value");

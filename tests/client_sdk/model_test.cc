@@ -144,15 +144,42 @@ TEST(Model, ARowOfTheWrongLengthIsRefusedNamingBothLengths) {
   EXPECT_EQ(device->predict_class({}).status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST(Model, AnAppDefinedModelIsRefusedNamingItsKind) {
+TEST(Model, AnAppDefinedModelGivesItsWeightsAndLayoutButPredictIsRefusedNamingItsKind) {
   auto custom = model::create_model(model::ModelSpec::custom({{"w", 3}, {"b", 1}}), 1);
   ASSERT_TRUE(custom.ok()) << custom.status().to_string();
+  custom->params << 0.5f, -1.0f, 2.0f, 0.25f;
   auto device = Model::load(*model::save_model(*custom), 5);
-  ASSERT_FALSE(device.ok());
-  EXPECT_EQ(device.status().code(), ErrorCode::kFailedPrecondition);
-  EXPECT_NE(device.status().message().find("custom(4: w 3, b 1): kind custom is an app-defined"),
-            std::string::npos)
-      << device.status().message();
+  ASSERT_TRUE(device.ok()) << device.status().to_string();
+  EXPECT_EQ(device->kind(), "custom");
+  EXPECT_EQ(device->version(), 5);
+  EXPECT_EQ(std::vector<float>(device->parameters().begin(), device->parameters().end()),
+            (std::vector<float>{0.5f, -1.0f, 2.0f, 0.25f}));
+  ASSERT_EQ(device->layout().size(), 2u);
+  EXPECT_EQ(device->layout()[0].name, "w");
+  EXPECT_EQ(device->layout()[0].size, 3u);
+  EXPECT_EQ(device->layout()[1].name, "b");
+  EXPECT_EQ(device->layout()[1].size, 1u);
+  EXPECT_FALSE(device->is_classifier());
+  EXPECT_EQ(device->num_outputs(), 0);
+  const Model copy = *device;  // copies share the weights
+  EXPECT_EQ(copy.parameters().data(), device->parameters().data());
+  const std::vector<float> row = {1, 2, 3};
+  for (const Status& s : {device->predict(row).status(), device->predict_class(row).status()}) {
+    EXPECT_EQ(s.code(), ErrorCode::kFailedPrecondition);
+    EXPECT_NE(s.message().find("custom(4: w 3, b 1): kind custom is an app-defined"),
+              std::string::npos)
+        << s.message();
+  }
+}
+
+TEST(Model, ABuiltInModelsParametersAreItsFlatVectorWithNoLayout) {
+  auto server = random_model(model::ModelSpec::softmax_regression(4, 3), 3);
+  auto device = Model::load(*model::save_model(server));
+  ASSERT_TRUE(device.ok()) << device.status().to_string();
+  ASSERT_EQ(device->parameters().size(), 15u);
+  for (size_t i = 0; i < 15; ++i)
+    EXPECT_EQ(device->parameters()[i], server.params[static_cast<Eigen::Index>(i)]) << i;
+  EXPECT_TRUE(device->layout().empty());
 }
 
 TEST(Model, CorruptOrForeignBytesAreRefusedAsDataLoss) {

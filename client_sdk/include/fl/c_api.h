@@ -174,9 +174,20 @@ FL_C_EXPORT int fl_model_load(const char* bytes, size_t size, int64_t version, f
 FL_C_EXPORT void fl_model_destroy(fl_model* model);
 /* The registry's version id; 0 for NULL or unknown. */
 FL_C_EXPORT int64_t fl_model_version(const fl_model* model);
-/* "linear", "logistic", "softmax", "svm", "mlp"; "" for NULL. */
+/* "linear", "logistic", "softmax", "svm", "mlp", "custom"; "" for NULL. */
 FL_C_EXPORT const char* fl_model_kind(const fl_model* model);
-/* Floats per row fl_model_predict takes, and gives; 0 for NULL. */
+/* Every parameter, one flat vector (fl::Model::parameters): the built-in
+ * kinds' layouts are in the README, kind custom's is the app's own
+ * (fl_model_layout_*). Stores the count in *n and returns the first, owned
+ * by the model (valid until fl_model_destroy); NULL and *n = 0 for a NULL
+ * model. n may not be NULL (then NULL is returned). */
+FL_C_EXPORT const float* fl_model_parameters(const fl_model* model, size_t* n);
+/* Kind custom: how many blocks the population declared (0 for a built-in
+ * kind or NULL), and block i's name (owned by the model) and size. */
+FL_C_EXPORT size_t fl_model_layout_size(const fl_model* model);
+FL_C_EXPORT int fl_model_layout_block(const fl_model* model, size_t i, const char** name,
+                                      uint64_t* size, char** errptr);
+/* Floats per row fl_model_predict takes, and gives; 0 for NULL and kind custom. */
 FL_C_EXPORT size_t fl_model_input_dim(const fl_model* model);
 FL_C_EXPORT size_t fl_model_num_outputs(const fl_model* model);
 /* One row of raw features, `n` == fl_model_input_dim floats. Writes
@@ -185,7 +196,8 @@ FL_C_EXPORT size_t fl_model_num_outputs(const fl_model* model);
  * A wrong n or too small out_n is FL_INVALID_ARGUMENT. */
 FL_C_EXPORT int fl_model_predict(const fl_model* model, const float* x, size_t n, float* out,
                                  size_t out_n, char** errptr);
-/* The predicted class of a classifier; FL_FAILED_PRECONDITION for a regressor. */
+/* The predicted class of a classifier; FL_FAILED_PRECONDITION for a regressor.
+ * Both refuse kind custom with FL_FAILED_PRECONDITION. */
 FL_C_EXPORT int fl_model_predict_class(const fl_model* model, const float* x, size_t n,
                                        int* out_class, char** errptr);
 
