@@ -151,9 +151,14 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   // at the stage deadline): one attempt of at most kLeaveBudget, also after a
   // cancel; a failure to tell it only costs the others the wait.
   constexpr auto kLeaveBudget = std::chrono::seconds(2);
+  // Messages for the coordinator not yet accepted by it, oldest first.
+  std::deque<proto::ClientToServer> outbox;
   auto leave = [&](const std::string& reason) {
-    if (!session || session->stage() == SecAggClient::Stage::kCompleted ||
-        session->stage() == SecAggClient::Stage::kAborted || !signed_http)
+    // A session that produced its last message (unmasking shares) counts as
+    // completed, but until the coordinator has that message it still waits
+    // for this client: leave then too.
+    if (!session || session->stage() == SecAggClient::Stage::kAborted || !signed_http ||
+        (session->stage() == SecAggClient::Stage::kCompleted && outbox.empty()))
       return;
     proto::SecAggExchange exchange;
     *exchange.mutable_message() = session->leave(reason);
@@ -242,7 +247,7 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   auto advertise = session->start();
   if (!advertise.ok()) return fail("secure aggregation: " + advertise.status().message());
 
-  std::deque<proto::ClientToServer> outbox{std::move(*advertise)};
+  outbox.push_back(std::move(*advertise));
   std::deque<proto::ServerToClient> held;  // masked-input request waiting for the update
   bool input_ready = false;
   // Training failed: this client leaves the round. Safe for the others: the
@@ -336,9 +341,17 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
     proto::SecAggExchange exchange;
     const bool sending = !outbox.empty();
     if (sending) {
-      if (hooks.before_stage && announced_stages.insert(stage_of(outbox.front())).second)
+      if (hooks.before_stage && announced_stages.insert(stage_of(outbox.front())).second) {
         hooks.before_stage(stage_of(outbox.front()));
+        if (cancelled.load()) continue;  // cancelled while the hook ran: send nothing
+      }
       *exchange.mutable_message() = outbox.front();
+      if (hooks.tamper_message) {
+        std::string bytes = exchange.message().SerializeAsString();
+        hooks.tamper_message(stage_of(outbox.front()), bytes);
+        if (!exchange.mutable_message()->ParseFromString(bytes))
+          return fail("testing: tamper_message left bytes that are not a ClientToServer");
+      }
     }
     auto response = call_signed("POST", exchange_target, exchange.SerializeAsString());
     if (!response.ok()) {
@@ -354,12 +367,21 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       const Status refused = status_from_http("secure aggregation exchange", *response);
       if (!sending || response->status >= 500 || response->status == 401 || response->status == 403)
         return fail(refused.message());
-      // Our message came too late or was refused (a stage closed: over-selection
-      // filled the cohort without us). Stop sending it; the round goes on
-      // without our input, and we still follow it to its outcome.
       const std::string stage = stage_of(outbox.front());
+      // 400: the message itself is invalid (a masked input of the wrong
+      // length, say). The coordinator changed nothing and still waits for a
+      // valid one, which this client cannot make: leave the round, so the
+      // others go on at once instead of at the stage's deadline.
+      if (response->status == 400)
+        return fail("the coordinator refused this client's " + stage +
+                    " message: " + refused.message());
+      // Our message came too late (a stage closed: over-selection filled the
+      // cohort without us). Stop sending it; the round goes on without our
+      // input, and we still follow it to its outcome.
       outbox.pop_front();
       if (stage == "masked_input") report.dropped = true;
+      report.failure_reason =
+          "the coordinator refused this client's " + stage + " message: " + refused.message();
       log(round + ": coordinator refused our " + stage + " message: " + refused.message());
       continue;
     }
@@ -382,8 +404,6 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
     if (answer.state() == proto::SecAggExchangeResponse::COMPLETED) {
       report.completed = true;
       report.new_version = answer.new_version();
-      if (report.dropped && report.failure_reason.empty())
-        report.failure_reason = "completed without this client's input (it arrived late)";
       report.stages.push_back("completed");
       log(round + " completed: new version " + std::to_string(report.new_version));
       if (task.federated_evaluation()) send_evaluation(round_id, report);

@@ -30,6 +30,7 @@
 #include "model/model.h"
 #include "model/predict.h"
 #include "model/serialization.h"
+#include "proto/secagg.pb.h"
 
 namespace fl {
 namespace {
@@ -126,7 +127,8 @@ std::vector<std::string> issue_tokens(coordinator::CoordinatorService& service, 
 std::unique_ptr<Client> make_client(const ScratchDir& dir, const std::string& csv, int index,
                                     uint16_t port, Fleet* fleet, const std::string& device_token,
                                     std::function<void(std::string_view)> after_stage = {},
-                                    std::unique_ptr<Trainer> own_trainer = nullptr) {
+                                    std::unique_ptr<Trainer> own_trainer = nullptr,
+                                    std::function<void(std::string_view)> before_stage = {}) {
   BuiltinTrainerOptions data;
   data.dataset = "csv:" + csv;
   data.target_column = "label";
@@ -149,6 +151,7 @@ std::unique_ptr<Client> make_client(const ScratchDir& dir, const std::string& cs
   o.retry.round_failure_max_delay = std::chrono::milliseconds(500);
   o.round_timeout = std::chrono::seconds(120);
   hooks.after_stage = std::move(after_stage);
+  hooks.before_stage = std::move(before_stage);
   if (fleet) {
     hooks.inspect_update = [fleet](const testing::UpdateRecord& r) {
       std::lock_guard<std::mutex> lock(fleet->mutex);
@@ -444,6 +447,113 @@ TEST(ClientEndToEnd, CancelStopsTheTrainerAndTheRoundGoesOnWithoutTheClient) {
   (*service)->stop();
 }
 
+// The built-in trainer, counting the train() calls still running.
+class CountingTrainer final : public Trainer {
+ public:
+  explicit CountingTrainer(std::unique_ptr<Trainer> inner) : inner_(std::move(inner)) {}
+  std::atomic<int> running{0};
+  Result<LocalTrainingResult> train(std::span<const float> global, const TrainingPlan& plan,
+                                    const CancellationToken& cancel) override {
+    ++running;
+    auto result = inner_->train(global, plan, cancel);
+    --running;
+    return result;
+  }
+  uint64_t num_examples() const override { return inner_->num_examples(); }
+  Status on_global_model(std::string_view model_file, int64_t version) override {
+    return inner_->on_global_model(model_file, version);
+  }
+
+ private:
+  std::unique_ptr<Trainer> inner_;
+};
+
+// Threads of this process (Linux: /proc/self/task).
+size_t thread_count() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& t : fs::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// The app cancels while the client is about to send its message for one
+// protocol stage. Each time: participate() returns kCancelled with the
+// client's Trainer finished, the coordinator records exactly one drop-out at
+// that stage and completes the round with the other four without waiting for
+// a deadline (10 minutes), and once every client is gone no thread is left.
+class ClientCancelAtStage : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ClientCancelAtStage, LeavesNoThreadAndOnlyADropOutAtThatStage) {
+  const std::string stage = GetParam();
+  const size_t threads_before = thread_count();
+  {
+    ScratchDir dir;
+    write_synthetic_csv(dir.file("data.csv"));
+    auto service =
+        coordinator::CoordinatorService::create(service_config(1, 0, /*long_deadlines=*/true));
+    ASSERT_TRUE(service.ok()) << service.status().to_string();
+    ASSERT_TRUE((*service)->start().ok());
+    BuiltinTrainerOptions data;
+    data.dataset = "csv:" + dir.file("data.csv");
+    data.target_column = "label";
+    data.shard_index = kClients - 1;
+    data.shard_count = kClients;
+    auto builtin = make_model_trainer(data);
+    ASSERT_TRUE(builtin.ok()) << builtin.status().to_string();
+    auto trainer = std::make_unique<CountingTrainer>(std::move(*builtin));
+    CountingTrainer* counted = trainer.get();
+    Client* self = nullptr;
+    std::atomic<int> cancels{0};
+    auto odd =
+        make_client(dir, dir.file("data.csv"), kClients - 1, (*service)->port(), nullptr,
+                    issue_tokens(**service, 1)[0], {}, std::move(trainer), [&](std::string_view s) {
+                      if (s == stage) {
+                        ++cancels;
+                        self->cancel();
+                      }
+                    });
+    self = odd.get();
+    Result<RoundReport> result = Internal("not run");
+    int running_on_return = -1;
+    auto reports = four_clients_and(**service, dir, [&] {
+      result = odd->participate(std::chrono::seconds(60));
+      running_on_return = counted->running.load();
+    });
+    EXPECT_EQ(cancels.load(), 1);
+    EXPECT_EQ(result.status().code(), ErrorCode::kCancelled) << result.status().to_string();
+    EXPECT_EQ(running_on_return, 0) << "participate() returned with its Trainer still running";
+    for (size_t i = 0; i < reports.size(); ++i) {
+      ASSERT_TRUE(reports[i].ok()) << reports[i].status().to_string();
+      EXPECT_TRUE(reports[i]->completed) << "client " << i << ": " << reports[i]->failure_reason;
+    }
+    auto rounds = (*service)->store().list_rounds(10);
+    ASSERT_TRUE(rounds.ok()) << rounds.status().to_string();
+    ASSERT_EQ(rounds->size(), 1u);
+    const auto& round = rounds->front();
+    EXPECT_EQ(round.state, coordinator::RoundState::kCompleted) << round.failure_reason;
+    // Five were selected; the odd one sent every stage before `stage` and
+    // none from it on.
+    const std::vector<std::string> stages = {"advertise_keys", "share_keys", "masked_input",
+                                             "unmasking"};
+    const std::vector<uint64_t> counts = {round.counts.advertised, round.counts.shared_keys,
+                                          round.counts.masked_input, round.counts.unmasked};
+    EXPECT_EQ(round.counts.selected, static_cast<uint64_t>(kClients));
+    bool reached = false;
+    for (size_t i = 0; i < stages.size(); ++i) {
+      reached = reached || stages[i] == stage;
+      EXPECT_EQ(counts[i], static_cast<uint64_t>(reached ? kClients - 1 : kClients))
+          << stages[i] << " after a cancel before " << stage;
+    }
+    odd.reset();
+    (*service)->stop();
+  }
+  EXPECT_EQ(thread_count(), threads_before) << "a thread outlived the clients and the service";
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryStage, ClientCancelAtStage,
+                         ::testing::Values("advertise_keys", "share_keys", "masked_input",
+                                           "unmasking"),
+                         [](const auto& info) { return std::string(info.param); });
+
 // ---- the C ABI (fl/c_api.h) -----------------------------------------------
 
 // A C trainer: moves every weight by +0.01 and reports 10 examples; counts
@@ -542,6 +652,13 @@ TEST(CApi, NullHandlesAndWrongSizesAreErrorCodesNeverCrashes) {
   EXPECT_STREQ(fl_model_kind(nullptr), "");
   EXPECT_EQ(fl_model_input_dim(nullptr), 0u);
   EXPECT_EQ(fl_model_num_outputs(nullptr), 0u);
+  size_t n_params = 99;
+  EXPECT_EQ(fl_model_parameters(nullptr, &n_params), nullptr);
+  EXPECT_EQ(n_params, 0u);
+  EXPECT_EQ(fl_model_layout_size(nullptr), 0u);
+  const char* block_name = nullptr;
+  uint64_t block_size = 0;
+  EXPECT_EQ(fl_model_layout_block(nullptr, 0, &block_name, &block_size, &err), FL_INVALID_ARGUMENT);
   float x[4] = {0, 0, 0, 0};
   float out[3] = {0, 0, 0};
   int cls = -1;
@@ -557,6 +674,13 @@ TEST(CApi, NullHandlesAndWrongSizesAreErrorCodesNeverCrashes) {
     EXPECT_STREQ(fl_model_kind(model), "softmax");
     EXPECT_EQ(fl_model_input_dim(model), 4u);
     EXPECT_EQ(fl_model_num_outputs(model), 3u);
+    EXPECT_EQ(fl_model_parameters(model, nullptr), nullptr);
+    EXPECT_EQ(fl_model_parameters(model, &n_params), fl_model_parameters(model, &n_params));
+    EXPECT_EQ(n_params, 15u);                    // softmax(4 -> 3): W 4x3, b 3
+    EXPECT_EQ(fl_model_layout_size(model), 0u);  // built-in: the README's layout
+    EXPECT_EQ(fl_model_layout_block(model, 0, &block_name, &block_size, &err), FL_INVALID_ARGUMENT);
+    EXPECT_EQ(fl_model_layout_block(model, 0, nullptr, &block_size, &err), FL_INVALID_ARGUMENT);
+    EXPECT_EQ(fl_model_layout_block(model, 0, &block_name, nullptr, &err), FL_INVALID_ARGUMENT);
     EXPECT_EQ(fl_model_predict(model, nullptr, 4, out, 3, &err), FL_INVALID_ARGUMENT);
     EXPECT_EQ(fl_model_predict(model, x, 4, nullptr, 3, &err), FL_INVALID_ARGUMENT);
     EXPECT_EQ(fl_model_predict(model, x, 3, out, 3, &err), FL_INVALID_ARGUMENT);
@@ -942,14 +1066,55 @@ TEST(ClientEndToEnd, AnAppDefinedModelIsAveragedOverCustomTrainersAndNeverInterp
         << "weight " << j;
   }
 
-  // Nothing on the device interprets it either: no on-device model, and the
-  // built-in trainer refuses it, both naming the kind.
+  // The device gets the published weights and their layout, to run with
+  // its own code (C++ and C); nothing of the SDK interprets them: predict()
+  // and the built-in trainer refuse the kind, naming it.
   auto on_device = clients[1]->fetch_published_model();
-  ASSERT_FALSE(on_device.ok());
-  EXPECT_EQ(on_device.status().code(), ErrorCode::kFailedPrecondition);
-  EXPECT_NE(on_device.status().message().find("kind custom is an app-defined model"),
+  ASSERT_TRUE(on_device.ok()) << on_device.status().to_string();
+  EXPECT_EQ(on_device->kind(), "custom");
+  EXPECT_EQ(on_device->version(), last.new_version);
+  ASSERT_EQ(on_device->parameters().size(), kLength);
+  for (size_t j = 0; j < kLength; ++j)
+    EXPECT_EQ(on_device->parameters()[j], model->params[static_cast<Eigen::Index>(j)]) << j;
+  ASSERT_EQ(on_device->layout().size(), 2u);
+  EXPECT_EQ(on_device->layout()[0].name, "w");
+  EXPECT_EQ(on_device->layout()[0].size, 40u);
+  EXPECT_EQ(on_device->layout()[1].name, "b");
+  EXPECT_EQ(on_device->layout()[1].size, 1u);
+  EXPECT_EQ(on_device->input_dim(), 0);
+  EXPECT_EQ(on_device->num_outputs(), 0);
+  const std::vector<float> row(40, 1.0f);
+  auto predicted = on_device->predict(row);
+  ASSERT_FALSE(predicted.ok());
+  EXPECT_EQ(predicted.status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(predicted.status().message().find("kind custom is an app-defined model"),
             std::string::npos)
-      << on_device.status().message();
+      << predicted.status().message();
+  EXPECT_EQ(on_device->predict_class(row).status().code(), ErrorCode::kFailedPrecondition);
+  {
+    fl_model* c_model = nullptr;
+    char* err = nullptr;
+    ASSERT_EQ(fl_model_load(bytes->data(), bytes->size(), last.new_version, &c_model, &err), FL_OK)
+        << err;
+    EXPECT_STREQ(fl_model_kind(c_model), "custom");
+    size_t n = 0;
+    const float* p = fl_model_parameters(c_model, &n);
+    ASSERT_EQ(n, kLength);
+    EXPECT_EQ(std::vector<float>(p, p + n),
+              std::vector<float>(on_device->parameters().begin(), on_device->parameters().end()));
+    ASSERT_EQ(fl_model_layout_size(c_model), 2u);
+    const char* name = nullptr;
+    uint64_t size = 0;
+    ASSERT_EQ(fl_model_layout_block(c_model, 1, &name, &size, &err), FL_OK) << err;
+    EXPECT_STREQ(name, "b");
+    EXPECT_EQ(size, 1u);
+    EXPECT_EQ(fl_model_layout_block(c_model, 2, &name, &size, &err), FL_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(err).find("block 2 of 2"), std::string::npos) << err;
+    float out[1];
+    EXPECT_EQ(fl_model_predict(c_model, row.data(), 0, out, 1, &err), FL_FAILED_PRECONDITION);
+    fl_free(err);
+    fl_model_destroy(c_model);
+  }
   BuiltinTrainerOptions data;
   data.dataset = "csv:" + csv;
   data.target_column = "label";
@@ -960,6 +1125,87 @@ TEST(ClientEndToEnd, AnAppDefinedModelIsAveragedOverCustomTrainersAndNeverInterp
   EXPECT_NE(refused.message().find("the built-in trainer (fl::make_model_trainer)"),
             std::string::npos)
       << refused.message();
+  (*service)->stop();
+}
+
+// A client sends a masked input one ring element too long for the
+// app-defined model (over HTTP, through the real SDK with its message
+// tampered). The coordinator answers 400 naming the expected length and
+// changes nothing; the SDK, unable to make a valid one, leaves the round, and
+// the round completes with the other four without waiting for a deadline
+// (stages wait 10 minutes here, the clients' rounds time out after 2):
+// nothing of the bad upload is summed.
+TEST(ClientEndToEnd, ACustomModelUploadOfTheWrongLengthGets400AndTheRoundGoesOn) {
+  ScratchDir dir;
+  const std::string csv = dir.file("data.csv");
+  write_synthetic_csv(csv);
+  const std::string custom_model =
+      "{name: e2e-app, kind: custom, parameters: 41, layout: [{name: w, size: 40}, "
+      "{name: b, size: 1}], seed: 1}";
+  auto service = coordinator::CoordinatorService::create(
+      service_config(1, 0, /*long_deadlines=*/true, custom_model));
+  ASSERT_TRUE(service.ok()) << service.status().to_string();
+  ASSERT_TRUE((*service)->start().ok());
+  const auto tokens = issue_tokens(**service, kClients);
+  std::vector<std::unique_ptr<Client>> clients;
+  std::atomic<int> tampered{0};
+  for (int i = 0; i < kClients; ++i) {
+    auto trainer = std::make_unique<TowardTargetTrainer>(std::vector<float>(41, 0.5f), 10);
+    clients.push_back(
+        make_client(dir, csv, i, (*service)->port(), nullptr, tokens[i], {}, std::move(trainer)));
+  }
+  // Client 0, rebuilt with the tampering hook (same identity file and token).
+  {
+    ClientOptions o;
+    o.coordinator = "http://127.0.0.1:" + std::to_string((*service)->port());
+    o.identity_file = dir.file("hostile.key");
+    o.population = "e2e";
+    o.device_token = tokens[0];
+    o.round_timeout = std::chrono::seconds(120);
+    testing::Hooks hooks;
+    hooks.rng_seed = 77;
+    hooks.tamper_message = [&](std::string_view stage, std::string& message) {
+      if (stage != "masked_input") return;
+      proto::ClientToServer m;
+      ASSERT_TRUE(m.ParseFromString(message));
+      m.mutable_masked_input()->mutable_vector()->append(8, '\0');  // one more 64-bit element
+      message = m.SerializeAsString();
+      ++tampered;
+    };
+    auto hostile = testing::create_client(
+        o, std::make_unique<TowardTargetTrainer>(std::vector<float>(41, 0.5f), 10),
+        std::move(hooks));
+    ASSERT_TRUE(hostile.ok()) << hostile.status().to_string();
+    clients[0] = std::move(*hostile);
+  }
+  std::vector<Result<RoundReport>> reports(kClients, Internal("not run"));
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; ++i)
+      threads.emplace_back(
+          [&, i] { reports[i] = clients[i]->participate(std::chrono::seconds(60)); });
+    for (auto& t : threads) t.join();
+  }
+  EXPECT_EQ(tampered.load(), 1);
+  ASSERT_TRUE(reports[0].ok()) << reports[0].status().to_string();
+  EXPECT_FALSE(reports[0]->completed);
+  EXPECT_NE(reports[0]->failure_reason.find("refused this client's masked_input message"),
+            std::string::npos)
+      << reports[0]->failure_reason;
+  EXPECT_NE(reports[0]->failure_reason.find("HTTP 400"), std::string::npos)
+      << reports[0]->failure_reason;
+  EXPECT_NE(reports[0]->failure_reason.find("this session expects"), std::string::npos)
+      << reports[0]->failure_reason;
+  for (int i = 1; i < kClients; ++i) {
+    ASSERT_TRUE(reports[i].ok()) << reports[i].status().to_string();
+    EXPECT_TRUE(reports[i]->completed) << "client " << i << ": " << reports[i]->failure_reason;
+    EXPECT_FALSE(reports[i]->dropped);
+  }
+  auto rounds = (*service)->store().list_rounds(10);
+  ASSERT_TRUE(rounds.ok()) << rounds.status().to_string();
+  ASSERT_EQ(rounds->size(), 1u);
+  EXPECT_EQ(rounds->front().state, coordinator::RoundState::kCompleted);
+  EXPECT_EQ(rounds->front().counts.masked_input, static_cast<uint64_t>(kClients - 1));
   (*service)->stop();
 }
 

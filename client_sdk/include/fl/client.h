@@ -62,8 +62,9 @@ struct RoundReport {
   // Why the round did not complete for this client (coordinator restarted,
   // round failed, this client's input arrived after the cohort was full...).
   std::string failure_reason;
-  // The round completed but without this client's masked input (it came after
-  // the stage had closed: over-selection made it a straggler).
+  // The round completed but without this client's masked input: it came after
+  // the stage had closed (over-selection made it a straggler; failure_reason
+  // has the coordinator's answer).
   bool dropped = false;
   uint64_t examples = 0;
   double train_seconds = 0;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "fl/client.h"
@@ -50,6 +51,12 @@ struct Hooks {
   // stage, on the participate() thread; it may block. Lets benchmarks release
   // a whole cohort's uploads at one instant.
   std::function<void(std::string_view stage)> before_stage;
+  // Called with this client's serialized protocol message for a stage
+  // (fl.proto.ClientToServer bytes) before it is sent, on the participate()
+  // thread; whatever it leaves in `message` is sent instead. Lets tests play
+  // a hostile client through the real SDK (a masked input of the wrong
+  // length, say) and check the coordinator refuses it.
+  std::function<void(std::string_view stage, std::string& message)> tamper_message;
 };
 
 // fl::Client::create with hooks.
