@@ -37,6 +37,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <sstream>
@@ -90,24 +91,50 @@ bool dump_update(const std::string& dir, const fl::testing::UpdateRecord& record
 
 // SIGINT and SIGTERM cancel the client (it tells the coordinator it left the
 // round, so the round goes on without waiting for it) instead of killing it
-// mid-request. They are blocked in every thread and taken by one waiter.
-void cancel_on_signals(fl::Client& client) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::thread([signals, &client] {
-    int received = 0;
-    if (sigwait(&signals, &received) != 0) return;
-    std::cerr << "fl-client: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
-              << ": leaving the round" << std::endl;
-    client.cancel();
-    // A second signal ends the process at once.
-    sigwait(&signals, &received);
-    std::_Exit(128 + received);
-  }).detach();
-}
+// mid-request. They are blocked in every thread and taken by one waiter, which
+// outlives this guard: it reaches the client only through `state`, which the
+// guard's destructor empties under the same mutex the waiter holds while it
+// cancels. So a signal that arrives while main() is destroying the client
+// waits for nothing freed; it ends the process, as one with no client to
+// cancel.
+class CancelOnSignals {
+ public:
+  explicit CancelOnSignals(fl::Client& client) : state_(std::make_shared<State>()) {
+    state_->client = &client;
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::thread([signals, state = state_] {
+      int received = 0;
+      if (sigwait(&signals, &received) != 0) return;
+      {
+        std::lock_guard<std::mutex> lock(state->mu);
+        if (state->client == nullptr) std::_Exit(128 + received);
+        std::cerr << "fl-client: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
+                  << ": leaving the round" << std::endl;
+        state->client->cancel();
+      }
+      // A second signal ends the process at once.
+      sigwait(&signals, &received);
+      std::_Exit(128 + received);
+    }).detach();
+  }
+  ~CancelOnSignals() {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->client = nullptr;
+  }
+  CancelOnSignals(const CancelOnSignals&) = delete;
+  CancelOnSignals& operator=(const CancelOnSignals&) = delete;
+
+ private:
+  struct State {
+    std::mutex mu;
+    fl::Client* client = nullptr;  // null once the guard is gone
+  };
+  std::shared_ptr<State> state_;
+};
 
 std::string kib(uint64_t bytes) {
   std::ostringstream s;
@@ -289,7 +316,7 @@ int main(int argc, char** argv) {
     std::cerr << "fl-client: " << client.status().to_string() << "\n";
     return 1;
   }
-  cancel_on_signals(**client);
+  const CancelOnSignals cancel_on_signals(**client);  // destroyed before the client
   if (auto s = (*client)->enroll(); !s.ok()) {
     std::cerr << "fl-client: " << s.to_string() << "\n";
     return 1;
