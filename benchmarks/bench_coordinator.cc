@@ -105,6 +105,7 @@
 #include <vector>
 
 #include "aggregation/secagg/parameters.h"
+#include "benchmarks/coordinator_process.h"
 #include "fl/client.h"
 #include "fl/testing.h"
 #include "fl/trainer.h"
@@ -234,75 +235,6 @@ std::optional<double> loopback_tcp_gbps(size_t total, size_t chunk) {
   if (received < total) return std::nullopt;
   return static_cast<double>(total) / seconds_between(start, end) / 1e9;
 }
-
-// ---- the coordinator as a child process -------------------------------------
-
-class CoordinatorProcess {
- public:
-  CoordinatorProcess(const std::string& binary, const std::vector<std::string>& args,
-                     const std::string& log_path)
-      : log_path_(log_path) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      if (FILE* log = std::fopen(log_path.c_str(), "w")) {
-        dup2(fileno(log), STDOUT_FILENO);
-        dup2(fileno(log), STDERR_FILENO);
-      }
-      std::vector<char*> argv{const_cast<char*>(binary.c_str())};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-  }
-  CoordinatorProcess(const CoordinatorProcess&) = delete;
-  CoordinatorProcess& operator=(const CoordinatorProcess&) = delete;
-  ~CoordinatorProcess() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  pid_t pid() const { return pid_; }
-  bool running() {
-    if (exited_) return false;
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) exited_ = true;
-    return !exited_;
-  }
-  std::string log() const {
-    std::ifstream in(log_path_);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
-  // The port from "fl-coordinator listening on http://127.0.0.1:PORT ...".
-  std::optional<uint16_t> wait_until_listening(std::chrono::seconds timeout) {
-    const std::string needle = "listening on http://127.0.0.1:";
-    const auto end = Clock::now() + timeout;
-    while (Clock::now() < end && running()) {
-      const std::string text = log();
-      if (auto at = text.find(needle); at != std::string::npos)
-        return static_cast<uint16_t>(std::stoi(text.substr(at + needle.size())));
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return std::nullopt;
-  }
-  // SIGTERM, then SIGKILL after `grace`.
-  void stop(std::chrono::seconds grace) {
-    if (!running()) return;
-    kill(pid_, SIGTERM);
-    const auto end = Clock::now() + grace;
-    while (running() && Clock::now() < end)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (running()) kill(pid_, SIGKILL);
-    if (!exited_) waitpid(pid_, nullptr, 0);
-    exited_ = true;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  std::string log_path_;
-};
 
 // GET over a fresh loopback connection with the admin bearer token; the body
 // of a 200 answer.
@@ -856,9 +788,9 @@ int run(const BenchOptions& o) {
     return 1;
   }
 
-  CoordinatorProcess coordinator(o.coordinator_bin,
-                                 {"--config", (dir / "coordinator.yaml").string()},
-                                 (dir / "coordinator.log").string());
+  fl::bench::CoordinatorProcess coordinator(o.coordinator_bin,
+                                            {"--config", (dir / "coordinator.yaml").string()},
+                                            (dir / "coordinator.log").string());
   const auto port = coordinator.wait_until_listening(std::chrono::seconds(120));
   if (!port) {
     std::cerr << "bench_coordinator: " << o.coordinator_bin << " did not start:\n"

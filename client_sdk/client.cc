@@ -136,12 +136,12 @@ void Client::Impl::log(const std::string& line) const {
 }
 
 Result<transport::HttpResponse> Client::Impl::call(transport::HttpClient& http, std::string method,
-                                                   std::string target, std::string body) {
+                                                   std::string target, std::string_view body) {
   transport::OutgoingRequest request;
   request.method = std::move(method);
   request.target = std::move(target);
   if (!body.empty()) request.content_type = std::string(kProtobuf);
-  request.body = std::move(body);
+  request.body = body;
   bytes_up += request.body.size();
   auto response = transport::send_with_retry(http, request, retry, sleep, *rng);
   if (response.ok()) bytes_down += response->body.size();
@@ -149,7 +149,7 @@ Result<transport::HttpResponse> Client::Impl::call(transport::HttpClient& http, 
 }
 
 Result<transport::HttpResponse> Client::Impl::call_signed(std::string method, std::string target,
-                                                          std::string body) {
+                                                          std::string_view body) {
   if (!signed_http) FL_RETURN_IF_ERROR(enroll());
   auto response = call(*signed_http, method, target, body);
   // 401 from an enrolled client: the coordinator lost its enrolment (a fresh
@@ -158,7 +158,7 @@ Result<transport::HttpResponse> Client::Impl::call_signed(std::string method, st
     log("coordinator does not know client " + std::to_string(client_id) + "; enrolling again");
     signed_http.reset();
     FL_RETURN_IF_ERROR(enroll());
-    response = call(*signed_http, std::move(method), std::move(target), std::move(body));
+    response = call(*signed_http, std::move(method), std::move(target), body);
   }
   return response;
 }
@@ -208,15 +208,27 @@ Status Client::Impl::enroll() {
   return Status::Ok();
 }
 
-Result<std::string> Client::Impl::fetch_model(int64_t version) {
-  if (version == cached_version) return cached_model;
+Result<const std::string*> Client::Impl::cached_model_file(int64_t version) {
+  if (version == cached_version) return &cached_model;
+  drop_cached_model();  // before the download: never two model files at once
   auto response = call_signed("GET", "/v1/model_versions/" + std::to_string(version));
   if (!response.ok()) return response.status();
   if (response->status != 200)
     return status_from_http("model version " + std::to_string(version), *response);
   cached_version = version;
   cached_model = std::move(response->body);
-  return cached_model;
+  return &cached_model;
+}
+
+void Client::Impl::drop_cached_model() {
+  cached_version = -1;
+  std::string().swap(cached_model);
+}
+
+Result<std::string> Client::Impl::fetch_model(int64_t version) {
+  auto file = cached_model_file(version);
+  if (!file.ok()) return file.status();
+  return **file;
 }
 
 namespace {

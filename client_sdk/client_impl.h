@@ -79,14 +79,21 @@ struct __attribute__((visibility("hidden"))) Client::Impl {
 
   // One request through the retrying transport, counting bytes. Transport
   // errors (after retries) are errors; any HTTP answer is a response.
+  // `body` is sent without a copy.
   Result<transport::HttpResponse> call(transport::HttpClient& http, std::string method,
-                                       std::string target, std::string body = {});
+                                       std::string target, std::string_view body = {});
   // Signed request; enrols first if needed.
   Result<transport::HttpResponse> call_signed(std::string method, std::string target,
-                                              std::string body = {});
+                                              std::string_view body = {});
 
   Status enroll();
-  Result<std::string> fetch_model(int64_t version);
+  Result<std::string> fetch_model(int64_t version);  // a copy, for the app
+  // The model file of `version`, downloaded once and cached: valid until the
+  // next call or drop_cached_model().
+  Result<const std::string*> cached_model_file(int64_t version);
+  // Frees the cached model file (a round does once its update is built: the
+  // file is model-sized, and the masking ahead needs the memory).
+  void drop_cached_model();
   Result<Model> fetch_published_model();
   Result<RoundReport> participate(std::chrono::milliseconds max_wait);
   // Runs round `round_id` (this client is selected) to its end; fills `report`.

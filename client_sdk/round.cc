@@ -15,6 +15,9 @@
 #include <optional>
 #include <set>
 #include <thread>
+#if defined(__GLIBC__)  // defined by the libc headers above
+#include <malloc.h>     // malloc_trim
+#endif
 
 #include "aggregation/client_update.h"
 #include "aggregation/quantization.h"
@@ -91,6 +94,17 @@ TrainingPlan to_plan(const proto::TrainingPlan& p) {
   return plan;
 }
 
+// Hands memory freed by model-sized buffers back to the system. glibc keeps
+// freed blocks of a few MB in its arenas (its mmap threshold rises to 32 MB
+// after the first such free), and the training thread's arena is not reused
+// by this one: without this, a round's peak RSS at 10^6 parameters is 7 MiB
+// higher than what is live at any moment (benchmarks/bench_client_rss).
+void release_freed_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 std::string stage_of(const proto::ClientToServer& m) {
   switch (m.body_case()) {
     case proto::ClientToServer::kAdvertiseKeys:
@@ -118,12 +132,12 @@ void Client::Impl::send_evaluation(uint64_t round_id, RoundReport& report) {
     report.evaluation_note = std::move(why);
     log("round " + std::to_string(round_id) + ": no evaluation sent: " + report.evaluation_note);
   };
-  auto model_file = fetch_model(report.new_version);
+  auto model_file = cached_model_file(report.new_version);
   if (!model_file.ok()) return note(model_file.status().message());
   auto model =
-      model::read_model_weights(*model_file, "version " + std::to_string(report.new_version));
+      model::read_model_weights(**model_file, "version " + std::to_string(report.new_version));
   if (!model.ok()) return note(model.status().message());
-  if (Status s = trainer->on_global_model(*model_file, report.new_version); !s.ok())
+  if (Status s = trainer->on_global_model(**model_file, report.new_version); !s.ok())
     return note(s.message());
   const std::vector<float> weights = std::move(model->params);
   auto counts = trainer->evaluate_counts(weights);
@@ -151,8 +165,14 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   // at the stage deadline): one attempt of at most kLeaveBudget, also after a
   // cancel; a failure to tell it only costs the others the wait.
   constexpr auto kLeaveBudget = std::chrono::seconds(2);
-  // Messages for the coordinator not yet accepted by it, oldest first.
+  // Messages for the coordinator not yet accepted by it, oldest first, and
+  // the first one serialized as a SecAggExchange (empty until it is sent).
   std::deque<proto::ClientToServer> outbox;
+  std::string front_body;
+  auto pop_front = [&] {
+    outbox.pop_front();
+    std::string().swap(front_body);
+  };
   auto leave = [&](const std::string& reason) {
     // A session that produced its last message (unmasking shares) counts as
     // completed, but until the coordinator has that message it still waits
@@ -216,15 +236,21 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   }
 
   // ---- the global model ---------------------------------------------------
-  auto model_file = fetch_model(task.model_version());
+  // Memory: one model file (cached), the global weights and the Trainer's
+  // result while it trains; both model-sized copies are freed once the
+  // update is built, so the masking and the upload (dimension x ring bytes
+  // each) do not stack on them (benchmarks/bench_client_rss).
+  auto model_file = cached_model_file(task.model_version());
   if (!model_file.ok()) return fail(model_file.status().message());
   auto global = model::read_model_weights(
-      *model_file, "global model version " + std::to_string(task.model_version()));
+      **model_file, "global model version " + std::to_string(task.model_version()));
   if (!global.ok()) return fail(global.status().message());
-  const std::vector<float> global_weights = std::move(global->params);
-  if (Status s = trainer->on_global_model(*model_file, task.model_version()); !s.ok())
+  std::vector<float> global_weights = std::move(global->params);
+  const size_t model_size = global_weights.size();
+  if (Status s = trainer->on_global_model(**model_file, task.model_version()); !s.ok())
     return fail("the Trainer refused the global model: " + s.message());
   report.stages.push_back("model");
+  release_freed_memory();  // the download's and the parse's buffers
 
   auto update_config = aggregation::client_update_config(task.quantization());
   if (!update_config.ok()) return fail("task: quantization: " + update_config.status().message());
@@ -237,11 +263,11 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
         "task: training.algorithm scaffold is not supported by this SDK (no control variate "
         "is kept and the Trainer has no gradient-correction hook); leaving the round");
   const uint64_t dimension =
-      aggregation::quantized_dimension(update_config->quantization, global_weights.size());
+      aggregation::quantized_dimension(update_config->quantization, model_size);
   if (dimension != task.secagg().dimension())
     return fail("task: the secure aggregation dimension " +
                 std::to_string(task.secagg().dimension()) + " does not fit a model of " +
-                std::to_string(global_weights.size()) + " weights");
+                std::to_string(model_size) + " weights");
 
   // ---- protocol round 0 right away; training in the background -----------
   auto advertise = session->start();
@@ -266,7 +292,10 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       log(round + ": ignored a server message: " + reply.status().message());
       return;
     }
-    if (*reply) outbox.push_back(std::move(**reply));
+    if (*reply) {
+      if ((*reply)->has_masked_input()) release_freed_memory();  // the unmasked input's buffer
+      outbox.push_back(std::move(**reply));
+    }
     if (session->stage() == SecAggClient::Stage::kAborted)
       log(round + ": secure aggregation aborted: " + session->abort_reason());
   };
@@ -284,15 +313,20 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
     report.examples = trained->examples;
     report.train_metrics = trained->metrics;
     std::string problem;
-    if (trained->weights.size() != global_weights.size())
+    if (trained->weights.size() != model_size)
       problem = "the Trainer returned " + std::to_string(trained->weights.size()) +
-                " weights for a model of " + std::to_string(global_weights.size());
+                " weights for a model of " + std::to_string(model_size);
     else if (trained->examples == 0)
       problem = "the Trainer reported 0 examples";
     if (problem.empty()) {
-      std::vector<float> update(global_weights.size());
-      for (size_t i = 0; i < update.size(); ++i)
-        update[i] = trained->weights[i] - global_weights[i];
+      // The model file and the global weights are done with (training has
+      // ended): freed before the update's quantised copy is made. The update
+      // is computed in place, in the Trainer's result.
+      drop_cached_model();
+      std::vector<float>& update = trained->weights;
+      for (size_t i = 0; i < update.size(); ++i) update[i] -= global_weights[i];
+      std::vector<float>().swap(global_weights);
+      release_freed_memory();
       if (hooks.inspect_update) {
         // The hook sees the update as aggregated: after the L2 clip.
         auto clear = aggregation::clip_and_weigh(update, trained->examples, *update_config);
@@ -316,6 +350,8 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       }
     }
     crypto::wipe(trained->weights.data(), trained->weights.size() * sizeof(float));
+    std::vector<float>().swap(trained->weights);
+    release_freed_memory();
     if (!problem.empty()) {
       left = true;
       report.failure_reason = problem;
@@ -338,22 +374,32 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
     }
     if (left) return fail(report.failure_reason);
 
-    proto::SecAggExchange exchange;
     const bool sending = !outbox.empty();
     if (sending) {
       if (hooks.before_stage && announced_stages.insert(stage_of(outbox.front())).second) {
         hooks.before_stage(stage_of(outbox.front()));
         if (cancelled.load()) continue;  // cancelled while the hook ran: send nothing
       }
-      *exchange.mutable_message() = outbox.front();
-      if (hooks.tamper_message) {
-        std::string bytes = exchange.message().SerializeAsString();
-        hooks.tamper_message(stage_of(outbox.front()), bytes);
-        if (!exchange.mutable_message()->ParseFromString(bytes))
-          return fail("testing: tamper_message left bytes that are not a ClientToServer");
+      if (front_body.empty()) {
+        // Serialized once, also for retries; the message is moved in and out
+        // of the envelope (no copy), and a masked input's vector, now in the
+        // body, is dropped from the message.
+        proto::SecAggExchange exchange;
+        exchange.mutable_message()->Swap(&outbox.front());
+        if (hooks.tamper_message) {
+          std::string bytes = exchange.message().SerializeAsString();
+          hooks.tamper_message(stage_of(exchange.message()), bytes);
+          if (!exchange.mutable_message()->ParseFromString(bytes))
+            return fail("testing: tamper_message left bytes that are not a ClientToServer");
+        }
+        front_body = exchange.SerializeAsString();
+        exchange.mutable_message()->Swap(&outbox.front());
+        if (outbox.front().has_masked_input())
+          std::string().swap(*outbox.front().mutable_masked_input()->mutable_vector());
       }
     }
-    auto response = call_signed("POST", exchange_target, exchange.SerializeAsString());
+    // Not sending: an empty SecAggExchange (a poll), which is zero bytes.
+    auto response = call_signed("POST", exchange_target, sending ? front_body : std::string_view());
     if (!response.ok()) {
       if (response.status().code() != ErrorCode::kUnavailable)
         return fail(response.status().message());
@@ -378,7 +424,7 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       // Our message came too late (a stage closed: over-selection filled the
       // cohort without us). Stop sending it; the round goes on without our
       // input, and we still follow it to its outcome.
-      outbox.pop_front();
+      pop_front();
       if (stage == "masked_input") report.dropped = true;
       report.failure_reason =
           "the coordinator refused this client's " + stage + " message: " + refused.message();
@@ -390,7 +436,7 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       return fail("exchange: the coordinator's answer is not a SecAggExchangeResponse");
     if (sending) {
       const std::string stage = stage_of(outbox.front());
-      outbox.pop_front();
+      pop_front();
       report.stages.push_back(stage);
       if (hooks.after_stage) hooks.after_stage(stage);
     }

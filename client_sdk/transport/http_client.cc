@@ -22,6 +22,9 @@ namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
+// A request whose body is the caller's bytes, written without a copy (a
+// masked input is dimension x ring bytes: 8 MB at 10^6 parameters).
+using Request = bhttp::request<bhttp::span_body<const char>>;
 
 namespace {
 
@@ -105,8 +108,7 @@ struct HttpClient::Impl {
 
   Status connect();
   template <class Stream>
-  Result<HttpResponse> exchange(Stream& stream, bhttp::request<bhttp::string_body>& request,
-                                bool* nothing_received);
+  Result<HttpResponse> exchange(Stream& stream, Request& request, bool* nothing_received);
 };
 
 Status HttpClient::Impl::connect() {
@@ -165,8 +167,7 @@ Status HttpClient::Impl::connect() {
 }
 
 template <class Stream>
-Result<HttpResponse> HttpClient::Impl::exchange(Stream& stream,
-                                                bhttp::request<bhttp::string_body>& request,
+Result<HttpResponse> HttpClient::Impl::exchange(Stream& stream, Request& request,
                                                 bool* nothing_received) {
   *nothing_received = true;
   error_code ec = net::error::would_block;
@@ -304,7 +305,7 @@ Result<HttpResponse> HttpClient::send(std::string_view method, std::string_view 
         if (!connected.ok()) return connected;
       }
 
-      bhttp::request<bhttp::string_body> request(verb, std::string(target), 11);
+      Request request(verb, std::string(target), 11);
       request.set(bhttp::field::host, impl.endpoint_name());
       request.set(bhttp::field::user_agent, impl.options.user_agent);
       if (!content_type.empty()) request.set(bhttp::field::content_type, std::string(content_type));
@@ -313,7 +314,7 @@ Result<HttpResponse> HttpClient::send(std::string_view method, std::string_view 
         for (const auto& [name, value] : impl.signer->sign(method, target, body))
           request.set(name, value);
       }
-      request.body() = std::string(body);
+      request.body() = {body.data(), body.size()};  // written from the caller's buffer
       request.keep_alive(true);
       request.prepare_payload();
 

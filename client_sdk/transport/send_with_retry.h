@@ -21,6 +21,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 #include "client_sdk/transport/http_client.h"
@@ -35,7 +36,7 @@ using SleepFunction = std::function<void(std::chrono::milliseconds)>;
 struct OutgoingRequest {
   std::string method;
   std::string target;
-  std::string body;
+  std::string_view body;  // not owned: the caller keeps it until send_with_retry returns
   std::string content_type;
   HeaderList headers;
 };
