@@ -10,7 +10,8 @@
 // and a Trainer that returns the global weights plus a small deterministic
 // offset (no data, no training: what is measured is the SDK's own cost).
 // Secure aggregation over the complete graph, the coordinator's default
-// quantisation (32-bit ring), every client in the round.
+// quantisation (64-bit ring: 8 bytes per parameter up), every client in the
+// round.
 //
 // Each client process reports, and the summary line prints:
 // - idle_rss_mib: its VmRSS after enrolment, before participate() (the

@@ -401,6 +401,8 @@ size_t fl_model_layout_size(const fl_model* model) {
 int fl_model_layout_block(const fl_model* model, size_t i, const char** name, uint64_t* size,
                           char** errptr) {
   return guarded(errptr, "fl_model_layout_block", [&]() -> int {
+    if (name != nullptr) *name = nullptr;
+    if (size != nullptr) *size = 0;
     if (model == nullptr || name == nullptr || size == nullptr)
       return fail(errptr, fl::ErrorCode::kInvalidArgument,
                   std::string("fl_model_layout_block: ") +

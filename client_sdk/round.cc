@@ -414,11 +414,13 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       if (!sending || response->status >= 500 || response->status == 401 || response->status == 403)
         return fail(refused.message());
       const std::string stage = stage_of(outbox.front());
-      // 400: the message itself is invalid (a masked input of the wrong
-      // length, say). The coordinator changed nothing and still waits for a
-      // valid one, which this client cannot make: leave the round, so the
-      // others go on at once instead of at the stage's deadline.
-      if (response->status == 400)
+      // 400, 413 and the like: the message itself was refused (a masked
+      // input of the wrong length, a body over the coordinator's limit). The
+      // coordinator changed nothing and still waits for a valid one, which
+      // this client cannot make: leave the round, so the others go on at
+      // once instead of at the stage's deadline. 409 is the stage having
+      // closed; 429 is retried by the transport.
+      if (response->status != 409 && response->status != 429)
         return fail("the coordinator refused this client's " + stage +
                     " message: " + refused.message());
       // Our message came too late (a stage closed: over-selection filled the

@@ -43,6 +43,10 @@ function(fl_protobuf_header_version header out)
 endfunction()
 find_file(FL_INSTALLED_PROTOBUF_COMMON_H google/protobuf/stubs/common.h
   HINTS ${Protobuf_INCLUDE_DIRS} NO_CACHE)
+if(NOT FL_INSTALLED_PROTOBUF_COMMON_H)
+  message(FATAL_ERROR "protobuf's headers (google/protobuf/stubs/common.h) were not found: "
+                      "install libprotobuf-dev (scripts/install-deps.sh)")
+endif()
 fl_protobuf_header_version("${FL_INSTALLED_PROTOBUF_COMMON_H}" installed_version)
 math(EXPR major "${installed_version} / 1000000")
 math(EXPR minor "(${installed_version} / 1000) % 1000")
@@ -61,6 +65,23 @@ fl_protobuf_header_version(${src}/google/protobuf/stubs/common.h source_version)
 if(NOT source_version STREQUAL installed_version)
   message(FATAL_ERROR "protobuf source ${FL_PROTOBUF_SOURCE_DIR} is version ${source_version}, "
                       "the installed headers ${installed_version}: rerun scripts/fetch-protobuf-source.sh")
+endif()
+# A Debian revision (a security fix) keeps GOOGLE_PROTOBUF_VERSION: compare
+# the package version the source was fetched for with the installed one, so
+# an apt upgrade of protobuf is not silently left out of libfl_client.so.
+find_program(FL_DPKG_QUERY dpkg-query)
+if(FL_DPKG_QUERY AND EXISTS ${FL_PROTOBUF_SOURCE_DIR}/.fl-debian-version)
+  execute_process(COMMAND dpkg --print-architecture OUTPUT_VARIABLE fl_arch
+                  OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  execute_process(COMMAND ${FL_DPKG_QUERY} -W "-f=\${source:Version}" "libprotobuf-dev:${fl_arch}"
+                  OUTPUT_VARIABLE fl_deb_version ERROR_QUIET)
+  file(READ ${FL_PROTOBUF_SOURCE_DIR}/.fl-debian-version fl_fetched_version)
+  string(STRIP "${fl_fetched_version}" fl_fetched_version)
+  if(fl_deb_version AND NOT fl_deb_version STREQUAL fl_fetched_version)
+    message(FATAL_ERROR "protobuf source ${FL_PROTOBUF_SOURCE_DIR} is Debian's ${fl_fetched_version}, "
+                        "the installed libprotobuf-dev ${fl_deb_version}: rerun "
+                        "scripts/fetch-protobuf-source.sh (then rebuild libfl_client.so)")
+  endif()
 endif()
 
 set(p ${src}/google/protobuf)

@@ -7,7 +7,7 @@
 # local to the library), so an app that links another protobuf version links
 # and runs. Debian's libprotobuf-lite.a cannot go into a shared object (arena.o
 # and others use the local-exec TLS model and non-PIC references), so
-# client_sdk/cmake/PrivateProtobufLite.cmake compiles the lite runtime's 32
+# cmake/private_protobuf_lite.cmake compiles the lite runtime's 32
 # files from this source, -fPIC and hidden.
 #
 # Uses its own apt lists (deb-src for this release's suites) under the cache
@@ -15,7 +15,10 @@
 # when the source of this version is already there.
 set -euo pipefail
 
-deb_version=$(dpkg-query -W -f='${Version}' libprotobuf-dev)
+# The native architecture's package only: with the arm64 cross packages
+# installed, an unqualified query prints both versions run together. The
+# source version (a binNMU's "+bN" is not in the source package's).
+deb_version=$(dpkg-query -W -f='${source:Version}' "libprotobuf-dev:$(dpkg --print-architecture)")
 upstream=${deb_version#*:}
 upstream=${upstream%%-*}
 root=${FL_DEPS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fl-deps}

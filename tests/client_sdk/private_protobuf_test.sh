@@ -34,12 +34,18 @@ fail() { echo "private_protobuf_test: $*" >&2; exit 1; }
 needed=$("$readelf" -d "$private_lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 echo "libfl_client.so.0 NEEDED: $needed"
 if grep -q protobuf <<<"$needed"; then fail "libfl_client.so needs a shared protobuf: $needed"; fi
-google=$("$nm" -D "$private_lib" | grep -c 'google8protobuf' || true)
+# Each tool's output first, so that a failing readelf or nm fails the test
+# (set -e) instead of yielding an empty list that passes.
+private_syms=$("$nm" -D "$private_lib")
+syspb_undefined=$("$nm" -D -u "$syspb_lib")
+syspb_dynamic=$("$readelf" -d "$syspb_lib")
+[[ -n $private_syms && -n $syspb_undefined ]] || fail "nm printed nothing"
+google=$(grep -c 'google8protobuf' <<<"$private_syms" || true)
 [[ $google == 0 ]] || fail "libfl_client.so has $google dynamic google:: symbols"
 # The weakened build really is weakened, else part 2 would prove nothing.
-"$readelf" -d "$syspb_lib" | grep -q 'NEEDED.*libprotobuf-lite' ||
+grep -q 'NEEDED.*libprotobuf-lite' <<<"$syspb_dynamic" ||
   fail "libfl_client_syspb.so does not need libprotobuf-lite: the weakened setting is wrong"
-echo "libfl_client_syspb.so.0 imports $("$nm" -D -u "$syspb_lib" | grep -c 'google8protobuf')" \
+echo "libfl_client_syspb.so.0 imports $(grep -c 'google8protobuf' <<<"$syspb_undefined")" \
   "google::protobuf symbols; libfl_client.so.0 imports 0"
 
 # ---- 2. the app with a protobuf of its own -----------------------------------
@@ -51,7 +57,8 @@ build_app() {  # OUT LIBNAME
 }
 build_app "$work/app_private" fl_client
 build_app "$work/app_syspb" fl_client_syspb
-"$nm" -D "$work/app_private" | grep -q ' T _ZN6google8protobuf11MessageLite14ParseFromArrayEPKvi' ||
+app_syms=$("$nm" -D "$work/app_private")
+grep -q ' T _ZN6google8protobuf11MessageLite14ParseFromArrayEPKvi' <<<"$app_syms" ||
   fail "the app does not export its protobuf definitions: the attack would not be played"
 
 cat >"$work/coordinator.yaml" <<EOF

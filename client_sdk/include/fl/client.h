@@ -129,7 +129,8 @@ class FL_EXPORT Client {
   Result<std::string> fetch_model(int64_t version);
 
   // The model the coordinator currently publishes for this client's
-  // population, ready for predict(); its version() is the registry's id.
+  // population, ready for predict() (an app-defined model, kind custom: for
+  // its parameters() and layout() only); its version() is the registry's id.
   // That is what the coordinator serves, not necessarily a round's newest
   // version: the quality gate may hold one back, an operator may roll back.
   // NotFound when the coordinator does not run the population or has

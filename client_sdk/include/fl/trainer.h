@@ -132,7 +132,9 @@ class FL_EXPORT Trainer {
   // Optional hook: the round's global model file (fl.proto.ModelFile bytes,
   // the exact download) before train() is called. The built-in trainer reads
   // the architecture from it; a custom trainer that knows its model can
-  // ignore it. An error skips this round.
+  // ignore it. An error skips this round. `model_file` is valid only during
+  // the call (the SDK frees it once the round's update is built): copy what
+  // you keep.
   virtual Status on_global_model(std::string_view model_file, int64_t version) {
     (void)model_file;
     (void)version;
