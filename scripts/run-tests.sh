@@ -28,8 +28,14 @@ if [[ "${FL_SKIP_SANITIZE:-0}" != 1 ]]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFL_SANITIZE=ON \
         -DFL_BUILD_BENCHMARKS=OFF
   cmake --build build-asan -j"$jobs" --target test_crypto test_aggregation test_http test_serving test_metrics test_registry
+  # Not BacksOffWhenOutOfDescriptors (it runs in the main pass above): it
+  # exhausts the process's descriptors on purpose, and UBSan's vptr check
+  # then probes memory through a pipe() that fails, reporting a valid object
+  # as "invalid vptr" ("memory cannot be printed"): a false positive seen in
+  # 2 of 40 runs beside another instance.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^test_(crypto|aggregation|http|serving|metrics|registry)\.'
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^test_(crypto|aggregation|http|serving|metrics|registry)\.' \
+      -E 'HttpServerHardening\.BacksOffWhenOutOfDescriptors'
 fi
 
 if [[ "${FL_SKIP_ARM64:-0}" != 1 ]]; then
