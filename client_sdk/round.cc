@@ -250,7 +250,6 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
   if (Status s = trainer->on_global_model(**model_file, task.model_version()); !s.ok())
     return fail("the Trainer refused the global model: " + s.message());
   report.stages.push_back("model");
-  release_freed_memory();  // the download's and the parse's buffers
 
   auto update_config = aggregation::client_update_config(task.quantization());
   if (!update_config.ok()) return fail("task: quantization: " + update_config.status().message());
@@ -292,10 +291,7 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       log(round + ": ignored a server message: " + reply.status().message());
       return;
     }
-    if (*reply) {
-      if ((*reply)->has_masked_input()) release_freed_memory();  // the unmasked input's buffer
-      outbox.push_back(std::move(**reply));
-    }
+    if (*reply) outbox.push_back(std::move(**reply));
     if (session->stage() == SecAggClient::Stage::kAborted)
       log(round + ": secure aggregation aborted: " + session->abort_reason());
   };
@@ -414,23 +410,22 @@ void Client::Impl::run_round(uint64_t round_id, Clock::time_point deadline, Roun
       if (!sending || response->status >= 500 || response->status == 401 || response->status == 403)
         return fail(refused.message());
       const std::string stage = stage_of(outbox.front());
+      const std::string refusal =
+          "the coordinator refused this client's " + stage + " message: " + refused.message();
       // 400, 413 and the like: the message itself was refused (a masked
       // input of the wrong length, a body over the coordinator's limit). The
       // coordinator changed nothing and still waits for a valid one, which
       // this client cannot make: leave the round, so the others go on at
       // once instead of at the stage's deadline. 409 is the stage having
       // closed; 429 is retried by the transport.
-      if (response->status != 409 && response->status != 429)
-        return fail("the coordinator refused this client's " + stage +
-                    " message: " + refused.message());
+      if (response->status != 409 && response->status != 429) return fail(refusal);
       // Our message came too late (a stage closed: over-selection filled the
       // cohort without us). Stop sending it; the round goes on without our
       // input, and we still follow it to its outcome.
       pop_front();
       if (stage == "masked_input") report.dropped = true;
-      report.failure_reason =
-          "the coordinator refused this client's " + stage + " message: " + refused.message();
-      log(round + ": coordinator refused our " + stage + " message: " + refused.message());
+      report.failure_reason = refusal;
+      log(round + ": " + refusal);
       continue;
     }
     proto::SecAggExchangeResponse answer;

@@ -69,6 +69,10 @@ void write_synthetic_csv(const std::string& path) {
 // completes within a test's minute did not wait for one.
 constexpr char kSoftmaxModel[] =
     "{name: e2e-softmax, kind: softmax, input_dim: 4, classes: 3, seed: 1}";
+// An app-defined model: 40 weights and a bias, a flat vector to the coordinator.
+constexpr char kCustomModel[] =
+    "{name: e2e-app, kind: custom, parameters: 41, layout: [{name: w, size: 40}, "
+    "{name: b, size: 1}], seed: 1}";
 
 coordinator::CoordinatorConfig service_config(uint32_t rounds, double l2_clip = 0,
                                               bool long_deadlines = false,
@@ -984,10 +988,7 @@ TEST(ClientEndToEnd, AnAppDefinedModelIsAveragedOverCustomTrainersAndNeverInterp
   ScratchDir dir;
   const std::string csv = dir.file("data.csv");
   write_synthetic_csv(csv);
-  const std::string custom_model =
-      "{name: e2e-app, kind: custom, parameters: 41, layout: [{name: w, size: 40}, "
-      "{name: b, size: 1}], seed: 1}";
-  auto service = coordinator::CoordinatorService::create(service_config(2, 0, false, custom_model));
+  auto service = coordinator::CoordinatorService::create(service_config(2, 0, false, kCustomModel));
   ASSERT_TRUE(service.ok()) << service.status().to_string();
   ASSERT_TRUE((*service)->start().ok());
   const uint16_t port = (*service)->port();
@@ -1139,11 +1140,8 @@ TEST(ClientEndToEnd, ACustomModelUploadOfTheWrongLengthGets400AndTheRoundGoesOn)
   ScratchDir dir;
   const std::string csv = dir.file("data.csv");
   write_synthetic_csv(csv);
-  const std::string custom_model =
-      "{name: e2e-app, kind: custom, parameters: 41, layout: [{name: w, size: 40}, "
-      "{name: b, size: 1}], seed: 1}";
   auto service = coordinator::CoordinatorService::create(
-      service_config(1, 0, /*long_deadlines=*/true, custom_model));
+      service_config(1, 0, /*long_deadlines=*/true, kCustomModel));
   ASSERT_TRUE(service.ok()) << service.status().to_string();
   ASSERT_TRUE((*service)->start().ok());
   const auto tokens = issue_tokens(**service, kClients);
