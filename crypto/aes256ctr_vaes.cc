@@ -97,6 +97,65 @@ FL_VAES_TARGET void run(const Aes256RoundKeys& keys, uint64_t hi, uint64_t lo, u
     _mm512_mask_storeu_epi8(out + 16 * b, bytes, x);
   }
 }
+
+// The sum of kKeys AES-256-CTR keystreams over the same counter blocks, added
+// in 32-bit (or, with kLanes64, 64-bit) little-endian lanes: the masks of one
+// pass of the PRG (crypto/mask_prg.cc) all start at the same counter, so they
+// share each counter vector, and summing in registers saves a store and a
+// load of every keystream but one. The kKeys chains are the ones in flight.
+template <size_t kKeys, bool kLanes64>
+FL_VAES_TARGET void run_sum(const Aes256RoundKeys* const* keys, uint64_t hi, uint64_t lo,
+                            uint8_t* out, size_t blocks) {
+  __m512i rk[kKeys][15];
+  for (size_t k = 0; k < kKeys; ++k)
+    for (int i = 0; i < 15; ++i)
+      rk[k][i] = all_lanes(_mm_load_si128(reinterpret_cast<const __m128i*>(keys[k]->bytes[i])));
+  const __m512i to_block =
+      all_lanes(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  const auto h = static_cast<long long>(hi);
+  const auto l = static_cast<long long>(lo);
+  __m512i ctr = _mm512_set_epi64(h, l + 3, h, l + 2, h, l + 1, h, l);
+  const __m512i four = _mm512_set_epi64(0, 4, 0, 4, 0, 4, 0, 4);
+  for (size_t b = 0; b < blocks; b += 4) {
+    const __m512i block = _mm512_shuffle_epi8(ctr, to_block);
+    ctr = _mm512_add_epi64(ctr, four);
+    __m512i x[kKeys];
+    for (size_t k = 0; k < kKeys; ++k) x[k] = _mm512_xor_si512(block, rk[k][0]);
+    for (int r = 1; r < 14; ++r)
+      for (size_t k = 0; k < kKeys; ++k) x[k] = _mm512_aesenc_epi128(x[k], rk[k][r]);
+    __m512i sum = _mm512_aesenclast_epi128(x[0], rk[0][14]);
+    for (size_t k = 1; k < kKeys; ++k) {
+      const __m512i ks = _mm512_aesenclast_epi128(x[k], rk[k][14]);
+      sum = kLanes64 ? _mm512_add_epi64(sum, ks) : _mm512_add_epi32(sum, ks);
+    }
+    const size_t n = blocks - b < 4 ? blocks - b : 4;
+    const __mmask64 bytes = n == 4 ? ~__mmask64{0} : (__mmask64{1} << (16 * n)) - 1;
+    _mm512_mask_storeu_epi8(out + 16 * b, bytes, sum);
+  }
+}
+
+template <bool kLanes64>
+void run_sum_dispatch(const Aes256RoundKeys* const* keys, size_t count, uint64_t hi, uint64_t lo,
+                      uint8_t* out, size_t blocks) {
+  switch (count) {
+    case 1:
+      return run_sum<1, kLanes64>(keys, hi, lo, out, blocks);
+    case 2:
+      return run_sum<2, kLanes64>(keys, hi, lo, out, blocks);
+    case 3:
+      return run_sum<3, kLanes64>(keys, hi, lo, out, blocks);
+    case 4:
+      return run_sum<4, kLanes64>(keys, hi, lo, out, blocks);
+    case 5:
+      return run_sum<5, kLanes64>(keys, hi, lo, out, blocks);
+    case 6:
+      return run_sum<6, kLanes64>(keys, hi, lo, out, blocks);
+    case 7:
+      return run_sum<7, kLanes64>(keys, hi, lo, out, blocks);
+    default:
+      return run_sum<8, kLanes64>(keys, hi, lo, out, blocks);
+  }
+}
 #endif  // FL_HAVE_VAES_CODE
 
 }  // namespace
@@ -141,9 +200,28 @@ void vaes_aes256ctr_blocks(const Aes256RoundKeys& keys, Counter128& counter, uin
     blocks -= n;
   }
 }
+
+void vaes_aes256ctr_sum_blocks(const Aes256RoundKeys* const* keys, size_t count, bool lanes64,
+                               Counter128& counter, uint8_t* out, size_t blocks) {
+  while (blocks > 0) {
+    const uint64_t until_wrap = 0 - counter.lo;  // 0 means 2^64
+    const size_t n =
+        until_wrap == 0 || until_wrap >= blocks ? blocks : static_cast<size_t>(until_wrap);
+    if (lanes64)
+      run_sum_dispatch<true>(keys, count, counter.hi, counter.lo, out, n);
+    else
+      run_sum_dispatch<false>(keys, count, counter.hi, counter.lo, out, n);
+    counter.lo += n;
+    if (counter.lo == 0) ++counter.hi;
+    out += 16 * n;
+    blocks -= n;
+  }
+}
 #else
 void vaes_aes256_expand_key(const uint8_t*, Aes256RoundKeys&) {}
 void vaes_aes256ctr_blocks(const Aes256RoundKeys&, Counter128&, uint8_t*, size_t) {}
+void vaes_aes256ctr_sum_blocks(const Aes256RoundKeys* const*, size_t, bool, Counter128&, uint8_t*,
+                               size_t) {}
 #endif  // FL_HAVE_VAES_CODE
 
 }  // namespace fl::crypto

@@ -38,5 +38,11 @@ void vaes_aes256_expand_key(const uint8_t key[32], Aes256RoundKeys& keys);
 // Writes `blocks` 16-byte keystream blocks starting at counter, and advances it.
 void vaes_aes256ctr_blocks(const Aes256RoundKeys& keys, Counter128& counter, uint8_t* out,
                            size_t blocks);
+// The sum of `count` (1 to 8) keystreams that start at the same counter, one
+// per key, added in little-endian 32-bit lanes (64-bit with lanes64) and
+// wrapping: `blocks` 16-byte blocks of it into out, and advances the counter.
+// The mask PRG's fused add (crypto/mask_prg.cc) runs on it.
+void vaes_aes256ctr_sum_blocks(const Aes256RoundKeys* const* keys, size_t count, bool lanes64,
+                               Counter128& counter, uint8_t* out, size_t blocks);
 
 }  // namespace fl::crypto

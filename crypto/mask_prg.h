@@ -16,11 +16,12 @@
 //
 // Accumulators are always uint64_t; for the 2^32 ring only the low 32 bits are
 // meaningful (2^32 divides 2^64, so arithmetic mod 2^64 then truncation is
-// arithmetic mod 2^32). Expand-and-add and expand-and-subtract are fused: the
-// keystream is produced chunk-wise into a small on-stack buffer and consumed
-// while it is in L1, because this loop is where clients and server spend their
-// time. prg_apply removes several masks per pass over the accumulator, which
-// the unmasking server needs when the add, not the cipher, is the limit.
+// arithmetic mod 2^32), and the high 32 bits are unspecified: masks are summed
+// in 32-bit lanes, so reduce with ring_mask before reading a result. Expand-and-add and
+// expand-and-subtract are fused: the keystream is produced chunk-wise into a small on-stack buffer
+// and consumed while it is in L1, because this loop is where clients and server spend their time.
+// prg_apply removes several masks per pass over the accumulator, which the unmasking server needs
+// when the add, not the cipher, is the limit.
 //
 // `offset` lets several threads expand disjoint slices of one mask: element i of
 // the mask is always keystream element i, whatever slice it is expanded in.
