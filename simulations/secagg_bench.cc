@@ -61,12 +61,14 @@ double thread_cpu_seconds() {
 }
 
 // The same in thread CPU time: the limit for the unmasking CPU time, which
-// other work on the machine does not inflate.
+// other work on the machine does not inflate. Best of 10: on a virtual machine
+// the rate of one short run varies by a quarter; it is measured before and
+// after the round and the faster is kept (the stricter limit).
 double measure_keystream_cpu_gbps(crypto::MaskPrg prg) {
   std::vector<uint8_t> buf(1u << 20);
   crypto::Secret32 seed;
   double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
+  for (int rep = 0; rep < 10; ++rep) {
     const double t = thread_cpu_seconds();
     for (int i = 0; i < 64; ++i) crypto::prg_keystream(prg, seed, buf);
     best = std::max(best, 64.0 * buf.size() / (thread_cpu_seconds() - t) / 1e9);
@@ -168,13 +170,15 @@ int run_secagg_bench(const SecAggBenchOptions& o) {
   const double libsodium_gbps = measure_keystream_gbps(std::nullopt);
   const double keystream_gbps =
       *prg == crypto::MaskPrg::kAes256Ctr ? aes256ctr_gbps : chacha20_gbps;
-  const double keystream_cpu_gbps = measure_keystream_cpu_gbps(*prg);
+  const double keystream_cpu_gbps_before = measure_keystream_cpu_gbps(*prg);
   const double sum_gbps = measure_sum_gbps();
   const auto start = Clock::now();
   const double cpu_start = process_cpu_seconds();
   SecAggRoundReport r = run_secagg_round(spec);
   const double wall = seconds_since(start);
   const double cpu = process_cpu_seconds() - cpu_start;
+  const double keystream_cpu_gbps =
+      std::max(keystream_cpu_gbps_before, measure_keystream_cpu_gbps(*prg));
 
   const bool exact = r.status.ok() && r.sum == r.plain_sum;
   const double limit_ms = static_cast<double>(r.unmasking.mask_bytes_expanded) /
@@ -205,6 +209,8 @@ int run_secagg_bench(const SecAggBenchOptions& o) {
                     {"total", r.server_ms[0] + r.server_ms[1] + r.server_ms[2] + r.server_ms[3]}};
   j["unmask_masks"] = r.unmasking.self_masks_removed + r.unmasking.pairwise_masks_removed;
   j["unmask_mask_bytes"] = r.unmasking.mask_bytes_expanded;
+  j["unmask_pair_seeds_used"] = r.unmasking.pair_seeds_used;
+  j["unmask_key_agreements"] = r.unmasking.key_agreements;
   j["unmask_limit_ms"] = limit_ms;
   j["unmask_vs_limit"] = limit_ms > 0 ? r.server_ms[3] / limit_ms : 0.0;
   // CPU time against the CPU time the keystream alone needs (all threads).

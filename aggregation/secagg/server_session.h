@@ -19,9 +19,14 @@
 //
 // Unmasking expands every mask to remove on the executor in Options (or
 // inline). The coordinate range is cut into cache-sized blocks and each block
-// runs every mask (ChaCha20 can seek), so the running sum stays in cache and no
+// runs every mask (both PRGs can seek), so the running sum stays in cache and no
 // thread needs an accumulator of its own; the result is bit-identical whatever
 // runs it. The session never starts a thread inside handle() or close_stage().
+// The pairwise seed s_uv of a dropped client u and a survivor v comes from v
+// (RevealedPairSeed in proto/secagg.proto); only when v dropped too is it
+// derived from u's reconstructed mask key, one X25519 agreement per pair. A
+// client that lies about a seed corrupts the sum as a dishonest input would,
+// and learns nothing: the server cannot check a seed without that agreement.
 //
 // One hostile member cannot fail the round: keys that are low-order,
 // non-canonical or copies of another client's are refused at advertise time
@@ -87,6 +92,8 @@ class SecAggServer {
     uint64_t self_masks_removed = 0;
     uint64_t pairwise_masks_removed = 0;
     uint64_t mask_bytes_expanded = 0;  // keystream bytes the unmasking had to generate
+    uint64_t pair_seeds_used = 0;      // pairwise seeds survivors revealed (no agreement needed)
+    uint64_t key_agreements = 0;       // X25519 agreements the server ran for the others
   };
 
   static Result<std::unique_ptr<SecAggServer>> create(const proto::SecAggConfig& config,
@@ -176,6 +183,14 @@ class SecAggServer {
   // Revealed shares by owner: of b for owners in U3, of s for owners in U2 \ U3.
   std::vector<std::vector<crypto::ShamirShare>> revealed_;
   size_t revealed_count_ = 0;
+  // on_unmasking's duplicate check: owner i was seen in this message when
+  // share_marks_[i] == share_mark_ (one increment per message, no clearing).
+  std::vector<uint32_t> share_marks_;
+  uint32_t share_mark_ = 0;
+  // Pairwise seeds revealed at unmasking, by dropped owner u: (survivor v, s_uv)
+  // in arrival order. Wiped with the session (Secret32).
+  std::vector<std::vector<std::pair<uint32_t, crypto::Secret32>>> pair_seeds_;
+  size_t pair_seed_count_ = 0;
   UnmaskingStats stats_;
   size_t peak_state_bytes_ = 0;
 };

@@ -56,6 +56,54 @@ TEST(SecAggServer, RecoversSumWhenClientsDropAtEveryStage) {
   EXPECT_EQ(counts.unmasked, 13u);
 }
 
+// Survivors reveal the pairwise seeds of their dropped peers, so the server
+// runs an X25519 agreement only for a pair whose survivor sent its masked
+// input and then dropped too; a client that reveals no seeds (one from before
+// RevealedPairSeed) leaves every pair to the agreement, with the same sum.
+TEST(SecAggServer, AgreesKeysOnlyForPairsWhoseSeedNoSurvivorRevealed) {
+  for (const bool legacy : {false, true}) {
+    SCOPED_TRACE(legacy ? "clients without pair seeds" : "clients with pair seeds");
+    TestRound round({.clients = 20, .dim = 257});
+    if (legacy)
+      round.tamper = [](uint32_t, proto::ClientToServer& m) {
+        if (m.has_unmasking_shares()) m.mutable_unmasking_shares()->clear_pair_seeds();
+      };
+    auto r1 = round.advertise({0});
+    auto r2 = round.step(r1, {1, 2});
+    auto r3 = round.step(r2, {3, 4});  // their pairwise masks are in 15 inputs
+    round.step(r3, {5, 6});            // 13 survivors reveal; 5 and 6 do not
+    ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted)
+        << round.server->abort_reason();
+    EXPECT_EQ(round.result(), round.plain_sum(round.all_but({0, 1, 2, 3, 4})));
+    const auto& stats = round.server->unmasking_stats();
+    EXPECT_EQ(stats.pairwise_masks_removed, 2u * 15u);
+    EXPECT_EQ(stats.key_agreements, legacy ? 2u * 15u : 2u * 2u);
+    EXPECT_EQ(stats.pair_seeds_used, legacy ? 0u : 2u * 13u);
+  }
+}
+
+// When every survivor of a dropped client's peers revealed its seed, the
+// server needs no share of that client's mask key at all.
+TEST(SecAggServer, NeedsNoMaskKeySharesWhenEverySeedArrived) {
+  TestRound round({.clients = 10, .dim = 64});
+  round.tamper = [](uint32_t, proto::ClientToServer& m) {
+    if (m.has_unmasking_shares()) {
+      auto* shares = m.mutable_unmasking_shares()->mutable_shares();
+      for (int i = shares->size() - 1; i >= 0; --i)
+        if (shares->Get(i).kind() == proto::RevealedShare::MASK_SECRET_KEY)
+          shares->DeleteSubrange(i, 1);
+    }
+  };
+  auto r1 = round.advertise();
+  auto r2 = round.step(r1);
+  auto r3 = round.step(r2, {7});
+  round.step(r3);
+  ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted) << round.server->abort_reason();
+  EXPECT_EQ(round.result(), round.plain_sum(round.all_but({7})));
+  EXPECT_EQ(round.server->unmasking_stats().key_agreements, 0u);
+  EXPECT_EQ(round.server->unmasking_stats().secrets_reconstructed, 9u);  // the b of each survivor
+}
+
 TEST(SecAggServer, RecoversSumOnHararyGraphWithDropouts) {
   TestRound round(
       {.clients = 40, .dim = 300, .graph = GraphKind::kHarary, .degree = 10, .threshold = 7});

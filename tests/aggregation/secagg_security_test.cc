@@ -67,6 +67,26 @@ TEST(SecAggClient, RevealsOnlyOneKindOfShareForEachPeer) {
   }
 }
 
+// The pairwise seeds a survivor reveals (so the server need not re-derive them
+// with X25519) are exactly those of the peers the request listed as dropped,
+// and each is the seed the client masked with: the one the server would derive
+// from the dropped peer's reconstructed mask key.
+TEST(SecAggClient, RevealsPairwiseSeedsOnlyForPeersListedAsDropped) {
+  TestRound round({.clients = 8, .dim = 16});
+  auto r3 = up_to_unmasking(round, {2, 5});  // 2 and 5 dropped after sharing keys
+  for (uint32_t i = 0; i < 8; ++i) {
+    if (i == 2 || i == 5) continue;
+    auto reply = round.clients[i]->handle(message_for(r3, round.id(i)));
+    ASSERT_TRUE(reply.ok());
+    std::set<uint64_t> peers;
+    for (const auto& p : (*reply)->unmasking_shares().pair_seeds()) {
+      EXPECT_TRUE(peers.insert(p.peer()).second) << "two seeds for one peer";
+      EXPECT_EQ(p.seed().size(), 32u);
+    }
+    EXPECT_EQ(peers, (std::set<uint64_t>{round.id(2), round.id(5)})) << "client " << i;
+  }
+}
+
 TEST(SecAggClient, RefusesToUnmaskFewerSurvivorsThanTheThreshold) {
   // Unmasking a "sum" of one input is unmasking that input: an honest client
   // demands at least t survivors before revealing self-mask shares.
@@ -255,6 +275,48 @@ TEST(SecAggServer, RejectsForgedUnmaskingShares) {
   m.mutable_unmasking_shares()->mutable_shares(0)->set_owner(777);  // unknown owner
   expect_bad(m);
   EXPECT_TRUE(round.server->handle(round.id(0), honest).ok());
+}
+
+TEST(SecAggServer, RejectsForgedPairwiseSeedsWithoutChangingState) {
+  TestRound round({.clients = 6, .dim = 16});
+  auto r3 = up_to_unmasking(round, {4});
+  auto reply = round.clients[0]->handle(message_for(r3, round.id(0)));
+  ASSERT_TRUE(reply.ok());
+  const proto::ClientToServer honest = **reply;
+  ASSERT_EQ(honest.unmasking_shares().pair_seeds_size(), 1);
+  auto expect_bad = [&](const proto::ClientToServer& m, const std::string& why) {
+    auto r = round.server->handle(round.id(0), m);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().to_string();
+    EXPECT_EQ(round.server->counts().unmasked, 0u);
+  };
+  proto::ClientToServer m = honest;
+  // A seed for a peer whose masked input arrived would strip its pairwise mask.
+  m.mutable_unmasking_shares()->mutable_pair_seeds(0)->set_peer(round.id(1));
+  expect_bad(m, "not a dropped peer");
+  m = honest;
+  m.mutable_unmasking_shares()->mutable_pair_seeds(0)->set_peer(round.id(0));  // itself
+  expect_bad(m, "not a dropped peer");
+  m = honest;
+  m.mutable_unmasking_shares()->mutable_pair_seeds(0)->set_peer(777);
+  expect_bad(m, "unknown client");
+  m = honest;
+  m.mutable_unmasking_shares()->mutable_pair_seeds(0)->mutable_seed()->resize(31);
+  expect_bad(m, "not 32");
+  m = honest;
+  *m.mutable_unmasking_shares()->add_pair_seeds() = honest.unmasking_shares().pair_seeds(0);
+  expect_bad(m, "two pairwise seeds");
+  EXPECT_TRUE(round.server->handle(round.id(0), honest).ok());
+  // The rest answer; the sum is exact: nothing refused above was kept.
+  for (uint32_t i = 1; i < 6; ++i) {
+    if (i == 4) continue;
+    auto r = round.clients[i]->handle(message_for(r3, round.id(i)));
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(round.server->handle(round.id(i), **r).ok());
+  }
+  ASSERT_EQ(round.server->stage(), SecAggServer::Stage::kCompleted) << round.server->abort_reason();
+  EXPECT_EQ(round.result(), round.plain_sum(round.all_but({4})));
+  EXPECT_EQ(round.server->unmasking_stats().key_agreements, 0u);
 }
 
 TEST(SecAggSessionConfig, RefusesThresholdsThatWouldLetTheServerOpenBothSecrets) {
