@@ -1,6 +1,9 @@
 // fl-sim: launch simulation scenarios and protocol benches.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <string>
 #include <vector>
 
@@ -8,6 +11,17 @@
 #include "simulations/secagg_bench.h"
 
 int main(int argc, char** argv) {
+#if defined(__GLIBC__)
+  // Every simulated client allocates and frees model-sized buffers (its
+  // weights, update, ring input, masked input: 0.4 MB each at 10^5
+  // parameters). Above glibc's mmap threshold each one is a fresh mapping
+  // whose pages fault in again, and trimming hands freed heap back just as
+  // the next client needs it: in scale_1000 that was 432,000 page faults and
+  // a first round of 8.6 s instead of 3.8 s. Keep such buffers in the heap
+  // (peak RSS unchanged, 215 MiB).
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
   CLI::App app{"fl-sim: federated learning simulations and secure aggregation benches"};
   app.require_subcommand(1);
 
