@@ -49,6 +49,7 @@ Result<coordinator::PopulationConfig> population_config(const Scenario& sc,
   c.quantization = quantization_config(sc.secagg, largest_client);
   c.l2_clip = sc.secagg.l2_clip;
   c.prg = sc.secagg.prg;
+  c.reveal_pair_seeds = sc.secagg.reveal_pair_seeds;
 
   c.graph = sc.secagg.graph == "complete" ? aggregation::secagg::GraphKind::kComplete
                                           : aggregation::secagg::GraphKind::kHarary;

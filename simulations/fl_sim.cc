@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   sb->add_option("--seed", bench.seed, "seed of every random choice");
   sb->add_option("--ring", bench.ring_bits, "ring bits: 32 or 64");
   sb->add_option("--prg", bench.prg, "mask PRG: aes256ctr | chacha20");
+  sb->add_flag("--reveal-pair-seeds", bench.reveal_pair_seeds,
+               "survivors send dropped neighbours' pairwise seeds (trusts the server to follow "
+               "the protocol; see README)");
   sb->add_option("--bits", bench.bits, "quantisation bits per coordinate");
   sb->add_option("--k", bench.k, "override the neighbour-graph degree");
   sb->add_option("--t", bench.t, "override the threshold");

@@ -168,10 +168,11 @@ Status read_stragglers(const Section& s, StragglerSpec& g) {
 Status read_secagg(const Section& top, Scenario& sc) {
   const Section s = top.sub("secagg");
   SecAggSpec& a = sc.secagg;
-  FL_RETURN_IF_ERROR(
-      s.expect_keys({"enabled", "graph", "bits", "clip", "ring", "max_weight", "l2_clip",
-                     "expected_dropout", "corrupt_fraction", "threshold", "prg"}));
+  FL_RETURN_IF_ERROR(s.expect_keys({"enabled", "graph", "bits", "clip", "ring", "max_weight",
+                                    "l2_clip", "expected_dropout", "corrupt_fraction", "threshold",
+                                    "prg", "reveal_pair_seeds"}));
   FL_RETURN_IF_ERROR(s.read("enabled", a.enabled));
+  FL_RETURN_IF_ERROR(s.read("reveal_pair_seeds", a.reveal_pair_seeds));
   FL_RETURN_IF_ERROR(s.read_choice<crypto::MaskPrg>(
       "prg", a.prg,
       {{"aes256ctr", crypto::MaskPrg::kAes256Ctr}, {"chacha20", crypto::MaskPrg::kChaCha20}}));

@@ -98,6 +98,7 @@ struct SecAggSpec {
   double corrupt_fraction = 0.05;
   uint32_t threshold = 0;                                      // 0: chosen by the k/t rule
   crypto::MaskPrg prg = aggregation::secagg::kDefaultMaskPrg;  // aes256ctr | chacha20
+  bool reveal_pair_seeds = false;  // as fl-coordinator's secure_aggregation.reveal_pair_seeds
 };
 
 // Per-stage probability that a client still in the round stops answering.

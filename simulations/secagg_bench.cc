@@ -136,6 +136,7 @@ int run_secagg_bench(const SecAggBenchOptions& o) {
   for (uint64_t i = 0; i < o.clients; ++i) cohort[i] = 1000 + i;
   SecAggRoundSpec spec;
   spec.config = aggregation::secagg::make_config(session_id, cohort, *params, o.dim, q.ring, *prg);
+  spec.config.set_reveal_pair_seeds(o.reveal_pair_seeds);
   if (auto c = aggregation::secagg::SessionConfig::create(spec.config); !c.ok())
     return fail(c.status().message());
 
@@ -191,6 +192,7 @@ int run_secagg_bench(const SecAggBenchOptions& o) {
   j["t"] = params->threshold;
   j["ring_bits"] = o.ring_bits;
   j["prg"] = crypto::mask_prg_name(*prg);
+  j["reveal_pair_seeds"] = o.reveal_pair_seeds;
   j["threads"] = o.threads;
   j["dropout"] = o.dropout;
   j["dropped"] = {{"before_advertise", r.dropped[0]},

@@ -17,10 +17,11 @@ struct SecAggBenchOptions {
   unsigned client_threads = 0;  // 0: hardware threads
   uint64_t seed = 1;
   uint32_t ring_bits = 32;
-  std::string prg = "aes256ctr";  // aes256ctr | chacha20 (the default: see kDefaultMaskPrg)
-  uint32_t bits = 16;             // quantisation bits per coordinate
-  int64_t k = -1;                 // override the chosen degree (-1: rule)
-  int64_t t = -1;                 // override the chosen threshold (-1: rule)
+  std::string prg = "aes256ctr";   // aes256ctr | chacha20 (the default: see kDefaultMaskPrg)
+  bool reveal_pair_seeds = false;  // survivors send dropped neighbours' pairwise seeds
+  uint32_t bits = 16;              // quantisation bits per coordinate
+  int64_t k = -1;                  // override the chosen degree (-1: rule)
+  int64_t t = -1;                  // override the chosen threshold (-1: rule)
 };
 
 // Validates, runs, prints the JSON line to stdout. Returns the process exit code;

@@ -430,9 +430,11 @@ Result<proto::ClientToServer> SecAggClient::on_unmasking(const proto::UnmaskingR
     if (peers_[id].holds_shares)
       add(id, proto::RevealedShare::MASK_SECRET_KEY, peers_[id].mask_key_share);
     peers_[id].revealed = Peer::Revealed::kMaskKey;
-    // The pairwise seed we masked with for this dropped peer, which the server
-    // would otherwise re-derive with one X25519 agreement from s_u (see
-    // proto/secagg.proto, RevealedPairSeed). Sent even when we hold no share.
+    // With reveal_pair_seeds, the pairwise seed we masked with for this
+    // dropped peer, which the server would otherwise re-derive with one X25519
+    // agreement from s_u (proto/secagg.proto, RevealedPairSeed; the session's
+    // configuration says what that trusts). Sent even when we hold no share.
+    if (!config_->proto().reveal_pair_seeds()) continue;
     auto* seed = shares->add_pair_seeds();
     seed->set_peer(id);
     seed->set_seed(std::string(reinterpret_cast<const char*>(peers_[id].mask_seed.data()),

@@ -327,6 +327,9 @@ Status SecAggServer::on_unmasking(uint32_t index, const proto::UnmaskingShares& 
   }
   // Pairwise seeds: only for peers of this client that dropped before the
   // masked input (those its unmasking request listed as dropped), one each.
+  if (!m.pair_seeds().empty() && !config_->proto().reveal_pair_seeds())
+    return InvalidArgument(
+        "pairwise seeds: this session does not ask for them (reveal_pair_seeds is off)");
   std::vector<uint32_t> seed_peers;
   for (const auto& p : m.pair_seeds()) {
     auto peer = config_->index_of(p.peer());

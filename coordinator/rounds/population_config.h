@@ -116,6 +116,10 @@ struct PopulationConfig {
   std::optional<uint32_t> degree;
   std::optional<uint32_t> threshold;
   crypto::MaskPrg prg = aggregation::secagg::kDefaultMaskPrg;  // the masks' keystream
+  // Survivors reveal dropped neighbours' pairwise seeds (proto SecAggConfig
+  // .reveal_pair_seeds): unmasking without most X25519 agreements, for a
+  // coordinator trusted to follow the protocol. Off by default.
+  bool reveal_pair_seeds = false;
   bool require_signed_keys = true;  // put enrolled identity keys into each session
   unsigned unmask_threads = 2;
 

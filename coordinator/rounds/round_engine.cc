@@ -356,6 +356,7 @@ Status RoundEngine::start_round(int64_t now_ms) {
       round_update_, static_cast<uint64_t>(global_.params.size()));
   auto secagg = aggregation::secagg::make_config(
       session_id, selected_, params, dim, config_.quantization.ring, config_.prg, identities);
+  secagg.set_reveal_pair_seeds(config_.reveal_pair_seeds);
   SecAggServer::Options session_options;
   session_options.threads = config_.unmask_threads;
   session_options.executor = hooks_.parallel;

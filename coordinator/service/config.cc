@@ -163,8 +163,10 @@ Status read_quantization(const Section& s, aggregation::QuantizationConfig& q, d
 }
 
 Status read_secure_aggregation(const Section& s, PopulationConfig& p) {
-  FL_RETURN_IF_ERROR(s.expect_keys({"graph", "expected_dropout", "corrupt_fraction", "degree",
-                                    "threshold", "unmask_threads", "signed_keys", "prg"}));
+  FL_RETURN_IF_ERROR(
+      s.expect_keys({"graph", "expected_dropout", "corrupt_fraction", "degree", "threshold",
+                     "unmask_threads", "signed_keys", "prg", "reveal_pair_seeds"}));
+  FL_RETURN_IF_ERROR(s.read("reveal_pair_seeds", p.reveal_pair_seeds));
   FL_RETURN_IF_ERROR(s.read_choice<crypto::MaskPrg>(
       "prg", p.prg,
       {{"aes256ctr", crypto::MaskPrg::kAes256Ctr}, {"chacha20", crypto::MaskPrg::kChaCha20}}));

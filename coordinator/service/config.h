@@ -47,7 +47,13 @@
 //     secure_aggregation: {graph: complete, expected_dropout: 0.1,
 //                          corrupt_fraction: 0.05, degree: 8, threshold: 5,
 //                          unmask_threads: 2, signed_keys: true,
-//                          prg: aes256ctr}   # mask keystream: aes256ctr | chacha20
+//                          prg: aes256ctr,   # mask keystream: aes256ctr | chacha20
+//                          reveal_pair_seeds: false}
+//         # true: survivors send the pairwise seeds of dropped neighbours, so
+//         # unmasking skips most X25519 agreements (2.4x faster at 500 clients,
+//         # 30% dropout). Only for a coordinator trusted to follow the
+//         # protocol: one that lies about who dropped can then recover a
+//         # client's input with no colluding client (README, threat model).
 //     server_optimizer: {kind: fedavg, server_lr: 1.0, momentum: 0.9,
 //                        beta1: 0.9, beta2: 0.99, tau: 0.001}
 //     federated_evaluation: {enabled: true, min_reports: 3, deadline_ms: 30000}

@@ -34,6 +34,7 @@ struct RoundSetup {
   ParallelExecutor* executor = nullptr;
   uint64_t seed = 42;
   bool shared_config = false;  // every client session on one SessionConfig (the simulator's way)
+  bool reveal_pair_seeds = false;
 };
 
 class TestRound {
@@ -54,6 +55,7 @@ class TestRound {
     }
     config = make_config(sid, cohort, p, s.dim, s.ring, s.prg,
                          s.identities ? ids : std::vector<crypto::Key32>{});
+    config.set_reveal_pair_seeds(s.reveal_pair_seeds);
     auto server_or = SecAggServer::create(config, {s.server_threads, s.executor});
     EXPECT_TRUE(server_or.ok()) << server_or.status().to_string();
     server = std::move(*server_or);

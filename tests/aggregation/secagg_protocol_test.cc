@@ -63,7 +63,7 @@ TEST(SecAggServer, RecoversSumWhenClientsDropAtEveryStage) {
 TEST(SecAggServer, AgreesKeysOnlyForPairsWhoseSeedNoSurvivorRevealed) {
   for (const bool legacy : {false, true}) {
     SCOPED_TRACE(legacy ? "clients without pair seeds" : "clients with pair seeds");
-    TestRound round({.clients = 20, .dim = 257});
+    TestRound round({.clients = 20, .dim = 257, .reveal_pair_seeds = true});
     if (legacy)
       round.tamper = [](uint32_t, proto::ClientToServer& m) {
         if (m.has_unmasking_shares()) m.mutable_unmasking_shares()->clear_pair_seeds();
@@ -85,7 +85,7 @@ TEST(SecAggServer, AgreesKeysOnlyForPairsWhoseSeedNoSurvivorRevealed) {
 // When every survivor of a dropped client's peers revealed its seed, the
 // server needs no share of that client's mask key at all.
 TEST(SecAggServer, NeedsNoMaskKeySharesWhenEverySeedArrived) {
-  TestRound round({.clients = 10, .dim = 64});
+  TestRound round({.clients = 10, .dim = 64, .reveal_pair_seeds = true});
   round.tamper = [](uint32_t, proto::ClientToServer& m) {
     if (m.has_unmasking_shares()) {
       auto* shares = m.mutable_unmasking_shares()->mutable_shares();

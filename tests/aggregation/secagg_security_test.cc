@@ -2,6 +2,9 @@
 // honest client refuses to do, and what bad input cannot change.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
+#include "crypto/mask_prg.h"
 #include "crypto/shamir.h"
 #include "tests/aggregation/secagg_harness.h"
 
@@ -72,7 +75,7 @@ TEST(SecAggClient, RevealsOnlyOneKindOfShareForEachPeer) {
 // and each is the seed the client masked with: the one the server would derive
 // from the dropped peer's reconstructed mask key.
 TEST(SecAggClient, RevealsPairwiseSeedsOnlyForPeersListedAsDropped) {
-  TestRound round({.clients = 8, .dim = 16});
+  TestRound round({.clients = 8, .dim = 16, .reveal_pair_seeds = true});
   auto r3 = up_to_unmasking(round, {2, 5});  // 2 and 5 dropped after sharing keys
   for (uint32_t i = 0; i < 8; ++i) {
     if (i == 2 || i == 5) continue;
@@ -85,6 +88,97 @@ TEST(SecAggClient, RevealsPairwiseSeedsOnlyForPeersListedAsDropped) {
     }
     EXPECT_EQ(peers, (std::set<uint64_t>{round.id(2), round.id(5)})) << "client " << i;
   }
+}
+
+// The attack reveal_pair_seeds opens, played: a coordinator that lies in the
+// unmasking request, with no colluding client, recovers client 0's input. It
+// tells client 0 that t - 1 peers survived and the rest dropped (which passes
+// client 0's own checks), tells those t - 1 peers that client 0 dropped, and
+// tells the others the truth. With the seeds it then holds t shares of b_0 and
+// every pairwise seed of y_0. By default the same lies give it the shares of
+// b_0 but only t - 1 shares of client 0's mask key and no seed: y_0 stays
+// masked by its pairwise masks.
+TEST(SecAggSecurity, LyingServerAloneRecoversAnInputOnlyWhenPairSeedsAreRevealed) {
+  for (const bool reveal : {true, false}) {
+    SCOPED_TRACE(reveal ? "reveal_pair_seeds on (weakened)" : "default");
+    TestRound round({.clients = 5, .dim = 32, .reveal_pair_seeds = reveal});
+    const uint32_t t = round.config.threshold();
+    ASSERT_EQ(t, 3u);
+    auto r3 = up_to_unmasking(round);  // everyone masked: the server holds y_0
+    const std::string y0 = round.last_reply[0].masked_input().vector();
+    auto lie = [&](uint32_t to, std::vector<uint32_t> survivors, std::vector<uint32_t> dropped) {
+      proto::ServerToClient m = message_for(r3, round.id(to));
+      auto* u = m.mutable_unmasking();
+      u->clear_survivors();
+      u->clear_dropped();
+      for (uint32_t i : survivors) u->add_survivors(round.id(i));
+      for (uint32_t i : dropped) u->add_dropped(round.id(i));
+      return m;
+    };
+    const proto::ServerToClient requests[5] = {lie(0, {1, 2}, {3, 4}), lie(1, {2, 3, 4}, {0}),
+                                               lie(2, {1, 3, 4}, {0}), message_for(r3, round.id(3)),
+                                               message_for(r3, round.id(4))};
+    std::vector<crypto::ShamirShare> b0, s0;
+    std::vector<crypto::Secret32> seeds;  // of client 0's pairs
+    for (uint32_t i = 0; i < 5; ++i) {
+      auto reply = round.clients[i]->handle(requests[i]);
+      ASSERT_TRUE(reply.ok()) << reply.status().to_string();  // no client notices
+      for (const auto& r : (*reply)->unmasking_shares().shares()) {
+        if (r.owner() != round.id(0)) continue;
+        auto share = crypto::ShamirShare::parse(
+            crypto::ByteSpan(reinterpret_cast<const uint8_t*>(r.share().data()), r.share().size()));
+        ASSERT_TRUE(share.ok());
+        (r.kind() == proto::RevealedShare::SELF_MASK_SEED ? b0 : s0).push_back(*share);
+      }
+      for (const auto& p : (*reply)->unmasking_shares().pair_seeds())
+        if (i == 0 || p.peer() == round.id(0)) {
+          crypto::Secret32 seed;
+          std::memcpy(seed.data(), p.seed().data(), crypto::Secret32::size());
+          seeds.push_back(seed);
+        }
+    }
+    ASSERT_EQ(b0.size(), t);  // the self-mask opens either way
+    if (!reveal) {
+      EXPECT_LT(s0.size(), t);  // the mask key does not
+      EXPECT_TRUE(seeds.empty());
+      continue;
+    }
+    ASSERT_EQ(seeds.size(), 4u);  // one per peer of client 0
+    auto b = crypto::shamir_reconstruct(b0);
+    ASSERT_TRUE(b.ok());
+    std::vector<uint64_t> x(32);
+    for (size_t j = 0; j < x.size(); ++j) {
+      uint32_t w = 0;
+      std::memcpy(&w, y0.data() + 4 * j, 4);
+      x[j] = w;
+    }
+    crypto::prg_subtract(round.config.prg() == proto::MASK_PRG_AES256_CTR
+                             ? crypto::MaskPrg::kAes256Ctr
+                             : crypto::MaskPrg::kChaCha20,
+                         *b, crypto::RingBits::k32, x);
+    for (const auto& seed : seeds)  // client 0 has the smallest id: it added every pair mask
+      crypto::prg_subtract(kDefaultMaskPrg, seed, crypto::RingBits::k32, x);
+    for (auto& v : x) v &= crypto::ring_mask(crypto::RingBits::k32);
+    EXPECT_EQ(x, round.inputs[0]) << "the attack no longer works: update the threat model";
+  }
+}
+
+// By default clients reveal no pairwise seeds, and the server refuses one.
+TEST(SecAggServer, ByDefaultSessionsCarryNoPairwiseSeeds) {
+  TestRound round({.clients = 6, .dim = 16});
+  auto r3 = up_to_unmasking(round, {4});
+  auto reply = round.clients[0]->handle(message_for(r3, round.id(0)));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ((*reply)->unmasking_shares().pair_seeds_size(), 0);
+  proto::ClientToServer forged = **reply;
+  auto* seed = forged.mutable_unmasking_shares()->add_pair_seeds();
+  seed->set_peer(round.id(4));
+  seed->set_seed(std::string(32, '\x01'));
+  auto refused = round.server->handle(round.id(0), forged);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("reveal_pair_seeds is off"), std::string::npos);
+  EXPECT_EQ(round.server->counts().unmasked, 0u);
+  EXPECT_TRUE(round.server->handle(round.id(0), **reply).ok());
 }
 
 TEST(SecAggClient, RefusesToUnmaskFewerSurvivorsThanTheThreshold) {
@@ -278,7 +372,7 @@ TEST(SecAggServer, RejectsForgedUnmaskingShares) {
 }
 
 TEST(SecAggServer, RejectsForgedPairwiseSeedsWithoutChangingState) {
-  TestRound round({.clients = 6, .dim = 16});
+  TestRound round({.clients = 6, .dim = 16, .reveal_pair_seeds = true});
   auto r3 = up_to_unmasking(round, {4});
   auto reply = round.clients[0]->handle(message_for(r3, round.id(0)));
   ASSERT_TRUE(reply.ok());

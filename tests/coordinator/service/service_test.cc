@@ -276,5 +276,23 @@ TEST(CoordinatorConfig, MaskPrgIsReadAndAnUnknownOneIsRefusedNamingTheKey) {
   EXPECT_NE(m.find("rc4"), std::string::npos) << m;
 }
 
+// Pairwise seeds trust the coordinator further (README): off unless asked for,
+// and a value that is not a boolean is refused naming the key.
+TEST(CoordinatorConfig, RevealPairSeedsIsOffByDefaultAndReadWhenGiven) {
+  const std::string base = config_yaml("/tmp/x.db");
+  auto unnamed = parse_config(base, "coord.yaml");
+  ASSERT_TRUE(unnamed.ok());
+  EXPECT_FALSE(unnamed->population.reveal_pair_seeds);
+  auto chosen =
+      parse_config(base + "  secure_aggregation: {reveal_pair_seeds: true}\n", "coord.yaml");
+  ASSERT_TRUE(chosen.ok()) << chosen.status().to_string();
+  EXPECT_TRUE(chosen->population.reveal_pair_seeds);
+  auto bad =
+      parse_config(base + "  secure_aggregation: {reveal_pair_seeds: maybe}\n", "coord.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("secure_aggregation.reveal_pair_seeds"), std::string::npos)
+      << bad.status().message();
+}
+
 }  // namespace
 }  // namespace fl::coordinator
