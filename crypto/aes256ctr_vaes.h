@@ -44,5 +44,8 @@ void vaes_aes256ctr_blocks(const Aes256RoundKeys& keys, Counter128& counter, uin
 // The mask PRG's fused add (crypto/mask_prg.cc) runs on it.
 void vaes_aes256ctr_sum_blocks(const Aes256RoundKeys* const* keys, size_t count, bool lanes64,
                                Counter128& counter, uint8_t* out, size_t blocks);
+// Wipes the stack below the caller's frame, where vaes_aes256ctr_sum_blocks
+// left round keys: call it from the same function once done with the keys.
+void vaes_scrub_stack();
 
 }  // namespace fl::crypto

@@ -258,6 +258,7 @@ void fused_vaes(const Secret32* const* seeds, Op op, std::span<uint64_t> acc, si
   }
   wipe(keys, sizeof(keys));
   wipe(ks, sizeof(ks));
+  vaes_scrub_stack();  // the summing kernel's copies of the round keys
 }
 
 // acc[i] (op)= sum over the kMasks seeds of PRG(seed)[offset + i]. Each mask's

@@ -297,7 +297,6 @@ Status SecAggServer::on_unmasking(uint32_t index, const proto::UnmaskingShares& 
   // every peer (hundreds in a complete graph), and most owners already hold
   // t shares late in the stage, so duplicates are found with a marker per
   // owner instead of a sort, and only shares still needed are kept.
-  if (share_marks_.size() != config_->cohort_size()) share_marks_.assign(config_->cohort_size(), 0);
   if (++share_mark_ == 0) {  // wrapped: start the markers again
     std::fill(share_marks_.begin(), share_marks_.end(), 0);
     share_mark_ = 1;
@@ -452,6 +451,7 @@ std::vector<proto::ServerToClient> SecAggServer::abort(std::string reason) {
   revealed_count_ = 0;
   pair_seeds_.clear();
   pair_seed_count_ = 0;
+  share_marks_ = {};
   return out;
 }
 
@@ -522,6 +522,8 @@ std::vector<proto::ServerToClient> SecAggServer::advance() {
         out.push_back(std::move(m));
       }
       stage_ = Stage::kUnmasking;
+      share_marks_.assign(clients_.size(), 0);  // on_unmasking's duplicate check
+      share_mark_ = 0;
       break;
     }
     case Stage::kUnmasking: {
@@ -713,6 +715,7 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
   revealed_count_ = 0;
   pair_seeds_.clear();
   pair_seed_count_ = 0;
+  share_marks_ = {};
   stage_ = Stage::kCompleted;
   return {};
 }

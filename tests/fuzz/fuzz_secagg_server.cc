@@ -15,11 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto server = std::move(*aggregation::secagg::SecAggServer::create(t.config, {1}));
   // Replay every client's messages of the earlier stages, and all but the
   // sender's of this one.
-  for (int s = 0; s <= stage; ++s)
-    for (int i = 0; i < 4; ++i) {
-      if (s == stage && i == sender_index) continue;
-      (void)server->handle(t.config.cohort(i), t.up[s][i]);
-    }
+  fuzz::replay(t, *server, stage, sender_index);
   const uint64_t sender = sender_index < 4 ? t.config.cohort(sender_index) : 99;
   const auto counts = server->counts();
   const size_t bytes = server->state_bytes();
