@@ -24,8 +24,8 @@ constexpr size_t kL1KeystreamBytes = 16384;
 // and stored once per sixteen masks. At VAES speed the add, not the cipher, is
 // what one mask at a time spends on (bench_crypto: prg_add u32 at 0.61 of the
 // raw keystream). bench_aggregation's BM_Unmask, 64 masks over 10^5 elements:
-// 8 per pass 1.27 x the raw keystream's time, 16 per pass 1.22 x, and 1.12 to
-// 1.15 x with the VAES keystreams of each four summed in registers.
+// 8 per pass 1.27 x the raw keystream's time, 16 per pass 1.22 x, and 1.10 to
+// 1.17 x with the VAES keystreams of each eight summed in registers.
 constexpr size_t kMasksPerPass = 16;
 constexpr size_t kMaxChunkBytes = kL1KeystreamBytes;
 // Keystreams summed in registers per call on VAES (vaes_aes256ctr_sum_blocks).
@@ -220,9 +220,9 @@ FL_MULTIVERSION void accumulate(uint64_t* out, const uint64_t* const* ks, size_t
   accumulate_dispatch(std::make_index_sequence<kMasksPerPass>(), out, ks, masks, words, op);
 }
 
-// fused() on VAES: the masks of a pass start at the same counter, so up to four
-// keystreams are generated together and summed in registers
-// (vaes_aes256ctr_sum_blocks); the accumulator then takes one sum per four masks.
+// fused() on VAES: the masks of a pass start at the same counter, so up to
+// kVaesKeysPerSum keystreams are generated together and summed in registers
+// (vaes_aes256ctr_sum_blocks); the accumulator then takes one sum per group.
 template <typename Word, size_t kMasks>
 void fused_vaes(const Secret32* const* seeds, Op op, std::span<uint64_t> acc, size_t offset) {
   constexpr size_t kGroups = (kMasks + kVaesKeysPerSum - 1) / kVaesKeysPerSum;

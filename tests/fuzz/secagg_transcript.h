@@ -73,7 +73,7 @@ inline const Transcript& transcript() {
       t.down[stage - 1] = pending;
       std::vector<proto::ServerToClient> next;
       for (int i = 0; i < 4; ++i) {
-        if (i >= static_cast<int>(pending.size()) || stage >= 2 && i == kDropsAfterSharing) {
+        if (i >= static_cast<int>(pending.size()) || (stage >= 2 && i == kDropsAfterSharing)) {
           t.up[stage].emplace_back();  // client 3 sends nothing from the masked input on
           continue;
         }
