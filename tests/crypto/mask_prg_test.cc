@@ -212,6 +212,7 @@ TEST(MaskPrg, Aes256CtrMasksAreTheSameOnVaesAndOnEvp) {
 #endif
 #endif
 
+#ifndef FL_STACK_PROBE_UNRELIABLE
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -240,6 +241,7 @@ TEST(MaskPrg, Aes256CtrMasksAreTheSameOnVaesAndOnEvp) {
   wipe(keys, sizeof(keys));
   if (scrub) vaes_scrub_stack();
 }
+#endif  // FL_STACK_PROBE_UNRELIABLE
 
 TEST(Aes256CtrVaes, TheSummingKernelsRoundKeysAreScrubbedFromTheStack) {
 #ifdef FL_STACK_PROBE_UNRELIABLE
