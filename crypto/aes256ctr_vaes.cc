@@ -1,6 +1,7 @@
 #include "crypto/aes256ctr_vaes.h"
 
 #include <atomic>
+#include <utility>
 
 #include "crypto/bytes.h"
 
@@ -139,27 +140,12 @@ FL_VAES_TARGET void run_sum(const Aes256RoundKeys* const* keys, uint64_t hi, uin
   // here, per call, cost 8% of the unmasking).
 }
 
-template <bool kLanes64>
-void run_sum_dispatch(const Aes256RoundKeys* const* keys, size_t count, uint64_t hi, uint64_t lo,
-                      uint8_t* out, size_t blocks) {
-  switch (count) {
-    case 1:
-      return run_sum<1, kLanes64>(keys, hi, lo, out, blocks);
-    case 2:
-      return run_sum<2, kLanes64>(keys, hi, lo, out, blocks);
-    case 3:
-      return run_sum<3, kLanes64>(keys, hi, lo, out, blocks);
-    case 4:
-      return run_sum<4, kLanes64>(keys, hi, lo, out, blocks);
-    case 5:
-      return run_sum<5, kLanes64>(keys, hi, lo, out, blocks);
-    case 6:
-      return run_sum<6, kLanes64>(keys, hi, lo, out, blocks);
-    case 7:
-      return run_sum<7, kLanes64>(keys, hi, lo, out, blocks);
-    default:
-      return run_sum<8, kLanes64>(keys, hi, lo, out, blocks);
-  }
+// run_sum<count> for count in 1..8 (the mask PRG's dispatch pattern, mask_prg.cc).
+template <bool kLanes64, size_t... kCounts>
+void run_sum_dispatch(std::index_sequence<kCounts...>, const Aes256RoundKeys* const* keys,
+                      size_t count, uint64_t hi, uint64_t lo, uint8_t* out, size_t blocks) {
+  ((count == kCounts + 1 ? run_sum<kCounts + 1, kLanes64>(keys, hi, lo, out, blocks) : void()),
+   ...);
 }
 #endif  // FL_HAVE_VAES_CODE
 
@@ -220,9 +206,11 @@ void vaes_aes256ctr_sum_blocks(const Aes256RoundKeys* const* keys, size_t count,
     const size_t n =
         until_wrap == 0 || until_wrap >= blocks ? blocks : static_cast<size_t>(until_wrap);
     if (lanes64)
-      run_sum_dispatch<true>(keys, count, counter.hi, counter.lo, out, n);
+      run_sum_dispatch<true>(std::make_index_sequence<8>(), keys, count, counter.hi, counter.lo,
+                             out, n);
     else
-      run_sum_dispatch<false>(keys, count, counter.hi, counter.lo, out, n);
+      run_sum_dispatch<false>(std::make_index_sequence<8>(), keys, count, counter.hi, counter.lo,
+                              out, n);
     counter.lo += n;
     if (counter.lo == 0) ++counter.hi;
     out += 16 * n;

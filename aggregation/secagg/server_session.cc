@@ -301,6 +301,15 @@ Status SecAggServer::on_unmasking(uint32_t index, const proto::UnmaskingShares& 
     std::fill(share_marks_.begin(), share_marks_.end(), 0);
     share_mark_ = 1;
   }
+  // Shares still needed (their owner holds fewer than t), kept once the whole
+  // message is checked; wiped whichever way this returns.
+  const uint32_t t = config_->threshold();
+  struct Staged {
+    std::vector<std::pair<uint32_t, crypto::ShamirShare>> shares;
+    ~Staged() {
+      for (auto& entry : shares) entry.second.wipe();
+    }
+  } needed;
   for (const auto& r : m.shares()) {
     auto owner = config_->index_of(r.owner());
     if (!owner) return NotFound("share of unknown client " + std::to_string(r.owner()));
@@ -318,6 +327,8 @@ Status SecAggServer::on_unmasking(uint32_t index, const proto::UnmaskingShares& 
         crypto::ByteSpan(reinterpret_cast<const uint8_t*>(r.share().data()), r.share().size()));
     if (!share.ok()) return share.status();
     const bool mine = share->x == point;
+    if (mine && (revealed_.empty() || revealed_[*owner].size() < t))
+      needed.shares.emplace_back(*owner, *share);
     share->wipe();
     if (!mine) return InvalidArgument("a client can only reveal its own shares");
     if (share_marks_[*owner] == share_mark_)
@@ -329,7 +340,7 @@ Status SecAggServer::on_unmasking(uint32_t index, const proto::UnmaskingShares& 
   if (!m.pair_seeds().empty() && !config_->proto().reveal_pair_seeds())
     return InvalidArgument(
         "pairwise seeds: this session does not ask for them (reveal_pair_seeds is off)");
-  std::vector<uint32_t> seed_peers;
+  std::vector<std::pair<uint32_t, const std::string*>> seeds;  // (peer, its seed)
   for (const auto& p : m.pair_seeds()) {
     auto peer = config_->index_of(p.peer());
     if (!peer) return NotFound("pairwise seed for unknown client " + std::to_string(p.peer()));
@@ -339,27 +350,24 @@ Status SecAggServer::on_unmasking(uint32_t index, const proto::UnmaskingShares& 
     if (p.seed().size() != crypto::Secret32::size())
       return InvalidArgument("pairwise seed for client " + std::to_string(p.peer()) + " is " +
                              std::to_string(p.seed().size()) + " bytes, not 32");
-    seed_peers.push_back(*peer);
+    seeds.emplace_back(*peer, &p.seed());
   }
-  std::sort(seed_peers.begin(), seed_peers.end());
-  if (std::adjacent_find(seed_peers.begin(), seed_peers.end()) != seed_peers.end())
+  std::sort(seeds.begin(), seeds.end());
+  if (std::adjacent_find(seeds.begin(), seeds.end(), [](const auto& a, const auto& b) {
+        return a.first == b.first;
+      }) != seeds.end())
     return InvalidArgument("two pairwise seeds for the same client");
-  if (!m.pair_seeds().empty() && pair_seeds_.empty()) pair_seeds_.resize(config_->cohort_size());
-  for (const auto& p : m.pair_seeds()) {
+  if (!seeds.empty() && pair_seeds_.empty()) pair_seeds_.resize(config_->cohort_size());
+  for (const auto& [peer, bytes] : seeds) {
     crypto::Secret32 seed;
-    std::memcpy(seed.data(), p.seed().data(), crypto::Secret32::size());
-    pair_seeds_[*config_->index_of(p.peer())].emplace_back(index, seed);
+    std::memcpy(seed.data(), bytes->data(), crypto::Secret32::size());
+    pair_seeds_[peer].emplace_back(index, seed);
     ++pair_seed_count_;
   }
   if (revealed_.empty()) revealed_.resize(config_->cohort_size());
-  const uint32_t t = config_->threshold();
-  for (const auto& r : m.shares()) {
-    auto& kept = revealed_[*config_->index_of(r.owner())];
-    if (kept.size() >= t) continue;  // t shares reconstruct; more add nothing
-    auto share = crypto::ShamirShare::parse(
-        crypto::ByteSpan(reinterpret_cast<const uint8_t*>(r.share().data()), r.share().size()));
-    kept.push_back(*share);  // checked above
-    share->wipe();
+  for (const auto& [owner, share] : needed.shares) {
+    if (revealed_[owner].size() >= t) continue;  // t shares reconstruct; more add nothing
+    revealed_[owner].push_back(share);
     ++revealed_count_;
   }
   me.unmasked = true;
@@ -643,7 +651,7 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
   };
   std::vector<std::vector<Mask>> per_owner(owners.size());
   std::vector<std::string> bad_key(owners.size());
-  std::vector<uint64_t> agreements(owners.size(), 0);
+  std::vector<uint64_t> agreements(owners.size(), 0), seeds_used(owners.size(), 0);
   executor_->parallel_for(owners.size(), [&](size_t i) {
     const uint32_t u = owners[i].index;
     const uint64_t uid = config_->client_id(u);
@@ -662,6 +670,7 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
       const uint64_t vid = config_->client_id(v);
       if (const crypto::Secret32* seed = revealed_seed(u, v)) {
         per_owner[i].push_back(Mask{*seed, vid < uid});
+        ++seeds_used[i];
         continue;
       }
       auto shared = crypto::x25519_agree(secrets[i], clients_[v].mask_pk);
@@ -678,9 +687,11 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
     }
   stats_.secrets_reconstructed = 0;
   stats_.key_agreements = 0;
+  stats_.pair_seeds_used = 0;
   for (size_t i = 0; i < owners.size(); ++i) {
     if (owners[i].reconstruct) ++stats_.secrets_reconstructed;
     stats_.key_agreements += agreements[i];
+    stats_.pair_seeds_used += seeds_used[i];
   }
   std::vector<Mask> masks;
   for (auto& list : per_owner)
@@ -689,7 +700,6 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
   for (const Owner& o : owners)
     if (clients_[o.index].masked) ++stats_.self_masks_removed;
   stats_.pairwise_masks_removed = masks.size() - stats_.self_masks_removed;
-  stats_.pair_seeds_used = stats_.pairwise_masks_removed - stats_.key_agreements;
   stats_.mask_bytes_expanded = static_cast<uint64_t>(masks.size()) * config_->input_bytes();
 
   const size_t dim = sum_.size();
