@@ -3,6 +3,9 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cassert>
+
+#include "crypto/x25519_ifma.h"
 
 namespace fl::crypto {
 namespace {
@@ -65,6 +68,39 @@ std::optional<Secret32> x25519_agree(const Secret32& secret_key, const Key32& pe
   if (crypto_scalarmult(shared.data(), secret_key.data(), peer_public_key.data()) != 0)
     return std::nullopt;
   return shared;
+}
+
+void x25519_agree_batch(std::span<const X25519Job> jobs, std::span<std::optional<Secret32>> out) {
+  assert(out.size() == jobs.size());
+  const size_t n = std::min(jobs.size(), out.size());
+  if (!ifma_x25519_enabled()) {
+    for (size_t i = 0; i < n; ++i)
+      out[i] = x25519_agree(*jobs[i].secret_key, *jobs[i].peer_public_key);
+    return;
+  }
+  for (size_t begin = 0; begin < n; begin += 8) {
+    const size_t count = std::min<size_t>(8, n - begin);
+    const uint8_t* scalars[8];
+    const uint8_t* points[8];
+    uint8_t* results[8];
+    Secret32 shared[8];
+    for (size_t i = 0; i < count; ++i) {
+      scalars[i] = jobs[begin + i].secret_key->data();
+      points[i] = jobs[begin + i].peer_public_key->data();
+      results[i] = shared[i].mutable_bytes().data();
+    }
+    ifma_x25519_eight(scalars, points, results, count);
+    for (size_t i = 0; i < count; ++i) {
+      // All zero exactly when the peer key has small order (crypto_scalarmult's
+      // check, read in constant time over the bytes).
+      uint8_t any = 0;
+      for (uint8_t byte : shared[i].bytes()) any |= byte;
+      if (any == 0)
+        out[begin + i].reset();
+      else
+        out[begin + i] = shared[i];
+    }
+  }
 }
 
 bool is_acceptable_x25519_public_key(const Key32& public_key) {

@@ -235,14 +235,30 @@ Result<proto::ClientToServer> SecAggClient::on_share_keys(const proto::ShareKeys
     if (!crypto::is_acceptable_x25519_public_key(peer.encryption_pk) ||
         !crypto::is_acceptable_x25519_public_key(peer.mask_pk))
       continue;
-    auto enc_shared = crypto::x25519_agree(encryption_keys_.secret_key, peer.encryption_pk);
-    auto mask_shared = crypto::x25519_agree(mask_keys_.secret_key, peer.mask_pk);
-    if (!enc_shared || !mask_shared) continue;  // unreachable after the check above
-    peer.share_key = crypto::derive_pair_key(*enc_shared, config_->session_id(), self_id_, peer.id,
-                                             kShareEncryptionPurpose);
-    peer.mask_seed = crypto::derive_pair_key(*mask_shared, config_->session_id(), self_id_, peer.id,
-                                             kPairwiseMaskPurpose);
     peers.emplace(peer.id, peer);
+  }
+  // Two agreements per neighbour, all in one batch (eight at a time on CPUs
+  // with AVX-512 IFMA: crypto/x25519.h).
+  std::vector<crypto::X25519Job> jobs;
+  jobs.reserve(2 * peers.size());
+  for (const auto& [id, peer] : peers) {
+    jobs.push_back({&encryption_keys_.secret_key, &peer.encryption_pk});
+    jobs.push_back({&mask_keys_.secret_key, &peer.mask_pk});
+  }
+  std::vector<std::optional<crypto::Secret32>> shared(jobs.size());
+  crypto::x25519_agree_batch(jobs, shared);
+  size_t job = 0;
+  for (auto it = peers.begin(); it != peers.end(); job += 2) {
+    Peer& peer = it->second;
+    if (!shared[job] || !shared[job + 1]) {  // unreachable after the key check above
+      it = peers.erase(it);
+      continue;
+    }
+    peer.share_key = crypto::derive_pair_key(*shared[job], config_->session_id(), self_id_, peer.id,
+                                             kShareEncryptionPurpose);
+    peer.mask_seed = crypto::derive_pair_key(*shared[job + 1], config_->session_id(), self_id_,
+                                             peer.id, kPairwiseMaskPurpose);
+    ++it;
   }
   const uint32_t t = config_->threshold();
   if (peers.size() + 1 < t)

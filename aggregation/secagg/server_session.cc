@@ -665,6 +665,10 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
                    " does not match its public key";
       return;
     }
+    // Agreements for the neighbours that revealed no seed, all in one batch
+    // (eight at a time on CPUs with AVX-512 IFMA: crypto/x25519.h).
+    std::vector<crypto::X25519Job> jobs;
+    std::vector<uint64_t> job_peer;
     for (uint32_t v : peers_[u]) {
       if (!clients_[v].masked) continue;
       const uint64_t vid = config_->client_id(v);
@@ -673,12 +677,17 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
         ++seeds_used[i];
         continue;
       }
-      auto shared = crypto::x25519_agree(secrets[i], clients_[v].mask_pk);
-      ++agreements[i];
-      if (!shared) continue;  // impossible: v's key passed u's low-order check
-      per_owner[i].push_back(Mask{
-          crypto::derive_pair_key(*shared, config_->session_id(), uid, vid, kPairwiseMaskPurpose),
-          vid < uid});
+      jobs.push_back({&secrets[i], &clients_[v].mask_pk});
+      job_peer.push_back(vid);
+    }
+    std::vector<std::optional<crypto::Secret32>> shared(jobs.size());
+    crypto::x25519_agree_batch(jobs, shared);
+    agreements[i] = jobs.size();
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      if (!shared[j]) continue;  // impossible: v's key passed u's low-order check
+      per_owner[i].push_back(Mask{crypto::derive_pair_key(*shared[j], config_->session_id(), uid,
+                                                          job_peer[j], kPairwiseMaskPurpose),
+                                  job_peer[j] < uid});
     }
   });
   for (size_t i = 0; i < owners.size(); ++i)

@@ -15,6 +15,7 @@
 
 #include "crypto/aes256ctr_vaes.h"
 #include "crypto/rng.h"
+#include "tests/crypto/stack_probe.h"
 
 namespace fl::crypto {
 namespace {
@@ -203,30 +204,9 @@ TEST(MaskPrg, Aes256CtrMasksAreTheSameOnVaesAndOnEvp) {
 // kernel alone leaves a mask key's second half (round key 1) below the
 // caller's frame, and the scrub removes it. The stack is read back through a
 // fresh uninitialised frame, so this is skipped where a sanitizer moves or
-// poisons frames.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_MEMORY__)
-#define FL_STACK_PROBE_UNRELIABLE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
-#define FL_STACK_PROBE_UNRELIABLE 1
-#endif
-#endif
-
+// poisons frames (tests/crypto/stack_probe.h).
 #ifndef FL_STACK_PROBE_UNRELIABLE
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-[[gnu::noinline]] int copies_on_stack(const uint8_t* needle) {
-  volatile uint8_t below[65536];  // read uninitialised on purpose: what earlier frames left
-  int hits = 0;
-  for (size_t i = 0; i + 16 <= sizeof(below); i += 16) {
-    uint8_t lane[16];
-    for (size_t j = 0; j < 16; ++j) lane[j] = below[i + j];
-    if (std::memcmp(lane, needle, 16) == 0) ++hits;
-  }
-  return hits;
-}
-#pragma GCC diagnostic pop
+using fl::testing::copies_on_stack;
 
 [[gnu::noinline]] void sum_eight_keystreams(const uint8_t seeds[8][32], bool scrub) {
   Aes256RoundKeys keys[8];
