@@ -3,7 +3,6 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <cassert>
 
 #include "crypto/x25519_ifma.h"
 
@@ -70,13 +69,13 @@ std::optional<Secret32> x25519_agree(const Secret32& secret_key, const Key32& pe
   return shared;
 }
 
-void x25519_agree_batch(std::span<const X25519Job> jobs, std::span<std::optional<Secret32>> out) {
-  assert(out.size() == jobs.size());
-  const size_t n = std::min(jobs.size(), out.size());
+std::vector<std::optional<Secret32>> x25519_agree_batch(std::span<const X25519Job> jobs) {
+  const size_t n = jobs.size();
+  std::vector<std::optional<Secret32>> out(n);
   if (!ifma_x25519_enabled()) {
     for (size_t i = 0; i < n; ++i)
       out[i] = x25519_agree(*jobs[i].secret_key, *jobs[i].peer_public_key);
-    return;
+    return out;
   }
   for (size_t begin = 0; begin < n; begin += 8) {
     const size_t count = std::min<size_t>(8, n - begin);
@@ -101,6 +100,7 @@ void x25519_agree_batch(std::span<const X25519Job> jobs, std::span<std::optional
         out[begin + i] = shared[i];
     }
   }
+  return out;
 }
 
 bool is_acceptable_x25519_public_key(const Key32& public_key) {

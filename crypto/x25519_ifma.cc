@@ -33,8 +33,14 @@ bool cpu_has_ifma() {
 #endif
 }
 
+// CPUID is slow under a hypervisor (a VM exit): ask once.
+bool cpu_has_ifma_once() {
+  static const bool has = cpu_has_ifma();
+  return has;
+}
+
 std::atomic<bool>& enabled_flag() {
-  static std::atomic<bool> enabled{cpu_has_ifma()};
+  static std::atomic<bool> enabled{cpu_has_ifma_once()};
   return enabled;
 }
 
@@ -288,7 +294,8 @@ FL_IFMA_INLINE void cswap(__mmask8 swap, Fe& a, Fe& b) {
   cswap(swap, z2, z3);
   const Fe r = mul(x2, invert(z2));
   for (int k = 0; k < 5; ++k) _mm512_store_si512(out[k], r.l[k]);
-  for (int w = 0; w < 4; ++w) words[w] = _mm512_setzero_si512();
+  // The scalar words and field elements this frame spilled are wiped by the
+  // caller's scrub_stack(); a zeroing store here would be dead code.
 }
 
 // Larger than ladder8's frame and its spills (field elements are 320 bytes).
@@ -303,12 +310,19 @@ FL_IFMA_INLINE void cswap(__mmask8 swap, Fe& a, Fe& b) {
 bool ifma_x25519_enabled() { return enabled_flag().load(std::memory_order_relaxed); }
 
 bool set_ifma_x25519_enabled(bool enabled) {
-  return enabled_flag().exchange(enabled && cpu_has_ifma(), std::memory_order_relaxed);
+  return enabled_flag().exchange(enabled && cpu_has_ifma_once(), std::memory_order_relaxed);
 }
 
 void ifma_x25519_eight(const uint8_t* const scalars[], const uint8_t* const points[],
                        uint8_t* const out[], size_t count) {
 #ifdef FL_HAVE_IFMA_CODE
+  count = count < 8 ? count : 8;
+  if (!cpu_has_ifma_once()) {
+    // Misuse on a CPU without IFMA: all-zero outputs, which callers refuse
+    // (the small-order answer), rather than an illegal instruction.
+    for (size_t lane = 0; lane < count; ++lane) std::memset(out[lane], 0, 32);
+    return;
+  }
   alignas(64) uint64_t kw[4][8];
   alignas(64) uint64_t u[5][8];
   alignas(64) uint64_t r[5][8];
@@ -342,8 +356,7 @@ void ifma_x25519_eight(const uint8_t* const scalars[], const uint8_t* const poin
 #else
   (void)scalars;
   (void)points;
-  (void)out;
-  (void)count;
+  for (size_t lane = 0; lane < count && lane < 8; ++lane) std::memset(out[lane], 0, 32);
 #endif
 }
 

@@ -26,10 +26,11 @@ bool ifma_x25519_enabled();
 bool set_ifma_x25519_enabled(bool enabled);
 
 // Only when ifma_x25519_enabled(). out[i] = X25519(scalars[i], points[i]) for
-// i < count <= 8: the scalar is clamped and the point's bit 255 ignored as RFC
-// 7748 says; the output is the canonical 32-byte u-coordinate (all zero for a
-// small-order point: the caller refuses that). Wipes its own stack frame's
-// secrets before returning.
+// i < count <= 8 (a larger count is taken as 8): the scalar is clamped and the
+// point's bit 255 ignored as RFC 7748 says; the output is the canonical 32-byte
+// u-coordinate (all zero for a small-order point: the caller refuses that).
+// Wipes its own stack frame's secrets before returning. On a CPU without IFMA
+// every output is all zero, which callers refuse.
 void ifma_x25519_eight(const uint8_t* const scalars[], const uint8_t* const points[],
                        uint8_t* const out[], size_t count);
 

@@ -245,8 +245,7 @@ Result<proto::ClientToServer> SecAggClient::on_share_keys(const proto::ShareKeys
     jobs.push_back({&encryption_keys_.secret_key, &peer.encryption_pk});
     jobs.push_back({&mask_keys_.secret_key, &peer.mask_pk});
   }
-  std::vector<std::optional<crypto::Secret32>> shared(jobs.size());
-  crypto::x25519_agree_batch(jobs, shared);
+  const auto shared = crypto::x25519_agree_batch(jobs);
   size_t job = 0;
   for (auto it = peers.begin(); it != peers.end(); job += 2) {
     Peer& peer = it->second;

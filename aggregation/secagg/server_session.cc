@@ -680,11 +680,14 @@ std::vector<proto::ServerToClient> SecAggServer::unmask() {
       jobs.push_back({&secrets[i], &clients_[v].mask_pk});
       job_peer.push_back(vid);
     }
-    std::vector<std::optional<crypto::Secret32>> shared(jobs.size());
-    crypto::x25519_agree_batch(jobs, shared);
+    const auto shared = crypto::x25519_agree_batch(jobs);
     agreements[i] = jobs.size();
     for (size_t j = 0; j < jobs.size(); ++j) {
-      if (!shared[j]) continue;  // impossible: v's key passed u's low-order check
+      if (!shared[j]) {  // v's key passed the advertise-time check: cannot happen
+        bad_key[i] = "agreement with the mask key of client " + std::to_string(job_peer[j]) +
+                     " gave the all-zero point";
+        return;
+      }
       per_owner[i].push_back(Mask{crypto::derive_pair_key(*shared[j], config_->session_id(), uid,
                                                           job_peer[j], kPairwiseMaskPurpose),
                                   job_peer[j] < uid});
