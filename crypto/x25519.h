@@ -29,7 +29,7 @@ std::optional<Secret32> x25519_agree(const Secret32& secret_key, const Key32& pe
 // Many independent agreements: element i is x25519_agree(*jobs[i].secret_key,
 // *jobs[i].peer_public_key), the same bytes and the same nullopt for low-order
 // keys. On a CPU with AVX-512 IFMA they run eight at a time
-// (crypto/x25519_ifma.h), 4.5 us each against libsodium's 36 us on this
+// (crypto/x25519_ifma.h), 4.5 us each against libsodium's 37 us on this
 // project's machines; elsewhere one by one through libsodium.
 struct X25519Job {
   const Secret32* secret_key;
